@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from clinic.models import AccessEvent, Location, Patient, User
+
+
+@admin.register(User)
+class StaffAdmin(UserAdmin):
+    list_display = ("username", "first_name", "last_name", "email", "is_active")
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("Clinic", {"fields": ("home_location",)}))
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ("name", "time_zone", "is_active")
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ("last_name", "first_name", "date_of_birth", "email", "phone")
+    search_fields = ("last_name", "first_name", "email", "phone")
+
+
+@admin.register(AccessEvent)
+class AccessEventAdmin(admin.ModelAdmin):
+    list_display = ("at", "user", "patient", "page")
+    list_select_related = ("user", "patient")
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ClinicConfig(AppConfig):
+    name = "clinic"
+
+    def ready(self) -> None:
+        from clinic import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,10 @@
+import os
+
+from django.core.asgi import get_asgi_application
+
+from clinic.startup import friendly_config_errors
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+
+with friendly_config_errors():
+    application = get_asgi_application()

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from clinic.models import Location
+from clinic.navigation import navigation_for
+
+
+def frame(request: HttpRequest) -> dict[str, Any]:
+    """What every page's frame needs: the clinic's name, the role's navigation, the locations."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"clinic_name": settings.CLINIC_NAME}
+    return {
+        "clinic_name": settings.CLINIC_NAME,
+        "nav_items": navigation_for(user, request.path),
+        "current_location": getattr(request, "location", None),
+        "all_locations": Location.objects.active(),
+    }

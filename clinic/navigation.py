@@ -1,0 +1,48 @@
+"""The navigation each role sees. One list; each item shows only to those with its permission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from clinic import roles
+from clinic.models import User
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: Promise
+    url_name: str
+    icon: str
+    permission: str
+
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: Promise
+    url: str
+    icon: str
+    active: bool
+
+
+NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem(_("Front desk"), "clinic:front_desk_home", "calendar-week", roles.WORK_FRONT_DESK),
+    NavItem(_("Patients"), "clinic:patient_list", "people", roles.VIEW_PATIENT),
+    NavItem(_("Consultations"), "consultations:home", "clipboard2-pulse", roles.WORK_CONSULTATIONS),
+    NavItem(_("Treatments"), "treatments:home", "droplet-half", roles.WORK_TREATMENTS),
+    NavItem(_("Clinic"), "clinic:manager_home", "gear", roles.MANAGE_CLINIC),
+)
+
+
+def navigation_for(user: User, path: str) -> list[NavLink]:
+    """The links ``user`` may follow; the one whose section holds ``path`` is active."""
+    links = []
+    for item in NAV_ITEMS:
+        if user.has_perm(item.permission):
+            url = reverse(item.url_name)
+            links.append(NavLink(item.label, url, item.icon, active=path.startswith(url)))
+    return links

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from clinic import views
+from clinic.forms import SignInForm
+
+app_name = "clinic"
+
+clinic_patterns = [
+    path("front-desk/", views.front_desk_home, name="front_desk_home"),
+    path("patients/", views.patient_list, name="patient_list"),
+    path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
+    path("clinic/", views.manager_home, name="manager_home"),
+    path("location/", views.switch_location, name="switch_location"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "sign-in/",
+        auth_views.LoginView.as_view(authentication_form=SignInForm, redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", views.healthz, name="healthz"),
+    path("", include((clinic_patterns, "clinic"))),
+    path("consultations/", include("consultations.urls")),
+    path("treatments/", include("treatments.urls")),
+    path("aftercare/", include("aftercare.urls")),
+    path(settings.ADMIN_URL, admin.site.urls),
+]
+
+handler403 = "clinic.views.permission_denied"

@@ -1,0 +1,33 @@
+// Behaviour shared by every page. No inline scripts: the CSP allows only this origin.
+(function () {
+  "use strict";
+
+  function showToasts(root) {
+    root.querySelectorAll(".toast:not(.showing):not(.show)").forEach(function (el) {
+      bootstrap.Toast.getOrCreateInstance(el).show();
+    });
+  }
+
+  // Destructive actions ask first: <form data-confirm="…"> or <button data-confirm="…">.
+  // (htmx requests use hx-confirm, which htmx handles itself.)
+  function confirmDestructive(event) {
+    var source = (event.submitter && event.submitter.closest("[data-confirm]")) || event.target.closest("[data-confirm]");
+    if (source && !window.confirm(source.getAttribute("data-confirm"))) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    showToasts(document);
+    // The location switcher submits on change; its button stays for keyboard users without JS.
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.requestSubmit(); });
+    });
+    document.querySelectorAll(".js-hidden").forEach(function (el) { el.classList.add("visually-hidden"); });
+  });
+
+  document.addEventListener("submit", confirmDestructive, true);
+  // Toasts sent back with an htmx swap (hx-swap-oob into #toasts).
+  document.addEventListener("htmx:afterSettle", function () { showToasts(document); });
+})();
