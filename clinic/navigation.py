@@ -20,7 +20,6 @@ class NavItem:
     permission: str
 
 
-
 @dataclass(frozen=True)
 class NavLink:
     label: Promise

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
-from django.utils.translation import gettext_lazy as _
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(enum.StrEnum):
@@ -71,3 +72,17 @@ ROLES: dict[Role, RoleSpec] = {
 }
 
 ROLE_BY_GROUP = {spec.group_name: spec for spec in ROLES.values()}
+
+
+def sync_role_groups(group_model: Any, permission_model: Any) -> None:
+    """Make each role's group hold exactly its permissions.
+
+    Takes the models as arguments so the data migration can pass its historical ones.
+    """
+    for spec in ROLES.values():
+        group, _created = group_model.objects.get_or_create(name=spec.group_name)
+        wanted = []
+        for dotted in spec.permissions:
+            app_label, codename = dotted.split(".")
+            wanted.append(permission_model.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import django_stubs_ext
 from django.utils.translation import gettext_lazy as _
 
 from clinic.env import (
@@ -24,6 +25,8 @@ from clinic.env import (
     parse_redis_url,
 )
 
+django_stubs_ext.monkeypatch()
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -31,7 +34,7 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 # Under pytest the suite's own safe defaults apply (dev secret key, fast hashing).
 TESTING = env_bool("CLINIC_TESTING", "pytest" in sys.modules)
 
-_DEV_SECRET = "dev-only-insecure-secret-key-never-use-in-production-0123456789"
+_DEV_SECRET = "dev-only-insecure-secret-key-never-use-in-production-0123456789"  # noqa: S105
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", _DEV_SECRET if (DEBUG or TESTING) else None)
 if not (DEBUG or TESTING) and SECRET_KEY == _DEV_SECRET:
     raise ConfigError("DJANGO_SECRET_KEY must be set to a private value when DJANGO_DEBUG is off")

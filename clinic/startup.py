@@ -26,7 +26,9 @@ def friendly_config_errors() -> Iterator[None]:
         from django.db import OperationalError
 
         if isinstance(error, OperationalError):
-            sys.stderr.write(f"Configuration error: DATABASE_URL: cannot connect to the database ({_first_line(error)})\n")
+            sys.stderr.write(
+                f"Configuration error: DATABASE_URL: cannot connect to the database ({_first_line(error)})\n"
+            )
             raise SystemExit(2) from None
         raise
 

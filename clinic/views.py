@@ -64,7 +64,9 @@ def switch_location(request: HttpRequest) -> HttpResponse:
     request.session[SESSION_LOCATION_KEY] = location.pk
     messages.success(request, _("You are now working at %(location)s.") % {"location": location.name})
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = "home"
     return redirect(target)
 

@@ -5,25 +5,17 @@ from django.contrib.auth.management import create_permissions
 from django.db import migrations
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
+from clinic.roles import sync_role_groups
 
-def sync_role_groups(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    from clinic.roles import ROLES
 
+def create_role_groups(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     # Permissions are normally created after all migrations; the groups need them now.
     for app_config in apps.get_app_configs():
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
 
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for spec in ROLES.values():
-        group, _ = Group.objects.get_or_create(name=spec.group_name)
-        wanted = []
-        for dotted in spec.permissions:
-            app_label, codename = dotted.split(".")
-            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-        group.permissions.set(wanted)
+    sync_role_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 class Migration(migrations.Migration):
@@ -33,4 +25,4 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
-    operations = [migrations.RunPython(sync_role_groups, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(create_role_groups, migrations.RunPython.noop)]

@@ -37,7 +37,11 @@ def test_it_records_deletion_of_a_patient() -> None:
     patient = PatientFactory()
     pk = patient.pk
     patient.delete()
-    labels = list(pghistory.models.Events.objects.filter(pgh_obj_id=str(pk), pgh_obj_model="clinic.Patient").values_list("pgh_label", flat=True))
+    labels = list(
+        pghistory.models.Events.objects.filter(pgh_obj_id=str(pk), pgh_obj_model="clinic.Patient").values_list(
+            "pgh_label", flat=True
+        )
+    )
     assert "delete" in labels
 
 
@@ -45,7 +49,11 @@ def test_it_records_deletion_of_a_patient() -> None:
 def test_audit_rows_cannot_be_updated_or_deleted(statement: str) -> None:
     PatientFactory()
     table = Patient.pgh_event_models["insert"]._meta.db_table  # type: ignore[attr-defined]
-    with pytest.raises(DatabaseError, match="Cannot update or delete"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="Cannot update or delete"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(statement.format(table=table))
 
 

@@ -34,7 +34,12 @@ def test_env_time_zone_refuses_an_unknown_zone() -> None:
 
 def test_database_url_understands_a_unix_socket_directory() -> None:
     parsed = parse_database_url("DATABASE_URL", "postgresql://postgres@/clinic?host=/srv/pg&sslmode=disable")
-    assert (parsed.name, parsed.user, parsed.host, parsed.options) == ("clinic", "postgres", "/srv/pg", {"sslmode": "disable"})
+    assert (parsed.name, parsed.user, parsed.host, parsed.options) == (
+        "clinic",
+        "postgres",
+        "/srv/pg",
+        {"sslmode": "disable"},
+    )
 
 
 def test_database_url_refuses_another_engine() -> None:

@@ -83,7 +83,9 @@ CASES = [(name, persona) for name in MATRIX for persona in PERSONAS]
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("name", "persona_client"), CASES, indirect=["persona_client"])
-def test_each_persona_gets_exactly_what_its_job_needs(name: str, persona_client: Client, request: pytest.FixtureRequest) -> None:
+def test_each_persona_gets_exactly_what_its_job_needs(
+    name: str, persona_client: Client, request: pytest.FixtureRequest
+) -> None:
     row = MATRIX[name]
     persona = request.node.callspec.params["persona_client"]
     location = request.getfixturevalue("location")
