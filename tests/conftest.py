@@ -7,8 +7,6 @@ from clinic.models import Location, User
 from clinic.roles import Role
 from tests.factories import LocationFactory, UserFactory
 
-PERSONAS = ("front_desk", "specialist", "aesthetician", "manager", "outsider", "anonymous")
-
 
 @pytest.fixture
 def location(db: None) -> Location:
