@@ -53,7 +53,10 @@ def test_redis_url_refuses_another_scheme() -> None:
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k != "CLINIC_TESTING"} | env
+    # A fresh process as an operator would start it: no test-only variables (the browser
+    # tests' DJANGO_ALLOW_ASYNC_UNSAFE may be set in this worker).
+    test_only = {"CLINIC_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    environ = {k: v for k, v in os.environ.items() if k not in test_only} | env
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
     )
