@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,11 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 DB_NAME = "clinic"
+
+
+# pgserver asks platformdirs for a runtime dir; on a server without XDG_RUNTIME_DIR the
+# fallback under /tmp is fine, and the warning only alarms a new user.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
 def say(message: str) -> None:

@@ -15,6 +15,8 @@ clinic_patterns = [
     path("patients/", views.patient_list, name="patient_list"),
     path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
     path("clinic/", views.manager_home, name="manager_home"),
+    path("clinic/staff/new/", views.staff_create, name="staff_create"),
+    path("clinic/staff/<int:pk>/", views.staff_edit, name="staff_edit"),
     path("location/", views.switch_location, name="switch_location"),
 ]
 

@@ -14,9 +14,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from clinic import health, roles
+from clinic.forms import NewStaffForm, StaffForm
 from clinic.models import Location, Patient, User
 from clinic.selectors import SESSION_LOCATION_KEY
-from clinic.services import patient_record_access
+from clinic.services import patient_record_access, staff_save
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -49,13 +50,42 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
 def manager_home(request: HttpRequest) -> HttpResponse:
     staff = (
-        User.objects.filter(is_active=True)
+        User.objects.all()
         .prefetch_related(Prefetch("groups"))
         .select_related("home_location")
-        .order_by("last_name", "first_name")
+        .order_by("-is_active", "last_name", "first_name")
     )
     context: dict[str, Any] = {"staff": staff, "locations": Location.objects.all()}
     return render(request, "clinic/manager_home.html", context)
+
+
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def staff_create(request: HttpRequest) -> HttpResponse:
+    form = NewStaffForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        staff = staff_save(
+            acting_user=request.user,  # type: ignore[arg-type]
+            staff=form.save(commit=False),
+            role=form.cleaned_data["role"],
+            password=form.cleaned_data["password1"],
+        )
+        messages.success(request, _("%(name)s can now sign in.") % {"name": staff.display_name})
+        return redirect("clinic:manager_home")
+    return render(request, "clinic/user_form.html", {"form": form, "adding": True})
+
+
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    staff = get_object_or_404(User, pk=pk)
+    form = StaffForm(request.POST or None, instance=staff)
+    if request.method == "POST" and form.is_valid():
+        if staff.pk == request.user.pk and not form.cleaned_data["is_active"]:
+            form.add_error("is_active", _("You cannot stop yourself from signing in."))
+        else:
+            staff_save(acting_user=request.user, staff=form.save(commit=False), role=form.cleaned_data["role"])  # type: ignore[arg-type]
+            messages.success(request, _("Saved %(name)s.") % {"name": staff.display_name})
+            return redirect("clinic:manager_home")
+    return render(request, "clinic/user_form.html", {"form": form, "adding": False, "staff": staff})
 
 
 @require_POST

@@ -11,6 +11,8 @@ ROWS: dict[str, Row] = {
     "clinic:patient_list": Row("get", lambda w: "/patients/", only(*ALL_STAFF_VIEWERS)),
     "clinic:patient_detail": Row("get", lambda w: f"/patients/{w['patient'].pk}/", only(*ALL_STAFF_VIEWERS)),
     "clinic:manager_home": Row("get", lambda w: "/clinic/", only("manager")),
+    "clinic:staff_create": Row("get", lambda w: "/clinic/staff/new/", only("manager")),
+    "clinic:staff_edit": Row("get", lambda w: f"/clinic/staff/{w['staff'].pk}/", only("manager")),
     "clinic:switch_location": Row(
         "post",
         lambda w: "/location/",
