@@ -204,8 +204,7 @@ def supervise(children: Sequence[Supervised], env: dict[str, str]) -> int:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     for child in children:
         child.start(env)
     status = 0
@@ -231,6 +230,8 @@ def supervise(children: Sequence[Supervised], env: dict[str, str]) -> int:
         say("stopping web server, worker and beat…")
         for child in reversed(children):
             child.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return status
 
 
