@@ -442,7 +442,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
         {AppointmentStatus.CHECKED_IN, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW}
     ),
     AppointmentStatus.CHECKED_IN: frozenset({AppointmentStatus.IN_PROGRESS, AppointmentStatus.CANCELLED}),
-    AppointmentStatus.IN_PROGRESS: frozenset({AppointmentStatus.COMPLETED}),
+    # In progress -> cancelled: a treatment session stopped by the day-of re-screen (treatments).
+    AppointmentStatus.IN_PROGRESS: frozenset({AppointmentStatus.COMPLETED, AppointmentStatus.CANCELLED}),
     AppointmentStatus.COMPLETED: frozenset(),
     AppointmentStatus.CANCELLED: frozenset(),
     AppointmentStatus.NO_SHOW: frozenset(),

@@ -20,6 +20,7 @@ from clinic.models import (
     User,
 )
 from clinic.roles import ROLES, Role
+from treatments.models import Product, ProductLot
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -113,3 +114,31 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     location = factory.LazyAttribute(lambda a: a.room.location)
     start = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
     end = factory.LazyAttribute(lambda a: a.start + timedelta(minutes=a.appointment_type.duration_minutes))
+
+
+# --- Treatments ------------------------------------------------------------------------
+
+
+class ExtractionTypeFactory(AppointmentTypeFactory):
+    name = "Extraction session"
+    kind = AppointmentKind.EXTRACTION
+    duration_minutes = 60
+    performed_by = Role.AESTHETICIAN
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+        django_get_or_create = ("name",)
+
+    name = "Benzoyl peroxide 2.5% gel"
+    active_ingredient = "Benzoyl peroxide"
+
+
+class ProductLotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductLot
+
+    product = factory.SubFactory(ProductFactory)
+    lot_number = factory.Sequence(lambda n: f"BP-{n:04d}")
+    expires_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=365))
