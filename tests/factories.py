@@ -20,6 +20,7 @@ from clinic.models import (
     User,
 )
 from clinic.roles import ROLES, Role
+from consultations.models import Consultation, ConsultationStatus, TreatmentPlan
 from treatments.models import Product, ProductLot
 
 TEST_PASSWORD = "correct-horse-battery-staple"
@@ -114,6 +115,57 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     location = factory.LazyAttribute(lambda a: a.room.location)
     start = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
     end = factory.LazyAttribute(lambda a: a.start + timedelta(minutes=a.appointment_type.duration_minutes))
+
+
+class ConsultationFactory(factory.django.DjangoModelFactory):
+    """A draft consultation of a checked-in consultation appointment (written straight to the table)."""
+
+    class Meta:
+        model = Consultation
+
+    appointment = factory.SubFactory(AppointmentFactory, status="checked_in")
+    patient = factory.LazyAttribute(lambda c: c.appointment.patient)
+    specialist = factory.LazyAttribute(lambda c: c.appointment.practitioner)
+    status = ConsultationStatus.DRAFT
+
+    class Params:
+        # A signed consultation whose rules recommended extraction.
+        recommended = factory.Trait(
+            status=ConsultationStatus.SIGNED,
+            signed_at=factory.LazyFunction(timezone.now),
+            barrier="intact",
+            sensitivity="normal",
+            congestion="widespread",
+            fitzpatrick=2,
+            skin_type="combination",
+            iga=2,
+            rules_outcome="recommended",
+            rules_reasons=["IND_WIDESPREAD_CONGESTION"],
+            ruleset_version="2026.1",
+        )
+
+
+class TreatmentPlanFactory(factory.django.DjangoModelFactory):
+    """A consented plan of a signed, recommended consultation."""
+
+    class Meta:
+        model = TreatmentPlan
+
+    consultation = factory.SubFactory(ConsultationFactory, recommended=True)
+    patient = factory.LazyAttribute(lambda p: p.consultation.patient)
+    sessions_planned = 4
+    interval_days = 21
+    focus_zones = factory.LazyFunction(lambda: ["forehead", "nose"])
+    home_care = "Gentle cleanser, adapalene 0.1% at night, SPF 50 daily."
+    pause_before = "Adapalene, 3 days before."
+    resume_after = "Adapalene, 3 days after."
+    goals = "Clearer forehead and nose."
+    starts_on = factory.LazyFunction(lambda: timezone.localdate())
+    review_on = factory.LazyAttribute(lambda p: p.starts_on + timedelta(days=63))
+    consent_version = "2026-1"
+    consent_name = factory.LazyAttribute(lambda p: p.patient.full_name)
+    consented_at = factory.LazyFunction(timezone.now)
+    created_by = factory.LazyAttribute(lambda p: p.consultation.specialist)
 
 
 # --- Treatments ------------------------------------------------------------------------
