@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Appointment, Patient, User
+from consultations.models import TreatmentPlan
 
 
 class ProductQuerySet(models.QuerySet["Product"]):
@@ -174,8 +175,15 @@ class TreatmentSession(models.Model):
     aesthetician = models.ForeignKey(
         User, verbose_name=_("aesthetician"), on_delete=models.PROTECT, related_name="treatment_sessions"
     )
-    # The plan's numbering when the session started ("2 of 6"). A reference to the
-    # consultation's TreatmentPlan is added once that model exists (see treatments/plans.py).
+    # The plan the session belongs to, and its numbering when the session started ("2 of 6").
+    plan = models.ForeignKey(
+        TreatmentPlan,
+        verbose_name=_("treatment plan"),
+        on_delete=models.PROTECT,
+        related_name="treatment_sessions",
+        null=True,
+        blank=True,
+    )
     session_number = models.PositiveSmallIntegerField(_("session number"))
     sessions_planned = models.PositiveSmallIntegerField(_("sessions planned"), null=True, blank=True)
     status = models.CharField(
@@ -386,6 +394,9 @@ class ProgressReview(models.Model):
     """The specialist's decision at the progress review: continue, change or end the plan."""
 
     patient = models.ForeignKey(Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(
+        TreatmentPlan, verbose_name=_("treatment plan"), on_delete=models.PROTECT, related_name="progress_reviews"
+    )
     appointment = models.OneToOneField(
         Appointment,
         verbose_name=_("review appointment"),
@@ -396,8 +407,8 @@ class ProgressReview(models.Model):
     )
     specialist = models.ForeignKey(User, verbose_name=_("specialist"), on_delete=models.PROTECT, related_name="+")
     decision = models.CharField(_("decision"), max_length=20, choices=ReviewDecision.choices)
-    # For "change": the new number of sessions in the programme (in total), if it changes.
-    sessions_planned = models.PositiveSmallIntegerField(_("sessions planned from now on"), null=True, blank=True)
+    # For "change": the programme's new number of sessions in total, if that changes.
+    sessions_planned = models.PositiveSmallIntegerField(_("sessions planned in total"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
 

@@ -1,13 +1,9 @@
 """What a treatment session needs to know about the patient's consultation and plan.
 
-One narrow read-only seam between the treatment log and the consultation app: the
-sessions planned, the interval, the focus zones, the home-care regimen, the review date,
-the patient's specialist, and the consultation's lesion counts (the progress baseline).
-
-Until ``consultations.models`` has ``Consultation`` and ``TreatmentPlan`` (the consultation
-issue), it answers from the booking records alone: sessions planned is the number of the
-patient's extraction appointments that still hold their time, the specialist is the
-practitioner of the patient's latest consultation appointment, and there is no baseline.
+One narrow read-only seam between the treatment log and the consultation app: the plan
+(sessions planned, interval, focus zones, home care, review date), the patient's
+specialist, the consultation's lesion counts (the progress baseline) and the alerts the
+aesthetician must see before touching the skin (allergies, conditions, medication).
 """
 
 from __future__ import annotations
@@ -16,63 +12,109 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Count, Max, Q
+from django.utils.translation import gettext as _
 
-from clinic.models import RELEASED_STATUSES, Appointment, AppointmentKind, AppointmentStatus
 from consultations.grading import Counts
+from consultations.models import Consultation, PlanSession, PlanStatus, TreatmentPlan
 
 
 @dataclass(frozen=True)
 class PlanSummary:
     patient_id: int
-    sessions_planned: int | None = None
-    interval_weeks: int | None = None
-    focus_zones: tuple[str, ...] = ()  # consultations.grading.Zone values
-    home_care: str = ""
-    goals: str = ""
-    review_date: date | None = None
+    plan: TreatmentPlan | None = None
+    consultation: Consultation | None = None
     specialist_id: int | None = None
     baseline_on: date | None = None
     baseline_counts: Counts = field(default_factory=dict)
-    # Known allergies and alerts the aesthetician must see before touching the skin.
+    baseline_gags: int | None = None
+    allergies: str = ""
+    # Conditions and medication the aesthetician must see (short phrases).
     alerts: tuple[str, ...] = ()
+
+    @property
+    def sessions_planned(self) -> int | None:
+        return self.plan.sessions_planned if self.plan else None
+
+    @property
+    def review_date(self) -> date | None:
+        return self.plan.review_on if self.plan else None
+
+    @property
+    def focus_zones(self) -> list[str]:
+        return self.plan.get_focus_zones_display() if self.plan else []
+
+
+def consultation_alerts(consultation: Consultation) -> tuple[str, ...]:
+    """The consultation's findings that matter on the day of a session, as short phrases."""
+    flags = (
+        (consultation.isotretinoin_within_6_months, _("Isotretinoin in the last 6 months")),
+        (consultation.topical_retinoid, _("Uses a topical retinoid")),
+        (consultation.pregnant_or_breastfeeding, _("Pregnant or breastfeeding")),
+        (consultation.rosacea, _("Rosacea")),
+        (consultation.eczema, _("Eczema")),
+        (consultation.cold_sores, _("Cold sores")),
+        (consultation.keloid_scarring, _("Keloid scarring")),
+        (consultation.sensitivity == "extreme", _("Extremely sensitive skin")),
+    )
+    alerts = [str(text) for present, text in flags if present]
+    if consultation.other_conditions.strip():
+        alerts.append(consultation.other_conditions.strip())
+    return tuple(alerts)
 
 
 def plan_summaries(patient_ids: Iterable[int]) -> Mapping[int, PlanSummary]:
-    """Each patient's plan summary, in a fixed number of queries however many patients."""
+    """Each patient's current plan summary, in a fixed number of queries however many patients.
+
+    The current plan is the latest active one (else the latest of any status); without a
+    plan, the latest signed consultation still gives the specialist, baseline and alerts.
+    """
     ids = sorted(set(patient_ids))
     if not ids:
         return {}
-    booked = dict(
-        Appointment.objects.filter(patient_id__in=ids, appointment_type__kind=AppointmentKind.EXTRACTION)
-        .exclude(status__in=RELEASED_STATUSES)
-        .values("patient_id")
-        .annotate(n=Count("id"))
-        .values_list("patient_id", "n")
-    )
-    latest_consultation = (
-        Appointment.objects.filter(patient_id__in=ids, appointment_type__kind=AppointmentKind.CONSULTATION)
-        .exclude(status__in=RELEASED_STATUSES)
-        .values("patient_id")
-        .annotate(last=Max("start", filter=Q(status=AppointmentStatus.COMPLETED)))
-    )
-    last_by_patient = {row["patient_id"]: row["last"] for row in latest_consultation if row["last"] is not None}
-    specialists: dict[int, int] = {}
-    if last_by_patient:
-        for patient_id, start, practitioner_id in Appointment.objects.filter(
-            patient_id__in=list(last_by_patient), appointment_type__kind=AppointmentKind.CONSULTATION
-        ).values_list("patient_id", "start", "practitioner_id"):
-            if last_by_patient.get(patient_id) == start:
-                specialists[patient_id] = practitioner_id
-    return {
-        patient_id: PlanSummary(
+    plans: dict[int, TreatmentPlan] = {}
+    for plan in (
+        TreatmentPlan.objects.filter(patient_id__in=ids)
+        .select_related("consultation", "consultation__appointment__location")
+        .order_by("patient_id", "-created_at", "-id")
+    ):
+        current = plans.get(plan.patient_id)
+        if current is None or (current.status != PlanStatus.ACTIVE and plan.status == PlanStatus.ACTIVE):
+            plans[plan.patient_id] = plan
+    consultations: dict[int, Consultation] = {}
+    missing = [patient_id for patient_id in ids if patient_id not in plans]
+    if missing:
+        for consultation in (
+            Consultation.objects.signed()
+            .filter(patient_id__in=missing)
+            .select_related("appointment__location")
+            .order_by("patient_id", "-signed_at", "-id")
+        ):
+            consultations.setdefault(consultation.patient_id, consultation)
+    summaries = {}
+    for patient_id in ids:
+        plan = plans.get(patient_id)
+        consultation = plan.consultation if plan is not None else consultations.get(patient_id)
+        if consultation is None:
+            summaries[patient_id] = PlanSummary(patient_id=patient_id, plan=plan)
+            continue
+        summaries[patient_id] = PlanSummary(
             patient_id=patient_id,
-            sessions_planned=booked.get(patient_id) or None,
-            specialist_id=specialists.get(patient_id),
+            plan=plan,
+            consultation=consultation,
+            specialist_id=consultation.specialist_id,
+            baseline_on=consultation.appointment.location.local(consultation.appointment.start).date(),
+            baseline_counts=consultation.lesion_counts or {},
+            baseline_gags=consultation.gags_score,
+            allergies=consultation.allergies.strip(),
+            alerts=consultation_alerts(consultation),
         )
-        for patient_id in ids
-    }
+    return summaries
 
 
 def plan_summary(patient_id: int) -> PlanSummary:
     return plan_summaries([patient_id])[patient_id]
+
+
+def plan_session_for(appointment_id: int) -> PlanSession | None:
+    """The plan session an appointment holds, if it was booked from a plan."""
+    return PlanSession.objects.select_related("plan").filter(appointment_id=appointment_id).first()

@@ -16,7 +16,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic.models import Appointment, AppointmentKind, AppointmentStatus, Patient, User
+from clinic.models import Appointment, AppointmentKind, AppointmentStatus, User
+from consultations.models import PlanStatus, TreatmentPlan
 from treatments import hooks
 from treatments.models import (
     Complication,
@@ -32,7 +33,7 @@ from treatments.models import (
     SpecialistAlert,
     TreatmentSession,
 )
-from treatments.plans import plan_summary
+from treatments.plans import plan_session_for, plan_summary
 from treatments.rescreen import RescreenAnswers, RescreenResult, rescreen
 
 logger = logging.getLogger(__name__)
@@ -101,16 +102,22 @@ def session_start(*, acting_user: User, appointment: Appointment) -> TreatmentSe
                 _("Check the patient in first: this appointment is %(status)s.")
                 % {"status": locked.get_status_display().lower()}
             )
-        plan = plan_summary(locked.patient_id)
-        performed = TreatmentSession.objects.for_patient(locked.patient_id).signed().count()
-        number = performed + 1
-        planned = plan.sessions_planned
+        plan_session = plan_session_for(locked.pk)
+        plan = plan_session.plan if plan_session is not None else plan_summary(locked.patient_id).plan
+        if plan_session is not None:
+            number = plan_session.number
+        else:
+            performed = TreatmentSession.objects.for_patient(locked.patient_id).signed()
+            if plan is not None:
+                performed = performed.filter(plan=plan)
+            number = performed.count() + 1
         session = TreatmentSession.objects.create(
             appointment=locked,
             patient_id=locked.patient_id,
             aesthetician=acting_user,
+            plan=plan,
             session_number=number,
-            sessions_planned=max(planned, number) if planned else None,
+            sessions_planned=max(plan.sessions_planned, number) if plan is not None else None,
         )
         locked.begin(by=acting_user)
     return session
@@ -330,30 +337,51 @@ def specialist_alert_resolve(*, acting_user: User, alert: SpecialistAlert) -> Sp
 def progress_review_decide(
     *,
     acting_user: User,
-    patient: Patient,
+    plan: TreatmentPlan,
     decision: str,
     notes: str = "",
     sessions_planned: int | None = None,
     appointment: Appointment | None = None,
 ) -> ProgressReview:
-    """Record the specialist's decision at the progress review: continue, change or end the plan."""
+    """Record the specialist's decision at the progress review and apply it to the plan.
+
+    Continue: the plan stays as it is. Change: says what changes (notes) and may set a new
+    number of sessions in total. End: the plan is closed, so no more sessions are booked.
+    """
     if decision not in ReviewDecision.values:
         raise SessionRefused(_("Choose continue, change or end."), field="decision")
     notes = notes.strip()
     if decision == ReviewDecision.CHANGE and not notes:
         raise SessionRefused(_("Say what changes in the plan."), field="notes")
-    if sessions_planned is not None and sessions_planned < 1:
-        raise SessionRefused(_("At least one session."), field="sessions_planned")
+    if decision != ReviewDecision.CHANGE:
+        sessions_planned = None
     with transaction.atomic():
+        locked = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
         if appointment is not None:
             existing = ProgressReview.objects.filter(appointment=appointment).first()
             if existing is not None:
                 return existing
+        if locked.status != PlanStatus.ACTIVE:
+            raise SessionRefused(_("This plan has already ended."))
+        if sessions_planned is not None:
+            performed = TreatmentSession.objects.signed().filter(plan=locked).count()
+            if not max(1, performed) <= sessions_planned <= 12:
+                raise SessionRefused(
+                    _("Between %(low)s (sessions already performed) and 12 sessions.") % {"low": max(1, performed)},
+                    field="sessions_planned",
+                )
+            if sessions_planned != locked.sessions_planned:
+                locked.sessions_planned = sessions_planned
+                locked.save(update_fields=["sessions_planned"])
+        if decision == ReviewDecision.END:
+            locked.status = PlanStatus.CLOSED
+            locked.save(update_fields=["status"])
         return ProgressReview.objects.create(
-            patient=patient,
+            patient_id=locked.patient_id,
+            plan=locked,
             appointment=appointment,
             specialist=acting_user,
             decision=decision,
             notes=notes,
-            sessions_planned=sessions_planned if decision == ReviewDecision.CHANGE else None,
+            sessions_planned=sessions_planned,
         )

@@ -10,16 +10,19 @@ import time_machine
 from clinic.models import Appointment, AppointmentStatus, Patient, User
 from clinic.roles import Role
 from consultations.grading import Counts
+from consultations.models import PlanSession, TreatmentPlan
 from treatments.models import ProductLot, TreatmentSession
 from treatments.rescreen import RescreenAnswers
 from treatments.services import SessionLog, session_rescreen, session_start
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
+    ConsultationFactory,
     ExtractionTypeFactory,
     PatientFactory,
     ProductLotFactory,
     RoomFactory,
+    TreatmentPlanFactory,
     UserFactory,
 )
 
@@ -42,6 +45,7 @@ class TreatmentScene:
     patient: Patient
     appointment: Appointment
     lot: ProductLot
+    plan: TreatmentPlan
 
     def log(self, **overrides: object) -> SessionLog:
         counts: Counts = {"nose": {"open_comedones": 12}, "chin": {"closed_comedones": 4}}
@@ -79,14 +83,22 @@ def frozen_now() -> Iterator[object]:
 def scene(db: None, frozen_now: object, aesthetician: User, specialist: User) -> TreatmentScene:
     patient = PatientFactory(first_name="Nora", last_name="Quinn")
     room = RoomFactory()
-    # The consultation the specialist held three weeks ago.
-    AppointmentFactory(
-        appointment_type=AppointmentTypeFactory(),
-        patient=patient,
-        practitioner=specialist,
-        room=room,
-        start=NOW - timedelta(days=21),
-        status=AppointmentStatus.COMPLETED,
+    # The consultation the specialist held three weeks ago, and the plan of 6 sessions it wrote.
+    consultation = ConsultationFactory(
+        recommended=True,
+        appointment=AppointmentFactory(
+            appointment_type=AppointmentTypeFactory(),
+            patient=patient,
+            practitioner=specialist,
+            room=room,
+            start=NOW - timedelta(days=21),
+            status=AppointmentStatus.COMPLETED,
+        ),
+        allergies="Lanolin",
+        lesion_counts={"nose": {"open_comedones": 20}, "chin": {"closed_comedones": 10}},
+    )
+    plan = TreatmentPlanFactory(
+        consultation=consultation, sessions_planned=6, starts_on=(NOW - timedelta(days=21)).date()
     )
     appointment = AppointmentFactory(
         appointment_type=ExtractionTypeFactory(),
@@ -96,8 +108,9 @@ def scene(db: None, frozen_now: object, aesthetician: User, specialist: User) ->
         start=NOW,
         status=AppointmentStatus.CHECKED_IN,
     )
+    PlanSession.objects.create(plan=plan, number=1, appointment=appointment)
     lot = ProductLotFactory(lot_number="BP-2207", expires_on=NOW.date() + timedelta(days=90))
-    return TreatmentScene(aesthetician, specialist, patient, appointment, lot)
+    return TreatmentScene(aesthetician, specialist, patient, appointment, lot, plan)
 
 
 @pytest.fixture

@@ -63,7 +63,13 @@ def test_it_refuses_to_start_a_session_from_a_consultation(scene: TreatmentScene
         session_start(acting_user=scene.aesthetician, appointment=consultation)
 
 
-def test_session_numbers_count_the_signed_sessions_before(scene: TreatmentScene) -> None:
+def test_the_session_takes_its_number_from_the_plan(scene: TreatmentScene) -> None:
+    session = scene.start()
+    assert (session.plan_id, session.session_number, session.sessions_planned) == (scene.plan.pk, 1, 6)
+    assert session.number_label == "1 of 6"
+
+
+def test_a_session_booked_outside_the_plan_counts_the_signed_sessions_before(scene: TreatmentScene) -> None:
     session = scene.started_and_cleared()
     session_sign(acting_user=scene.aesthetician, session=session, log=scene.log())
     later = AppointmentFactory(
@@ -75,8 +81,7 @@ def test_session_numbers_count_the_signed_sessions_before(scene: TreatmentScene)
         status=AppointmentStatus.CHECKED_IN,
     )
     second = session_start(acting_user=scene.aesthetician, appointment=later)
-    # Two extraction appointments hold their time: "2 of 2" until the plan says otherwise.
-    assert (second.session_number, second.sessions_planned, second.number_label) == (2, 2, "2 of 2")
+    assert (second.plan_id, second.number_label) == (scene.plan.pk, "2 of 6")
 
 
 @pytest.mark.parametrize(
