@@ -34,6 +34,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem(_("Consultations"), "consultations:home", "clipboard2-pulse", roles.WORK_CONSULTATIONS),
     NavItem(_("Treatments"), "treatments:home", "droplet-half", roles.WORK_TREATMENTS),
     NavItem(_("Clinic"), "clinic:manager_home", "gear", roles.MANAGE_CLINIC),
+    NavItem(_("Products"), "treatments:product_list", "capsule", roles.MANAGE_CLINIC),
 )
 
 

@@ -36,6 +36,14 @@ class Marker:
     shape: str
 
     @property
+    def square_x(self) -> str:
+        return f"{self.x - 4.5:.1f}"
+
+    @property
+    def square_y(self) -> str:
+        return f"{self.y - 4.5:.1f}"
+
+    @property
     def triangle_points(self) -> str:
         return f"{self.x:.1f},{self.y - 5:.1f} {self.x - 5:.1f},{self.y + 4:.1f} {self.x + 5:.1f},{self.y + 4:.1f}"
 
@@ -61,6 +69,7 @@ class Line:
 class Tick:
     position: float
     label: str
+    sublabel: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,7 +102,13 @@ def nice_step(maximum: int, ticks: int = 5) -> int:
     return int(10 * magnitude)  # pragma: no cover (the loop always returns)
 
 
-def line_chart(*, title: str, x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]]) -> Chart:
+def line_chart(
+    *,
+    title: str,
+    x_labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[int]]],
+    x_sublabels: Sequence[str] = (),
+) -> Chart:
     """Lay out ``series`` (label, one value per x label) on a shared y axis starting at 0."""
     count = len(x_labels)
     maximum = max((max(values, default=0) for _, values in series), default=0)
@@ -111,7 +126,8 @@ def line_chart(*, title: str, x_labels: Sequence[str], series: Sequence[tuple[st
         return TOP + plot_height - value * plot_height / top_value
 
     y_ticks = tuple(Tick(y_at(value), str(value)) for value in range(0, top_value + 1, step))
-    x_ticks = tuple(Tick(x_at(index), label) for index, label in enumerate(x_labels))
+    sublabels = list(x_sublabels) + [""] * (count - len(x_sublabels))
+    x_ticks = tuple(Tick(x_at(index), label, sublabels[index]) for index, label in enumerate(x_labels))
     lines = []
     for index, (label, values) in enumerate(series):
         colour, dash, shape = STYLES[index % len(STYLES)]

@@ -19,6 +19,7 @@ from tests.consultations.matrix import ROWS as CONSULTATIONS
 from tests.factories import LocationFactory, PatientFactory, UserFactory
 from tests.matrix import LOGIN, PERSONAS, Row
 from tests.treatments.matrix import ROWS as TREATMENTS
+from tests.treatments.matrix import treatments_world
 
 MATRIX: dict[str, Row] = {**CLINIC, **CONSULTATIONS, **TREATMENTS, **AFTERCARE}
 
@@ -46,7 +47,9 @@ def test_every_url_pattern_is_in_the_matrix() -> None:
 @pytest.fixture
 def world(db: None) -> dict[str, Any]:
     """The records the matrix's URLs point at. Apps that need more add keys here."""
-    return {"location": LocationFactory(name="Central"), "patient": PatientFactory(), "staff": UserFactory()}
+    world = {"location": LocationFactory(name="Central"), "patient": PatientFactory(), "staff": UserFactory()}
+    world.update(treatments_world(world))
+    return world
 
 
 CASES = [(name, persona) for name in MATRIX for persona in PERSONAS]
