@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 WIDTH = 640
 HEIGHT = 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 44
+LEFT, RIGHT, TOP, BOTTOM = 52, 16, 16, 52
 
 # Colour (AA against white for the lines' width), dash pattern, marker: one style per series.
 STYLES: tuple[tuple[str, str, str], ...] = (

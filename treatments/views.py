@@ -128,7 +128,7 @@ def session_log(request: HttpRequest, pk: int) -> HttpResponse:
                 _refused(form, error)
             else:
                 if signing:
-                    messages.success(request, _("Session signed. The patient's aftercare starts now."))
+                    messages.success(request, _("Session signed and locked."))
                     return redirect(session.get_absolute_url())
                 messages.success(request, _("Log saved."))
                 return redirect("treatments:session_log", session.pk)
