@@ -49,7 +49,8 @@ class Marker:
 
     @property
     def diamond_points(self) -> str:
-        return f"{self.x:.1f},{self.y - 5.5:.1f} {self.x + 5.5:.1f},{self.y:.1f} {self.x:.1f},{self.y + 5.5:.1f} {self.x - 5.5:.1f},{self.y:.1f}"
+        x, y = self.x, self.y
+        return f"{x:.1f},{y - 5.5:.1f} {x + 5.5:.1f},{y:.1f} {x:.1f},{y + 5.5:.1f} {x - 5.5:.1f},{y:.1f}"
 
 
 @dataclass(frozen=True)

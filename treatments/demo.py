@@ -170,10 +170,10 @@ def seed() -> dict[str, int]:
     for name, ingredient, lot_specs in PRODUCTS:
         product, made = Product.objects.get_or_create(name=name, defaults={"active_ingredient": ingredient})
         created["products"] += made
-        for number, expires_in_days in lot_specs:
+        for lot_number, expires_in_days in lot_specs:
             lot, made = ProductLot.objects.get_or_create(
                 product=product,
-                lot_number=number,
+                lot_number=lot_number,
                 defaults={"expires_on": today_utc + timedelta(days=expires_in_days)},
             )
             created["lots"] += made

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -21,14 +21,16 @@ from treatments.models import (
 from treatments.rescreen import RescreenAnswers
 from treatments.services import SessionLog
 
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
 
-def _yes_no(label: str, help_text: str = "") -> forms.TypedChoiceField:
+def _yes_no(label: _StrPromise) -> forms.TypedChoiceField:
     # An explicit answer every time: an unticked box would read as "no" without anyone asking.
     return forms.TypedChoiceField(
         label=label,
-        help_text=help_text,
         choices=YES_NO,
         coerce=lambda value: value == "yes",
         widget=forms.RadioSelect(attrs={"class": "form-check-inline"}),

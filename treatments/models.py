@@ -76,7 +76,9 @@ class ProductLot(models.Model):
                 violation_error_message=_("This product already has a lot with that number."),
             ),
             models.CheckConstraint(
-                condition=~Q(lot_number=""), name="product_lot_number_not_blank", violation_error_message=_("Enter the lot number.")
+                condition=~Q(lot_number=""),
+                name="product_lot_number_not_blank",
+                violation_error_message=_("Enter the lot number."),
             ),
         ]
 
@@ -186,9 +188,7 @@ class TreatmentSession(models.Model):
     )
     session_number = models.PositiveSmallIntegerField(_("session number"))
     sessions_planned = models.PositiveSmallIntegerField(_("sessions planned"), null=True, blank=True)
-    status = models.CharField(
-        _("status"), max_length=20, choices=SessionStatus.choices, default=SessionStatus.RESCREEN
-    )
+    status = models.CharField(_("status"), max_length=20, choices=SessionStatus.choices, default=SessionStatus.RESCREEN)
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
 
     # The day-of re-screen
@@ -255,9 +255,7 @@ class TreatmentSession(models.Model):
                 name="session_pain_0_10",
                 violation_error_message=_("Pain is scored from 0 to 10."),
             ),
-            models.CheckConstraint(
-                condition=Q(session_number__gte=1), name="session_number_positive"
-            ),
+            models.CheckConstraint(condition=Q(session_number__gte=1), name="session_number_positive"),
             models.CheckConstraint(
                 condition=Q(sessions_planned__isnull=True) | Q(sessions_planned__gte=1),
                 name="session_planned_positive",

@@ -92,21 +92,21 @@ def plan_summaries(patient_ids: Iterable[int]) -> Mapping[int, PlanSummary]:
             consultations.setdefault(consultation.patient_id, consultation)
     summaries = {}
     for patient_id in ids:
-        plan = plans.get(patient_id)
-        consultation = plan.consultation if plan is not None else consultations.get(patient_id)
-        if consultation is None:
-            summaries[patient_id] = PlanSummary(patient_id=patient_id, plan=plan)
+        chosen = plans.get(patient_id)
+        source = chosen.consultation if chosen is not None else consultations.get(patient_id)
+        if source is None:
+            summaries[patient_id] = PlanSummary(patient_id=patient_id, plan=chosen)
             continue
         summaries[patient_id] = PlanSummary(
             patient_id=patient_id,
-            plan=plan,
-            consultation=consultation,
-            specialist_id=consultation.specialist_id,
-            baseline_on=consultation.appointment.location.local(consultation.appointment.start).date(),
-            baseline_counts=consultation.lesion_counts or {},
-            baseline_gags=consultation.gags_score,
-            allergies=consultation.allergies.strip(),
-            alerts=consultation_alerts(consultation),
+            plan=chosen,
+            consultation=source,
+            specialist_id=source.specialist_id,
+            baseline_on=source.appointment.location.local(source.appointment.start).date(),
+            baseline_counts=source.lesion_counts or {},
+            baseline_gags=source.gags_score,
+            allergies=source.allergies.strip(),
+            alerts=consultation_alerts(source),
         )
     return summaries
 

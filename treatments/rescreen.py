@@ -121,7 +121,6 @@ RESCREEN_RULES: tuple[RescreenRule, ...] = (
 RESCREEN_RULES_BY_ID: dict[str, RescreenRule] = {rule.id: rule for rule in RESCREEN_RULES}
 
 
-
 def consultation_rule(rule: RescreenRule) -> object | None:
     """The consultation rule ``rule`` repeats on the day (tests check each id exists there)."""
     return RULES_BY_ID.get(rule.consultation_rule_id) if rule.consultation_rule_id else None

@@ -39,9 +39,7 @@ def progress_charts(figures: Progress) -> list[Chart]:
         return []
     labels = [_point_label(row.point) for row in figures.rows]
     dates = [date_format(row.point.on, "j M") for row in figures.rows]
-    by_type = [
-        (str(Lesion(lesion).label), values) for lesion, values in figures.lesion_series().items() if any(values)
-    ]
+    by_type = [(str(Lesion(lesion).label), values) for lesion, values in figures.lesion_series().items() if any(values)]
     by_zone = [(str(Zone(zone).label), values) for zone, values in figures.zone_series().items() if any(values)]
     return [
         line_chart(
@@ -62,10 +60,7 @@ def patient_progress(patient: Patient) -> PatientProgress:
     """The patient's baseline (their consultation) and signed sessions, with the figures and charts."""
     summary = plan_summary(patient.pk)
     sessions = list(
-        TreatmentSession.objects.for_patient(patient.pk)
-        .signed()
-        .with_related()
-        .order_by("appointment__start", "id")
+        TreatmentSession.objects.for_patient(patient.pk).signed().with_related().order_by("appointment__start", "id")
     )
     if summary.plan is not None:
         sessions = [s for s in sessions if s.plan_id in (None, summary.plan.pk)]
@@ -111,9 +106,7 @@ def sessions_today(location: Location) -> list[DaySession]:
         .order_by("start", "id")
     )
     plans = plan_summaries(a.patient_id for a in appointments)
-    return [
-        DaySession(a, getattr(a, "treatment_session", None), plans[a.patient_id]) for a in appointments
-    ]
+    return [DaySession(a, getattr(a, "treatment_session", None), plans[a.patient_id]) for a in appointments]
 
 
 def open_alerts_for(user_id: int) -> list[SpecialistAlert]:

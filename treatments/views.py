@@ -145,7 +145,14 @@ def session_log(request: HttpRequest, pk: int) -> HttpResponse:
 def extracted_rows(counts: Counts) -> list[tuple[str, list[tuple[str, int]]]]:
     """The non-zero counts as (zone label, [(lesion label, count)]) in the face map's order."""
     return [
-        (str(zone.label), [(str(lesion.label), counts[zone.value][lesion.value]) for lesion in Lesion if counts[zone.value].get(lesion.value)])
+        (
+            str(zone.label),
+            [
+                (str(lesion.label), counts[zone.value][lesion.value])
+                for lesion in Lesion
+                if counts[zone.value].get(lesion.value)
+            ],
+        )
         for zone in Zone
         if any(counts.get(zone.value, {}).values())
     ]

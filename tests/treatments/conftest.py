@@ -11,9 +11,6 @@ from clinic.models import Appointment, AppointmentStatus, Patient, User
 from clinic.roles import Role
 from consultations.grading import Counts
 from consultations.models import PlanSession, TreatmentPlan
-from treatments.models import ProductLot, TreatmentSession
-from treatments.rescreen import RescreenAnswers
-from treatments.services import SessionLog, session_rescreen, session_start
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -25,6 +22,9 @@ from tests.factories import (
     TreatmentPlanFactory,
     UserFactory,
 )
+from treatments.models import ProductLot, TreatmentSession
+from treatments.rescreen import RescreenAnswers
+from treatments.services import SessionLog, session_rescreen, session_start
 
 # Tuesday 3 March 2026, 10:00 in London (GMT, so also 10:00 UTC).
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)

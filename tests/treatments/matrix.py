@@ -92,17 +92,13 @@ ROWS: dict[str, Row] = {
     "treatments:patient_progress": Row(
         "get", lambda w: f"/treatments/patients/{w['plan'].patient_id}/progress/", only(*CLINICAL)
     ),
-    "treatments:progress_review": Row(
-        "get", lambda w: f"/treatments/plans/{w['plan'].pk}/review/", only("specialist")
-    ),
+    "treatments:progress_review": Row("get", lambda w: f"/treatments/plans/{w['plan'].pk}/review/", only("specialist")),
     "treatments:alert_resolve": Row(
         "post", lambda w: f"/treatments/alerts/{w['alert'].pk}/seen/", only("specialist", status=REDIRECT)
     ),
     "treatments:product_list": Row("get", lambda w: "/treatments/products/", only("manager")),
     "treatments:product_create": Row("get", lambda w: "/treatments/products/new/", only("manager")),
-    "treatments:product_edit": Row(
-        "get", lambda w: f"/treatments/products/{w['lot'].product_id}/", only("manager")
-    ),
+    "treatments:product_edit": Row("get", lambda w: f"/treatments/products/{w['lot'].product_id}/", only("manager")),
     "treatments:lot_create": Row(
         "get", lambda w: f"/treatments/products/{w['lot'].product_id}/lots/new/", only("manager")
     ),

@@ -14,7 +14,11 @@ BASELINE_COUNTS = {
     "nose": {"open_comedones": 30},
     "chin": {"closed_comedones": 10, "pustules": 2},
 }
-SESSION_1 = {"forehead": {"closed_comedones": 14, "papules": 2}, "nose": {"open_comedones": 24}, "chin": {"closed_comedones": 8}}
+SESSION_1 = {
+    "forehead": {"closed_comedones": 14, "papules": 2},
+    "nose": {"open_comedones": 24},
+    "chin": {"closed_comedones": 8},
+}
 SESSION_2 = {"forehead": {"closed_comedones": 6}, "nose": {"open_comedones": 12}, "chin": {"closed_comedones": 3}}
 
 

@@ -210,8 +210,8 @@ def test_a_signed_session_is_locked_in_the_database(scene: TreatmentScene) -> No
     session_sign(acting_user=scene.aesthetician, session=session, log=scene.log())
     with pytest.raises(DatabaseError, match="Cannot update or delete"), transaction.atomic():
         TreatmentSession.objects.filter(pk=session.pk).update(pain=0)
+    session.notes = "edited quietly"
     with pytest.raises(DatabaseError, match="Cannot update or delete"), transaction.atomic():
-        session.notes = "edited quietly"
         session.save()
     session.refresh_from_db()
     assert (session.pain, session.notes) == (3, "")

@@ -1,8 +1,8 @@
 """Template pieces other pages include: a patient's progress, a specialist's alerts.
 
-    {% load treatments %}
-    {% treatment_progress patient %}      (templates/clinic/patient_detail.html)
-    {% specialist_alerts %}               (templates/consultations/home.html)
+{% load treatments %}
+{% treatment_progress patient %}      (templates/clinic/patient_detail.html)
+{% specialist_alerts %}               (templates/consultations/home.html)
 """
 
 from __future__ import annotations
