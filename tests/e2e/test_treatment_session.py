@@ -110,4 +110,5 @@ def test_the_aesthetician_performs_and_signs_a_session(page: Page, live_server: 
     session = TreatmentSession.objects.get()
     assert session.status == SessionStatus.SIGNED
     assert session.lesions_extracted == {"nose": {"open_comedones": 14}, "forehead": {"closed_comedones": 6}}
-    assert session.product_lot is not None and session.product_lot.lot_number == "BP-2511"
+    assert session.product_lot is not None
+    assert session.product_lot.lot_number == "BP-2511"
