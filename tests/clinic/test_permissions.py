@@ -16,7 +16,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from tests.aftercare.matrix import ROWS as AFTERCARE
 from tests.clinic.matrix import ROWS as CLINIC
 from tests.consultations.matrix import ROWS as CONSULTATIONS
-from tests.factories import LocationFactory, PatientFactory
+from consultations.questionnaire import questionnaire_token
+from tests.factories import ConsultationFactory, LocationFactory, PatientFactory, TreatmentPlanFactory
 from tests.matrix import LOGIN, PERSONAS, Row
 from tests.treatments.matrix import ROWS as TREATMENTS
 
@@ -46,7 +47,13 @@ def test_every_url_pattern_is_in_the_matrix() -> None:
 @pytest.fixture
 def world(db: None) -> dict[str, Any]:
     """The records the matrix's URLs point at. Apps that need more add keys here."""
-    return {"location": LocationFactory(name="Central"), "patient": PatientFactory()}
+    world: dict[str, Any] = {"location": LocationFactory(name="Central"), "patient": PatientFactory()}
+    # Consultations: a draft, a signed recommendation without a plan, a consented plan.
+    world["consultation"] = ConsultationFactory()
+    world["recommended"] = ConsultationFactory(recommended=True)
+    world["plan"] = TreatmentPlanFactory()
+    world["questionnaire_token"] = questionnaire_token(appointment_id=world["consultation"].appointment_id)
+    return world
 
 
 CASES = [(name, persona) for name in MATRIX for persona in PERSONAS]
