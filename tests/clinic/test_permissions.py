@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from tests.aftercare.matrix import ROWS as AFTERCARE
 from tests.clinic.matrix import ROWS as CLINIC
 from tests.consultations.matrix import ROWS as CONSULTATIONS
-from tests.factories import LocationFactory, PatientFactory
+from tests.factories import AppointmentFactory, LocationFactory, PatientFactory, RoomFactory
 from tests.matrix import LOGIN, PERSONAS, Row
 from tests.treatments.matrix import ROWS as TREATMENTS
 
@@ -46,7 +46,13 @@ def test_every_url_pattern_is_in_the_matrix() -> None:
 @pytest.fixture
 def world(db: None) -> dict[str, Any]:
     """The records the matrix's URLs point at. Apps that need more add keys here."""
-    return {"location": LocationFactory(name="Central"), "patient": PatientFactory()}
+    location = LocationFactory(name="Central")
+    patient = PatientFactory()
+    return {
+        "location": location,
+        "patient": patient,
+        "appointment": AppointmentFactory(patient=patient, room=RoomFactory(location=location)),
+    }
 
 
 CASES = [(name, persona) for name in MATRIX for persona in PERSONAS]
