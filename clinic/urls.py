@@ -24,6 +24,10 @@ clinic_patterns = [
     path("appointments/<int:pk>/status/", views.appointment_status, name="appointment_status"),
     path("appointments/<int:pk>/cancel/", views.appointment_cancel_view, name="appointment_cancel"),
     path("clinic/", views.manager_home, name="manager_home"),
+    path("clinic/setup/<slug:section>/", views.setup_list, name="setup_list"),
+    path("clinic/setup/<slug:section>/new/", views.setup_edit, name="setup_create"),
+    path("clinic/setup/<slug:section>/<int:pk>/", views.setup_edit, name="setup_edit"),
+    path("clinic/setup/<slug:section>/<int:pk>/delete/", views.setup_delete, name="setup_delete"),
     path("location/", views.switch_location, name="switch_location"),
 ]
 

@@ -40,7 +40,10 @@ from clinic.services import (
     patient_record_access,
     patient_register,
     patient_update,
+    setup_record_delete,
+    setup_record_save,
 )
+from clinic.setup import SECTIONS, Section
 
 SEARCH_LIMIT = 20
 
@@ -61,7 +64,11 @@ def manager_home(request: HttpRequest) -> HttpResponse:
         .select_related("home_location")
         .order_by("last_name", "first_name")
     )
-    context: dict[str, Any] = {"staff": staff, "locations": Location.objects.all()}
+    context: dict[str, Any] = {
+        "staff": staff,
+        "locations": Location.objects.all(),
+        "setup_sections": SECTIONS.values(),
+    }
     return render(request, "clinic/manager_home.html", context)
 
 
@@ -423,3 +430,50 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": request.user.has_perm(roles.CHANGE_PATIENT),
     }
     return render(request, "clinic/patient_detail.html", context)
+
+
+# --- Clinic set-up (manager) ---------------------------------------------------------------
+
+
+def _section(slug: str) -> Section:
+    section = SECTIONS.get(slug)
+    if section is None:
+        raise Http404(_("No such set-up page."))
+    return section
+
+
+def _setup_context(section: Section, **extra: Any) -> dict[str, Any]:
+    return {"section": section, "sections": SECTIONS.values(), **extra}
+
+
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def setup_list(request: HttpRequest, section: str) -> HttpResponse:
+    chosen = _section(section)
+    records = chosen.model._default_manager.select_related(*chosen.related)[:500]
+    rows = [(record, [getter(record) for _label, getter in chosen.columns]) for record in records]
+    return render(request, "clinic/setup_list.html", _setup_context(chosen, rows=rows))
+
+
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def setup_edit(request: HttpRequest, section: str, pk: int | None = None) -> HttpResponse:
+    chosen = _section(section)
+    record = get_object_or_404(chosen.model, pk=pk) if pk is not None else None
+    form = chosen.form(request.POST or None, instance=record)
+    if request.method == "POST" and form.is_valid():
+        setup_record_save(acting_user=request.user, form=form)  # type: ignore[arg-type]
+        messages.success(request, _("Saved."))
+        return redirect("clinic:setup_list", section=chosen.slug)
+    context = _setup_context(chosen, form=form, record=record)
+    return render(request, "clinic/setup_form.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def setup_delete(request: HttpRequest, section: str, pk: int) -> HttpResponse:
+    chosen = _section(section)
+    if not chosen.deletable:
+        raise Http404(_("These are switched off, not deleted."))
+    record = get_object_or_404(chosen.model, pk=pk)
+    setup_record_delete(acting_user=request.user, record=record)  # type: ignore[arg-type]
+    messages.success(request, _("Removed."))
+    return redirect("clinic:setup_list", section=chosen.slug)

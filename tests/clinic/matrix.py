@@ -34,6 +34,12 @@ ROWS: dict[str, Row] = {
         data=lambda w: {"reason": "Patient asked"},
     ),
     "clinic:manager_home": Row("get", lambda w: "/clinic/", only("manager")),
+    "clinic:setup_list": Row("get", lambda w: "/clinic/setup/rooms/", only("manager")),
+    "clinic:setup_create": Row("get", lambda w: "/clinic/setup/working-hours/new/", only("manager")),
+    "clinic:setup_edit": Row("get", lambda w: f"/clinic/setup/rooms/{w['appointment'].room_id}/", only("manager")),
+    "clinic:setup_delete": Row(
+        "post", lambda w: f"/clinic/setup/time-off/{w['time_off'].pk}/delete/", only("manager", status=REDIRECT)
+    ),
     "clinic:switch_location": Row(
         "post",
         lambda w: "/location/",

@@ -7,12 +7,14 @@ Rows live in ``tests/<app>/matrix.py``. A new URL pattern fails
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from clinic.models import TimeOff
 from tests.aftercare.matrix import ROWS as AFTERCARE
 from tests.clinic.matrix import ROWS as CLINIC
 from tests.consultations.matrix import ROWS as CONSULTATIONS
@@ -48,10 +50,16 @@ def world(db: None) -> dict[str, Any]:
     """The records the matrix's URLs point at. Apps that need more add keys here."""
     location = LocationFactory(name="Central")
     patient = PatientFactory()
+    appointment = AppointmentFactory(patient=patient, room=RoomFactory(location=location))
     return {
         "location": location,
         "patient": patient,
-        "appointment": AppointmentFactory(patient=patient, room=RoomFactory(location=location)),
+        "appointment": appointment,
+        "time_off": TimeOff.objects.create(
+            staff=appointment.practitioner,
+            start=appointment.start + timedelta(days=1),
+            end=appointment.start + timedelta(days=2),
+        ),
     }
 
 
