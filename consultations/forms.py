@@ -157,9 +157,9 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
         ),
         "health": (
             "medications",
+            "allergies",
             "isotretinoin_within_6_months",
             "topical_retinoid",
-            "allergies",
             "pregnant_or_breastfeeding",
             "rosacea",
             "eczema",
@@ -200,6 +200,12 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
 
     def analysis_fields(self) -> list[forms.BoundField]:
         return self.section("analysis")
+
+    def health_text_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("medications", "allergies")]
+
+    def health_flag_fields(self) -> list[forms.BoundField]:
+        return [f for f in self.section("health") if isinstance(f.field, forms.BooleanField)]
 
     def values(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in EDITABLE_FIELDS if name in self.cleaned_data}
@@ -277,6 +283,12 @@ class ConsentForm(forms.Form):
 
 class QuestionnaireForm(forms.Form):
     """What the patient answers before the visit (public page, plain language)."""
+
+    @classmethod
+    def labelled(cls, answers: dict[str, Any]) -> list[tuple[str, Any]]:
+        """The answers in the form's order, each with the question the patient saw."""
+        fields = cls.base_fields
+        return [(str(fields[name].label), answers[name]) for name in fields if name in answers]
 
     routine = forms.CharField(
         label=_("Which skin-care products do you use, and how often?"),

@@ -150,6 +150,7 @@ def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "counts": counts,
         "preview": _preview(consultation, form, counts),
+        "questionnaire_answers": QuestionnaireForm.labelled(consultation.questionnaire_answers or {}),
     }
     return render(
         request, "consultations/consultation_form.html", context, status=400 if form.errors or counts.errors else 200

@@ -14,13 +14,15 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from clinic.models import TimeOff
+from clinic.models import AppointmentKind, TimeOff
+from clinic.roles import Role
 from consultations.questionnaire import questionnaire_token
 from tests.aftercare.matrix import ROWS as AFTERCARE
 from tests.clinic.matrix import ROWS as CLINIC
 from tests.consultations.matrix import ROWS as CONSULTATIONS
 from tests.factories import (
     AppointmentFactory,
+    AppointmentTypeFactory,
     ConsultationFactory,
     LocationFactory,
     PatientFactory,
@@ -73,6 +75,9 @@ def world(db: None) -> dict[str, Any]:
     world["consultation"] = ConsultationFactory()
     world["recommended"] = ConsultationFactory(recommended=True)
     world["plan"] = TreatmentPlanFactory()
+    world["extraction_type"] = AppointmentTypeFactory(
+        name="Extraction session", kind=AppointmentKind.EXTRACTION, duration_minutes=60, performed_by=Role.AESTHETICIAN
+    )
     world["questionnaire_token"] = questionnaire_token(appointment_id=world["consultation"].appointment_id)
     return world
 
