@@ -50,7 +50,11 @@ DEMO_CONSULTATIONS: dict[str, tuple[int, time, dict[str, Any], dict[str, dict[st
             "congestion": "widespread",
             "goals": "Smoother forehead and fewer whiteheads.",
         },
-        {"forehead": {"closed_comedones": 28, "open_comedones": 6}, "nose": {"open_comedones": 22}, "chin": {"papules": 2}},
+        {
+            "forehead": {"closed_comedones": 28, "open_comedones": 6},
+            "nose": {"open_comedones": 22},
+            "chin": {"papules": 2},
+        },
         {"sessions_planned": 4, "interval_days": 21, "focus_zones": ["forehead", "nose"], "review_days": 63},
     ),
     "Farah": (
@@ -216,7 +220,9 @@ def _plan(consultation: Consultation, specialist: User, spec: dict[str, Any]) ->
         created_at=consultation.signed_at or consultation.created_at,
     )
     sessions = (
-        Appointment.objects.filter(patient_id=consultation.patient_id, appointment_type__kind=AppointmentKind.EXTRACTION)
+        Appointment.objects.filter(
+            patient_id=consultation.patient_id, appointment_type__kind=AppointmentKind.EXTRACTION
+        )
         .holding_time()
         .filter(plan_session__isnull=True, start__gte=consultation.appointment.start)
         .order_by("start")[: plan.sessions_planned]

@@ -244,7 +244,9 @@ class PlanForm(forms.Form):
         help_text=_("e.g. retinoid again 3-5 days after, once redness has settled."),
     )
     goals = forms.CharField(label=_("Goals"), widget=forms.Textarea(attrs={"rows": 2}))
-    review_on = forms.DateField(label=_("Progress review on"), widget=forms.DateInput(attrs={"type": "date"}))
+    review_on = forms.DateField(
+        label=_("Progress review on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     consent_name = forms.CharField(
         label=_("Patient's full name, typed by the patient"),
         required=False,

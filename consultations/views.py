@@ -96,9 +96,7 @@ def _consultation_forms(request: HttpRequest, consultation: Consultation) -> tup
     return form, counts
 
 
-def _preview(
-    consultation: Consultation, form: ConsultationForm, counts: LesionCountsForm
-) -> services.Preview | None:
+def _preview(consultation: Consultation, form: ConsultationForm, counts: LesionCountsForm) -> services.Preview | None:
     """The live decision: from what the form holds now when posted, else from the saved draft."""
     if not form.is_bound:
         values = {name: getattr(consultation, name) for name in services.EDITABLE_FIELDS}
