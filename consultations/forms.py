@@ -189,6 +189,12 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
             ]
             field.choices = [("", _("Not recorded yet")), *options]
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("override_outcome") and not (cleaned.get("override_reason") or "").strip():
+            self.add_error("override_reason", _("Write why you override the rules' outcome."))
+        return cleaned
+
     def section(self, name: str) -> list[forms.BoundField]:
         return [self[field] for field in self.SECTIONS[name]]
 
