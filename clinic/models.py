@@ -197,6 +197,7 @@ class Patient(models.Model):
             Index(OpClass(Lower("email"), name="text_pattern_ops"), name="patient_email_prefix"),
             Index(fields=["last_name", "first_name", "date_of_birth"], name="patient_name_dob"),
             Index(fields=["phone"], name="patient_phone"),
+            Index(fields=["-created_at"], name="patient_created_at"),
         ]
         permissions = [
             ("work_front_desk", "Can run the front desk"),

@@ -8,8 +8,9 @@ from typing import Any
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.db.models.functions import Lower
+from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -334,3 +335,18 @@ def appointment_set_status(*, acting_user: User, appointment: Appointment, statu
             raise StatusChangeRefused(_("Use cancel to cancel an appointment."))
         method(locked, by=acting_user)
     return locked
+
+
+# --- Clinic set-up ------------------------------------------------------------------------
+
+
+def setup_record_save(*, acting_user: User, form: ModelForm[Any]) -> Model:
+    """Save a validated set-up form (location, room, type, hours, time off) in one transaction."""
+    with transaction.atomic():
+        return form.save()
+
+
+def setup_record_delete(*, acting_user: User, record: StaffSchedule | TimeOff) -> None:
+    """Remove working hours or time off. Existing bookings stay; new ones follow the new hours."""
+    with transaction.atomic():
+        record.delete()

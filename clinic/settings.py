@@ -45,6 +45,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The clinic's public address, used to build links in emails (no request there).
 SITE_URL = env_str("CLINIC_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CLINIC_NAME = env_str("CLINIC_NAME", "Clearwater Skin Clinic")
+# Phone numbers typed without a country code are read as numbers of this region (ISO 3166).
+CLINIC_PHONE_REGION = env_str("CLINIC_PHONE_REGION", "GB")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -157,9 +157,9 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
         ),
         "health": (
             "medications",
+            "allergies",
             "isotretinoin_within_6_months",
             "topical_retinoid",
-            "allergies",
             "pregnant_or_breastfeeding",
             "rosacea",
             "eczema",
@@ -189,6 +189,12 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
             ]
             field.choices = [("", _("Not recorded yet")), *options]
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("override_outcome") and not (cleaned.get("override_reason") or "").strip():
+            self.add_error("override_reason", _("Write why you override the rules' outcome."))
+        return cleaned
+
     def section(self, name: str) -> list[forms.BoundField]:
         return [self[field] for field in self.SECTIONS[name]]
 
@@ -200,6 +206,12 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
 
     def analysis_fields(self) -> list[forms.BoundField]:
         return self.section("analysis")
+
+    def health_text_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("medications", "allergies")]
+
+    def health_flag_fields(self) -> list[forms.BoundField]:
+        return [f for f in self.section("health") if isinstance(f.field, forms.BooleanField)]
 
     def values(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in EDITABLE_FIELDS if name in self.cleaned_data}
@@ -238,7 +250,9 @@ class PlanForm(forms.Form):
         help_text=_("e.g. retinoid again 3-5 days after, once redness has settled."),
     )
     goals = forms.CharField(label=_("Goals"), widget=forms.Textarea(attrs={"rows": 2}))
-    review_on = forms.DateField(label=_("Progress review on"), widget=forms.DateInput(attrs={"type": "date"}))
+    review_on = forms.DateField(
+        label=_("Progress review on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     consent_name = forms.CharField(
         label=_("Patient's full name, typed by the patient"),
         required=False,
@@ -277,6 +291,12 @@ class ConsentForm(forms.Form):
 
 class QuestionnaireForm(forms.Form):
     """What the patient answers before the visit (public page, plain language)."""
+
+    @classmethod
+    def labelled(cls, answers: dict[str, Any]) -> list[tuple[str, Any]]:
+        """The answers in the form's order, each with the question the patient saw."""
+        fields = cls.base_fields
+        return [(str(fields[name].label), answers[name]) for name in fields if name in answers]
 
     routine = forms.CharField(
         label=_("Which skin-care products do you use, and how often?"),

@@ -96,14 +96,16 @@ def _consultation_forms(request: HttpRequest, consultation: Consultation) -> tup
     return form, counts
 
 
-def _preview(form: ConsultationForm, counts: LesionCountsForm) -> services.Preview | None:
-    """The live decision from whatever of the form is valid so far."""
+def _preview(consultation: Consultation, form: ConsultationForm, counts: LesionCountsForm) -> services.Preview | None:
+    """The live decision: from what the form holds now when posted, else from the saved draft."""
+    if not form.is_bound:
+        values = {name: getattr(consultation, name) for name in services.EDITABLE_FIELDS}
+        return services.consultation_preview(values=values, lesion_counts=consultation.lesion_counts or {})
     form.is_valid()
     counts.is_valid()
     values = {k: v for k, v in form.cleaned_data.items() if k in services.EDITABLE_FIELDS}
-    lesion_counts = counts.counts() if hasattr(counts, "cleaned_data") else {}
     try:
-        return services.consultation_preview(values=values, lesion_counts=lesion_counts)
+        return services.consultation_preview(values=values, lesion_counts=counts.counts())
     except ValueError:
         return None
 
@@ -145,7 +147,8 @@ def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "consultation": consultation,
         "form": form,
         "counts": counts,
-        "preview": _preview(form, counts),
+        "preview": _preview(consultation, form, counts),
+        "questionnaire_answers": QuestionnaireForm.labelled(consultation.questionnaire_answers or {}),
     }
     return render(
         request, "consultations/consultation_form.html", context, status=400 if form.errors or counts.errors else 200
@@ -161,7 +164,7 @@ def consultation_preview(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "consultations/consultation_form.html#decision",
-        {"consultation": consultation, "form": form, "counts": counts, "preview": _preview(form, counts)},
+        {"consultation": consultation, "form": form, "counts": counts, "preview": _preview(consultation, form, counts)},
     )
 
 
@@ -296,8 +299,9 @@ def plan_book_session(request: HttpRequest, pk: int) -> HttpResponse:
     form = BookSessionForm(request.POST or None, location=location)
     appointment_type = AppointmentType.objects.active().filter(kind=AppointmentKind.EXTRACTION).first()
     if appointment_type is None:
-        form.add_error(None, _("No extraction session type is set up. Ask the clinic manager."))
-    elif request.method == "POST" and form.is_valid():
+        messages.error(request, _("No extraction session type is set up. Ask the clinic manager."))
+        return redirect(plan)
+    if request.method == "POST" and form.is_valid():
         try:
             session = services.plan_book_session(
                 acting_user=_user(request), plan=plan, appointment_type=appointment_type, **form.cleaned_data

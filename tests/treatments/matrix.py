@@ -59,7 +59,7 @@ def treatments_world(world: dict[str, Any]) -> dict[str, Any]:
     made.append(stopped)
     alert = SpecialistAlert.objects.create(session=stopped, patient=patient, reasons=["RS_SUNBURN"])
     return {
-        "plan": plan,
+        "treatment_plan": plan,
         "checked_in": appointment(10, AppointmentStatus.CHECKED_IN),
         "rescreen_session": made[0],
         "log_session": made[1],
@@ -90,9 +90,11 @@ ROWS: dict[str, Row] = {
         data=lambda w: {"text": "A correction"},
     ),
     "treatments:patient_progress": Row(
-        "get", lambda w: f"/treatments/patients/{w['plan'].patient_id}/progress/", only(*CLINICAL)
+        "get", lambda w: f"/treatments/patients/{w['treatment_plan'].patient_id}/progress/", only(*CLINICAL)
     ),
-    "treatments:progress_review": Row("get", lambda w: f"/treatments/plans/{w['plan'].pk}/review/", only("specialist")),
+    "treatments:progress_review": Row(
+        "get", lambda w: f"/treatments/plans/{w['treatment_plan'].pk}/review/", only("specialist")
+    ),
     "treatments:alert_resolve": Row(
         "post", lambda w: f"/treatments/alerts/{w['alert'].pk}/seen/", only("specialist", status=REDIRECT)
     ),
