@@ -508,7 +508,7 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
         return self.filter(room_id=room_id)
 
     def with_related(self) -> AppointmentQuerySet:
-        return self.select_related("patient", "practitioner", "room", "appointment_type", "location")
+        return self.select_related("patient", "practitioner", "room", "appointment_type", "location", "created_by")
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
