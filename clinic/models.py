@@ -636,9 +636,10 @@ class Appointment(models.Model):
 
 
 class AppointmentStatusChange(models.Model):
-    """Every change to an appointment: who, when, from which status to which, and why.
+    """Every change to an appointment after it was booked: who, when, which status to which, why.
 
-    A reschedule is a change row too (same status, old and new times). Append-only.
+    The booking itself is on the appointment (created_by, created_at). A reschedule is a
+    change row too (same status, old and new times). Append-only (a trigger refuses edits).
     """
 
     appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="status_changes")

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
@@ -46,6 +46,7 @@ from clinic.services import (
 from clinic.setup import SECTIONS, Section
 
 SEARCH_LIMIT = 20
+FINISHED = (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -434,8 +435,9 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     appointments = Appointment.objects.filter(patient=patient).with_related()
     context = {
         "patient": patient,
-        "upcoming": appointments.filter(end__gte=now).order_by("start"),
-        "past": appointments.filter(end__lt=now).order_by("-start")[:50],
+        # Done is done: a completed or missed appointment is past even if its hour is not.
+        "upcoming": appointments.filter(end__gte=now).exclude(status__in=FINISHED).order_by("start"),
+        "past": appointments.filter(Q(end__lt=now) | Q(status__in=FINISHED)).order_by("-start")[:50],
         "can_book": request.user.has_perm(roles.WORK_FRONT_DESK),
         "can_edit": request.user.has_perm(roles.CHANGE_PATIENT),
     }
