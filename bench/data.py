@@ -333,12 +333,12 @@ def _generate(scale: Scale) -> None:
                 """
                 INSERT INTO clinic_user (password, is_superuser, username, first_name, last_name, email, is_staff,
                                          is_active, date_joined, home_location_id)
-                SELECT '!', false, format('prac-%%s-%%s', l.id, n), (%s::text[])[1 + (n %% 80)],
-                       (%s::text[])[1 + ((n * 7) %% 100)], format('prac-%%s-%%s@bench.test', l.id, n), false, true,
+                SELECT '!', false, format('prac-%%s-%%s', l.id, n), (%s::text[])[1 + (n %% %s)],
+                       (%s::text[])[1 + ((n * 7) %% %s)], format('prac-%%s-%%s@bench.test', l.id, n), false, true,
                        now(), l.id
                 FROM clinic_location l, generate_series(1, %s) AS n
                 """,
-                [FIRST_NAMES, LAST_NAMES, per],
+                [FIRST_NAMES, len(FIRST_NAMES), LAST_NAMES, len(LAST_NAMES), per],
             )
             conn.execute(
                 """
