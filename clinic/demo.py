@@ -211,8 +211,8 @@ def seed_booking(locations: list[Location], created: dict[str, int]) -> None:
             cancel_reason=reason,
             created_by=desk,
         )
-        previous = ""
-        for step in (AppointmentStatus.BOOKED, *PATHS[status]):
+        previous = AppointmentStatus.BOOKED
+        for step in PATHS[status]:
             by = staff[who] if step in (AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED) else desk
             AppointmentStatusChange.objects.create(
                 appointment=appointment, from_status=previous, to_status=step, by=by, reason=reason

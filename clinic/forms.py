@@ -144,7 +144,7 @@ class SlotChoiceForm(forms.Form):
 
     appointment_type = forms.ModelChoiceField(queryset=AppointmentType.objects.active(), widget=forms.HiddenInput)
     practitioner = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), widget=forms.HiddenInput)
-    room = forms.ModelChoiceField(queryset=Room.objects.active(), widget=forms.HiddenInput)
+    room = forms.ModelChoiceField(queryset=Room.objects.active().select_related("location"), widget=forms.HiddenInput)
     start = forms.DateTimeField(widget=forms.HiddenInput)
     notes = forms.CharField(label=_("Notes"), required=False, max_length=2000)
 

@@ -7,6 +7,8 @@ from typing import ClassVar
 
 import pghistory
 import pgtrigger
+import phonenumbers
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import BigIntegerRangeField, DateTimeRangeField, RangeOperators
@@ -115,6 +117,22 @@ class SimpleTsVector(Func):
     output_field = SearchVectorField()
 
 
+def _phone_suffix(text: str, digits: str) -> str:
+    """The digits a stored E.164 number must end with.
+
+    A whole number typed in national form ("07700 900101") or with a country code and a
+    trunk zero ("+44 (0)7700 900101") is reduced to its national significant number, so
+    it matches "+447700900101". Shorter input is taken as the last digits as typed.
+    """
+    if len(digits) >= 9 or text.startswith("+"):
+        try:
+            parsed = phonenumbers.parse(text, settings.CLINIC_PHONE_REGION)
+        except phonenumbers.NumberParseException:
+            return digits
+        return str(parsed.national_number) or digits
+    return digits
+
+
 class PatientQuerySet(models.QuerySet["Patient"]):
     def search(self, text: str) -> PatientQuerySet:
         """Patients matching what the front desk typed in the one search box.
@@ -129,7 +147,7 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         if digits and re.fullmatch(r"[0-9\s()+\-.]+", text):
             if len(digits) < 3:
                 return self.none()
-            return self.filter(phone_digits_reversed__startswith=digits[::-1])
+            return self.filter(phone_digits_reversed__startswith=_phone_suffix(text, digits)[::-1])
         lowered = text.lower()
         if "@" in lowered:
             return self.annotate(email_lower=Lower("email")).filter(email_lower__startswith=lowered)
@@ -490,7 +508,7 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
         return self.filter(room_id=room_id)
 
     def with_related(self) -> AppointmentQuerySet:
-        return self.select_related("patient", "practitioner", "room", "appointment_type", "location")
+        return self.select_related("patient", "practitioner", "room", "appointment_type", "location", "created_by")
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
@@ -618,9 +636,10 @@ class Appointment(models.Model):
 
 
 class AppointmentStatusChange(models.Model):
-    """Every change to an appointment: who, when, from which status to which, and why.
+    """Every change to an appointment after it was booked: who, when, which status to which, why.
 
-    A reschedule is a change row too (same status, old and new times). Append-only.
+    The booking itself is on the appointment (created_by, created_at). A reschedule is a
+    change row too (same status, old and new times). Append-only (a trigger refuses edits).
     """
 
     appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="status_changes")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Model, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, Model, OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -136,39 +137,52 @@ def _check_bookable(
         raise BookingRefused(_("This appointment type is no longer offered."), field="appointment_type")
     if not room.is_active or not location.is_active:
         raise BookingRefused(_("This room is not in use."), field="room")
-    if (
-        not practitioner.is_active
-        or not practitioner.groups.filter(name=appointment_type.performer_group_name).exists()
-    ):
+    if start < timezone.now():
+        raise BookingRefused(_("This time has already passed."), field="start")
+    local_start, local_end = location.local(start), location.local(end)
+    # One query answers all three questions about the practitioner (a booking is a hot path).
+    facts = (
+        User.objects.filter(pk=practitioner.pk, is_active=True)
+        .annotate(
+            performs=Exists(
+                User.groups.through.objects.filter(
+                    user_id=OuterRef("pk"), group__name=appointment_type.performer_group_name
+                )
+            ),
+            works=Exists(
+                StaffSchedule.objects.filter(
+                    staff_id=OuterRef("pk"),
+                    location=location,
+                    weekday=local_start.weekday(),
+                    start_time__lte=local_start.time(),
+                    end_time__gte=local_end.time(),
+                )
+            ),
+            off=Exists(TimeOff.objects.filter(staff_id=OuterRef("pk"), start__lt=end, end__gt=start)),
+            off_reason=Subquery(
+                TimeOff.objects.filter(staff_id=OuterRef("pk"), start__lt=end, end__gt=start).values("reason")[:1]
+            ),
+        )
+        .values("performs", "works", "off", "off_reason")
+        .first()
+    )
+    if facts is None or not facts["performs"]:
         raise BookingRefused(
             _("%(name)s does not perform %(type)s appointments.")
             % {"name": practitioner.display_name, "type": appointment_type.name},
             field="practitioner",
         )
-    if start < timezone.now():
-        raise BookingRefused(_("This time has already passed."), field="start")
-    local_start, local_end = location.local(start), location.local(end)
-    works = (
-        local_start.date() == local_end.date()
-        and StaffSchedule.objects.filter(
-            staff=practitioner,
-            location=location,
-            weekday=local_start.weekday(),
-            start_time__lte=local_start.time(),
-            end_time__gte=local_end.time(),
-        ).exists()
-    )
-    if not works:
+    if not facts["works"] or local_start.date() != local_end.date():
         raise BookingRefused(
             _("%(name)s does not work at %(location)s at that time.")
             % {"name": practitioner.display_name, "location": location.name},
             field="start",
         )
-    off = TimeOff.objects.filter(staff=practitioner, start__lt=end, end__gt=start).first()
-    if off is not None:
+    if facts["off"]:
+        reason = facts["off_reason"]
         raise BookingRefused(
             _("%(name)s is off at that time%(reason)s.")
-            % {"name": practitioner.display_name, "reason": f" ({off.reason})" if off.reason else ""},
+            % {"name": practitioner.display_name, "reason": f" ({reason})" if reason else ""},
             field="start",
         )
     if appointment_type.kind == AppointmentKind.EXTRACTION and not patient_cleared_for_extraction(patient):
@@ -205,21 +219,21 @@ def appointment_book(
     _check_bookable(
         appointment_type=appointment_type, patient=patient, practitioner=practitioner, room=room, start=start, end=end
     )
+    # Who booked and when are on the appointment (created_by, created_at); the change rows
+    # record what happens to it afterwards. A single INSERT is atomic by itself; inside a
+    # caller's transaction a savepoint keeps a clash from aborting the caller's work.
     try:
-        with transaction.atomic():
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
             appointment = Appointment.objects.create(
                 appointment_type=appointment_type,
                 patient=patient,
                 practitioner=practitioner,
                 room=room,
-                location_id=room.location_id,
+                location=room.location,
                 start=start,
                 end=end,
                 notes=notes,
                 created_by=acting_user,
-            )
-            AppointmentStatusChange.objects.create(
-                appointment=appointment, from_status="", to_status=AppointmentStatus.BOOKED, by=acting_user
             )
     except IntegrityError as error:
         raise BookingRefused(

@@ -88,7 +88,8 @@ MIDDLEWARE = [
     "clinic.middleware.LocationMiddleware",
 ]
 
-ROOT_URLCONF = "clinic.urls"
+# Overridable so the benchmarks can add their baseline view (bench/urls.py) to the real URLs.
+ROOT_URLCONF = env_str("CLINIC_ROOT_URLCONF", "clinic.urls")
 ADMIN_URL = env_str("DJANGO_ADMIN_URL", "admin/")
 WSGI_APPLICATION = "clinic.wsgi.application"
 ASGI_APPLICATION = "clinic.asgi.application"

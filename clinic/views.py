@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
@@ -46,6 +46,7 @@ from clinic.services import (
 from clinic.setup import SECTIONS, Section
 
 SEARCH_LIMIT = 20
+FINISHED = (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -107,7 +108,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 def _location(request: HttpRequest) -> Location:
     location: Location | None = request.location  # type: ignore[attr-defined]
-    if location is None:
+    if not location:  # a lazy object wrapping None
         raise Http404(_("No location is set up yet. Ask the clinic manager to add one."))
     return location
 
@@ -125,6 +126,8 @@ def _day(request: HttpRequest, location: Location) -> date:
 @permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
 def front_desk_home(request: HttpRequest) -> HttpResponse:
     """The front desk's home: one location's day, a column per practitioner (or per room)."""
+    if not request.location:  # type: ignore[attr-defined]
+        return render(request, "clinic/front_desk_home.html", {"no_location": True})
     location = _location(request)
     day = _day(request, location)
     by = "room" if request.GET.get("by") == "room" else "practitioner"
@@ -243,10 +246,16 @@ def appointment_new(request: HttpRequest, patient_pk: int) -> HttpResponse:
     """Book: pick a type (and maybe a practitioner) and a day, then click a free slot."""
     patient = get_object_or_404(Patient, pk=patient_pk)
     location = _location(request)
-    context = _slot_context(request, location, patient=patient, initial_type=AppointmentType.objects.active().first())
+
+    def page_context() -> dict[str, Any]:
+        # Only when the page is shown: a successful booking POST needs none of it.
+        first_type = AppointmentType.objects.active().first()
+        return _slot_context(request, location, patient=patient, initial_type=first_type)
+
     if request.method == "POST":
         choice = SlotChoiceForm(request.POST)
         if not choice.is_valid():
+            context = page_context()
             context["refused"] = BookingRefused(_("Choose a time from the list of free slots."))
             return render(request, "clinic/appointment_book.html", context, status=400)
         try:
@@ -260,13 +269,15 @@ def appointment_new(request: HttpRequest, patient_pk: int) -> HttpResponse:
                 notes=choice.cleaned_data["notes"],
             )
         except BookingRefused as refused:
+            context = page_context()
             context.update(
                 refused=refused, nearest=refused.nearest, slot_type_id=choice.cleaned_data["appointment_type"].pk
             )
             return render(request, "clinic/appointment_book.html", context, status=409)
-        when = formats.date_format(appointment.location.local(appointment.start), "D j M, H:i")
+        when = formats.date_format(appointment.room.location.local(appointment.start), "D j M, H:i")
         messages.success(request, _("Booked %(patient)s for %(when)s.") % {"patient": patient.full_name, "when": when})
         return redirect(appointment)
+    context = page_context()
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "clinic/appointment_book.html#slots", context)
     return render(request, "clinic/appointment_book.html", context)
@@ -424,8 +435,9 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     appointments = Appointment.objects.filter(patient=patient).with_related()
     context = {
         "patient": patient,
-        "upcoming": appointments.filter(end__gte=now).order_by("start"),
-        "past": appointments.filter(end__lt=now).order_by("-start")[:50],
+        # Done is done: a completed or missed appointment is past even if its hour is not.
+        "upcoming": appointments.filter(end__gte=now).exclude(status__in=FINISHED).order_by("start"),
+        "past": appointments.filter(Q(end__lt=now) | Q(status__in=FINISHED)).order_by("-start")[:50],
         "can_book": request.user.has_perm(roles.WORK_FRONT_DESK),
         "can_edit": request.user.has_perm(roles.CHANGE_PATIENT),
     }
