@@ -51,7 +51,9 @@ def _day_bounds(location: Location) -> tuple[datetime, datetime]:
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 def home(request: HttpRequest) -> HttpResponse:
     """Today's consultations at this location, and drafts still awaiting a decision."""
-    location = _location(request)
+    location = getattr(request, "location", None)
+    if not location:
+        return render(request, "consultations/home.html", {"today": [], "awaiting": []})
     start, end = _day_bounds(location)
     today = list(
         Appointment.objects.at_location(location.pk)
