@@ -51,7 +51,9 @@ def _day_bounds(location: Location) -> tuple[datetime, datetime]:
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 def home(request: HttpRequest) -> HttpResponse:
     """Today's consultations at this location, and drafts still awaiting a decision."""
-    location = _location(request)
+    location = getattr(request, "location", None)
+    if not location:
+        return render(request, "consultations/home.html", {"today": [], "awaiting": []})
     start, end = _day_bounds(location)
     today = list(
         Appointment.objects.at_location(location.pk)
@@ -296,7 +298,7 @@ def plan_book_session(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, _("Every session of this plan is booked."))
         return redirect(plan)
     location = _location(request)
-    form = BookSessionForm(request.POST or None, location=location)
+    form = BookSessionForm(request.POST or None, location=location, initial=_suggested_session(plan, location))
     appointment_type = AppointmentType.objects.active().filter(kind=AppointmentKind.EXTRACTION).first()
     if appointment_type is None:
         messages.error(request, _("No extraction session type is set up. Ask the clinic manager."))
@@ -315,6 +317,25 @@ def plan_book_session(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(plan)
     context: dict[str, Any] = {"plan": plan, "form": form, "number": number}
     return render(request, "consultations/plan_book.html", context, status=400 if form.errors else 200)
+
+
+def _suggested_session(plan: TreatmentPlan, location: Location) -> dict[str, Any]:
+    """The plan's interval after its latest booked session (same time, same aesthetician and room)."""
+    latest = (
+        plan.sessions.exclude(appointment__status__in=services.RELEASED)
+        .select_related("appointment")
+        .order_by("-appointment__start")
+        .first()
+    )
+    if latest is None:
+        start = datetime.combine(location.today() + timedelta(days=1), time(10, 0), tzinfo=location.zone)
+        return {"start": start.replace(tzinfo=None)}
+    start = location.local(latest.appointment.start) + timedelta(days=plan.interval_days)
+    return {
+        "start": start.replace(tzinfo=None),
+        "practitioner": latest.appointment.practitioner_id,
+        "room": latest.appointment.room_id,
+    }
 
 
 @login_not_required
@@ -345,7 +366,9 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
             "consultations/questionnaire_done.html",
             {"message": _("Your answers have already reached the clinic.")},
         )
-    return render(request, "consultations/questionnaire.html", {"form": form, "appointment": appointment})
+    # The patient is not signed in, so no location's zone is active: show the clinic's local time.
+    when = appointment.location.local(appointment.start)
+    return render(request, "consultations/questionnaire.html", {"form": form, "when": when})
 
 
 def _may_send_questionnaire(user: User) -> bool:

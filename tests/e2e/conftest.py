@@ -82,6 +82,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def axe_violations(page: Page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict[str, object]]:
     """Run axe-core (vendored) on the page; return the violations at the given impacts."""
+    # A toast still fading in has partial opacity, which axe reads as low contrast: wait for it.
+    page.wait_for_function("() => !document.querySelector('.toast.showing, .fade.showing')")
     # Evaluated over the devtools protocol, so the page's CSP stays on (no inline <script>).
     page.evaluate(AXE_JS.read_text() + "\n;undefined")
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")

@@ -124,7 +124,7 @@ def test_specialist_consults_and_plans_then_the_front_desk_books_session_one(pag
 
     # The front desk books session 1 from the plan.
     sign_in(page, base, "desk")
-    page.get_by_role("link", name="Plans to book").click()
+    page.get_by_role("link", name="Plans", exact=True).click()
     assert axe_violations(page) == []
     page.get_by_role("row", name="Anna Smith").get_by_role("link", name="Book next session").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Book session 1: Anna Smith")
