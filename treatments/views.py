@@ -64,7 +64,9 @@ def _refused(form: object, error: services.SessionRefused) -> None:
 
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)
 def home(request: HttpRequest) -> HttpResponse:
-    location = _location(request)
+    location = getattr(request, "location", None)
+    if not location:
+        return render(request, "treatments/home.html", {"day": [], "today": None})
     return render(request, "treatments/home.html", {"day": sessions_today(location), "today": location.today()})
 
 
