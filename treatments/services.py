@@ -89,7 +89,10 @@ def product_lot_withdraw(*, acting_user: User, lot: ProductLot) -> ProductLot:
 
 
 def session_start(*, acting_user: User, appointment: Appointment) -> TreatmentSession:
-    """Open the session for a checked-in extraction appointment and set it in progress."""
+    """Open the session for a checked-in extraction appointment and set it in progress.
+
+    An appointment the desk already set in progress gets its session too (status unchanged).
+    """
     with transaction.atomic():
         locked = Appointment.objects.select_for_update().select_related("appointment_type").get(pk=appointment.pk)
         existing = TreatmentSession.objects.filter(appointment=locked).first()
@@ -97,7 +100,8 @@ def session_start(*, acting_user: User, appointment: Appointment) -> TreatmentSe
             return existing
         if locked.appointment_type.kind != AppointmentKind.EXTRACTION:
             raise SessionRefused(_("Only an extraction session appointment can start a treatment session."))
-        if locked.status != AppointmentStatus.CHECKED_IN:
+        # In progress without a session: the desk marked it so from the day schedule; log it still.
+        if locked.status not in (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS):
             raise SessionRefused(
                 _("Check the patient in first: this appointment is %(status)s.")
                 % {"status": locked.get_status_display().lower()}
@@ -119,7 +123,8 @@ def session_start(*, acting_user: User, appointment: Appointment) -> TreatmentSe
             session_number=number,
             sessions_planned=max(plan.sessions_planned, number) if plan is not None else None,
         )
-        locked.begin(by=acting_user)
+        if locked.status == AppointmentStatus.CHECKED_IN:
+            locked.begin(by=acting_user)
     return session
 
 

@@ -57,6 +57,15 @@ def test_it_refuses_to_start_before_the_patient_is_checked_in(scene: TreatmentSc
     assert not TreatmentSession.objects.exists()
 
 
+def test_an_appointment_the_desk_already_set_in_progress_gets_its_session(scene: TreatmentScene) -> None:
+    scene.appointment.begin(by=scene.aesthetician)
+    session = scene.start()
+    scene.appointment.refresh_from_db()
+    assert scene.appointment.status == AppointmentStatus.IN_PROGRESS
+    assert session.appointment_id == scene.appointment.pk
+    assert scene.appointment.status_changes.filter(to_status=AppointmentStatus.IN_PROGRESS).count() == 1
+
+
 def test_it_refuses_to_start_a_session_from_a_consultation(scene: TreatmentScene) -> None:
     consultation = Appointment.objects.get(appointment_type__kind="consultation")
     with pytest.raises(SessionRefused, match="Only an extraction session"):
