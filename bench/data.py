@@ -371,7 +371,7 @@ def _generate(scale: Scale) -> None:
                    now() - (i || ' minutes')::interval, now()
             FROM (
                 SELECT i, (%s::text[])[1 + (i * 31) %% %s] AS f, (%s::text[])[1 + (i * 17) %% %s] AS l
-                FROM generate_series(1, %s) AS i
+                FROM generate_series(1::bigint, %s) AS i
             ) AS generated
             """,
             [FIRST_NAMES, len(FIRST_NAMES), LAST_NAMES, len(LAST_NAMES), scale.patients],
