@@ -365,7 +365,7 @@ def _generate(scale: Scale) -> None:
             """
             INSERT INTO clinic_patient (first_name, last_name, date_of_birth, email, phone, preferred_contact,
                                         email_consent, email_consent_at, front_desk_notes, created_at, updated_at)
-            SELECT f, l, date '1950-01-01' + (i * 7919) %% 20000,
+            SELECT f, l, date '1950-01-01' + ((i * 7919) %% 20000)::int,
                    lower(f) || '.' || lower(l) || i || '@example.com',
                    '+44' || (7000000000 + i)::text, 'email', true, now(), '',
                    now() - (i || ' minutes')::interval, now()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db.models import Q
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
@@ -20,6 +21,7 @@ from clinic.models import RELEASED_STATUSES, Appointment, AppointmentStatus, Loc
 
 ROW = timedelta(minutes=15)
 DEFAULT_OPEN, DEFAULT_CLOSE = time(8, 0), time(18, 0)
+COLUMNS_PER_PAGE = 12
 
 
 @dataclass
@@ -54,6 +56,17 @@ class DayGrid:
     released: list[Appointment]
     unplaced: list[Appointment]
     appointments: list[Appointment]
+    page: int = 1
+    pages: int = 1
+    total_columns: int = 0
+
+    @property
+    def first_shown(self) -> int:
+        return (self.page - 1) * COLUMNS_PER_PAGE + 1
+
+    @property
+    def last_shown(self) -> int:
+        return min(self.page * COLUMNS_PER_PAGE, self.total_columns)
 
 
 def day_appointments(location: Location, day: date) -> list[Appointment]:
@@ -61,30 +74,59 @@ def day_appointments(location: Location, day: date) -> list[Appointment]:
     return list(Appointment.objects.at_location(location.pk).between(start, end).with_related().order_by("start", "id"))
 
 
-def build_day_grid(location: Location, day: date, by: str = "practitioner") -> DayGrid:
-    appointments = day_appointments(location, day)
-    schedules = list(
-        StaffSchedule.objects.filter(location=location, weekday=day.weekday())
-        .select_related("staff")
-        .order_by("staff__last_name", "staff__first_name", "start_time")
-    )
-    zone = location.zone
-    holding = [a for a in appointments if a.status not in RELEASED_STATUSES]
-    released = [a for a in appointments if a.status in RELEASED_STATUSES]
+def build_day_grid(location: Location, day: date, by: str = "practitioner", page: int = 1) -> DayGrid:
+    """The grid for one page of columns (COLUMNS_PER_PAGE practitioners or rooms).
 
-    columns: list[Column] = []
+    A large location has dozens of practitioners a day; twelve columns are what a screen
+    (and a person) can read, and the page costs the same however many there are.
+    Two queries: the columns (working hours, or rooms), then the visible columns' appointments.
+    """
+    zone = location.zone
+    start_bound, end_bound = local_day_bounds(location, day)
+    day_qs = Appointment.objects.at_location(location.pk).between(start_bound, end_bound).with_related()
+    schedules: list[StaffSchedule] = []
     if by == "room":
-        rooms = list(Room.objects.active().filter(location=location).order_by("name"))
-        seen_rooms = {r.pk for r in rooms}
-        rooms += [a.room for a in holding if a.room_id not in seen_rooms and not seen_rooms.add(a.room_id)]  # type: ignore[func-returns-value]
-        columns = [Column(r.pk, r.name) for r in rooms]
+        rooms = list(Room.objects.active().filter(location=location).order_by("name", "id"))
+        pages = max(1, math.ceil(len(rooms) / COLUMNS_PER_PAGE))
+        page = min(max(page, 1), pages)
+        shown = rooms[(page - 1) * COLUMNS_PER_PAGE : page * COLUMNS_PER_PAGE]
+        all_keys = [r.pk for r in rooms]
+        # Appointments in the shown rooms, and any in a room no longer in use (they still happen).
+        appointments = list(
+            day_qs.filter(Q(room_id__in=[r.pk for r in shown]) | ~Q(room_id__in=all_keys)).order_by("start", "id")
+        )
+        columns = [Column(r.pk, r.name) for r in shown]
+        total = len(rooms)
     else:
+        schedules = list(
+            StaffSchedule.objects.filter(location=location, weekday=day.weekday())
+            .select_related("staff")
+            .order_by("staff__last_name", "staff__first_name", "staff_id", "start_time")
+        )
         people: dict[int, User] = {}
         for schedule in schedules:
             people.setdefault(schedule.staff_id, schedule.staff)
-        for appointment in holding:
-            people.setdefault(appointment.practitioner_id, appointment.practitioner)
-        columns = [Column(pk, person.display_name) for pk, person in people.items()]
+        pages = max(1, math.ceil(len(people) / COLUMNS_PER_PAGE))
+        page = min(max(page, 1), pages)
+        shown_ids = list(people)[(page - 1) * COLUMNS_PER_PAGE : page * COLUMNS_PER_PAGE]
+        # The shown practitioners' appointments, and any of someone not working here that day.
+        appointments = list(
+            day_qs.filter(Q(practitioner_id__in=shown_ids) | ~Q(practitioner_id__in=list(people))).order_by(
+                "start", "id"
+            )
+        )
+        columns = [Column(pk, people[pk].display_name) for pk in shown_ids]
+        schedules = [s for s in schedules if s.staff_id in set(shown_ids)]
+        total = len(people)
+    holding = [a for a in appointments if a.status not in RELEASED_STATUSES]
+    released = [a for a in appointments if a.status in RELEASED_STATUSES]
+    known = {c.key for c in columns}
+    for appointment in holding:
+        key = appointment.room_id if by == "room" else appointment.practitioner_id
+        if key not in known:
+            known.add(key)
+            label = appointment.room.name if by == "room" else appointment.practitioner.display_name
+            columns.append(Column(key, label))
 
     opens = min([s.start_time for s in schedules] + [DEFAULT_OPEN])
     closes = max([s.end_time for s in schedules] + [DEFAULT_CLOSE])
@@ -128,7 +170,7 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner") -> D
         rows[first].cells[n] = Cell(appointment=appointment, rowspan=len(covered), working=True)
         for i in covered[1:]:
             rows[i].cells[n] = None
-    return DayGrid(day, by, columns, rows, released, unplaced, appointments)
+    return DayGrid(day, by, columns, rows, released, unplaced, appointments, page, pages, total)
 
 
 def week_days(day: date) -> list[date]:

@@ -140,7 +140,11 @@ def front_desk_home(request: HttpRequest) -> HttpResponse:
     location = _location(request)
     day = _day(request, location)
     by = "room" if request.GET.get("by") == "room" else "practitioner"
-    grid = build_day_grid(location, day, by)
+    try:
+        page = int(request.GET.get("cols", "1"))
+    except ValueError:
+        page = 1
+    grid = build_day_grid(location, day, by, page)
     csrf, here = get_token(request), request.get_full_path()
     context = {
         "grid": grid,
@@ -187,6 +191,7 @@ def schedule_print(request: HttpRequest) -> HttpResponse:
     location = _location(request)
     day = _day(request, location)
     sheets: dict[int, tuple[User, list[Appointment]]] = {}
+    # The whole day, every practitioner: the sheet is printed once, not reloaded all morning.
     for appointment in day_appointments(location, day):
         if appointment.status not in RELEASED_STATUSES:
             sheets.setdefault(appointment.practitioner_id, (appointment.practitioner, []))[1].append(appointment)
