@@ -22,6 +22,19 @@ from clinic.models import RELEASED_STATUSES, Appointment, AppointmentStatus, Loc
 ROW = timedelta(minutes=15)
 DEFAULT_OPEN, DEFAULT_CLOSE = time(8, 0), time(18, 0)
 COLUMNS_PER_PAGE = 12
+CARD_FIELDS = (
+    "status",
+    "start",
+    "end",
+    "location_id",
+    "patient__first_name",
+    "patient__last_name",
+    "practitioner__first_name",
+    "practitioner__last_name",
+    "practitioner__username",
+    "room__name",
+    "appointment_type__name",
+)
 
 
 @dataclass
@@ -83,7 +96,13 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
     """
     zone = location.zone
     start_bound, end_bound = local_day_bounds(location, day)
-    day_qs = Appointment.objects.at_location(location.pk).between(start_bound, end_bound).with_related()
+    # Only what a card shows: a busy day is hundreds of rows, each row four joined records.
+    day_qs = (
+        Appointment.objects.at_location(location.pk)
+        .between(start_bound, end_bound)
+        .select_related("patient", "practitioner", "room", "appointment_type")
+        .only(*CARD_FIELDS)
+    )
     schedules: list[StaffSchedule] = []
     if by == "room":
         rooms = list(Room.objects.active().filter(location=location).order_by("name", "id"))
