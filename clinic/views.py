@@ -9,7 +9,9 @@ from django.contrib.auth.decorators import login_not_required, permission_requir
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -29,7 +31,14 @@ from clinic.models import (
     StatusChangeRefused,
     User,
 )
-from clinic.schedule import build_day_grid, day_appointments, week_appointments, week_days
+from clinic.schedule import (
+    build_day_grid,
+    day_appointments,
+    render_cards,
+    render_grid_body,
+    week_appointments,
+    week_days,
+)
 from clinic.selectors import SESSION_LOCATION_KEY
 from clinic.services import (
     BookingRefused,
@@ -161,9 +170,16 @@ def front_desk_home(request: HttpRequest) -> HttpResponse:
     location = _location(request)
     day = _day(request, location)
     by = "room" if request.GET.get("by") == "room" else "practitioner"
-    grid = build_day_grid(location, day, by)
+    try:
+        page = int(request.GET.get("cols", "1"))
+    except ValueError:
+        page = 1
+    grid = build_day_grid(location, day, by, page)
+    csrf, here = get_token(request), request.get_full_path()
     context = {
         "grid": grid,
+        "grid_body": render_grid_body(grid, zone=location.zone, csrf=csrf, here=here),
+        "other_cards": render_cards(grid.unplaced + grid.released, zone=location.zone, csrf=csrf, here=here),
         "day": day,
         "by": by,
         "location": location,
@@ -205,6 +221,7 @@ def schedule_print(request: HttpRequest) -> HttpResponse:
     location = _location(request)
     day = _day(request, location)
     sheets: dict[int, tuple[User, list[Appointment]]] = {}
+    # The whole day, every practitioner: the sheet is printed once, not reloaded all morning.
     for appointment in day_appointments(location, day):
         if appointment.status not in RELEASED_STATUSES:
             sheets.setdefault(appointment.practitioner_id, (appointment.practitioner, []))[1].append(appointment)
@@ -357,7 +374,11 @@ def _after_action(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx from the day schedule: the changed card. Otherwise back where the desk was."""
     appointment = _appointment(pk)
     if request.htmx:  # type: ignore[attr-defined]
-        return render(request, "clinic/front_desk_home.html#appointment_card", {"appointment": appointment})
+        here = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(here, allowed_hosts={request.get_host()}):
+            here = reverse("clinic:front_desk_home")
+        card = render_cards([appointment], zone=appointment.location.zone, csrf=get_token(request), here=here)[0]
+        return render(request, "clinic/front_desk_home.html#appointment_card", {"card": card})
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()

@@ -376,3 +376,12 @@ def test_questionnaire_answers_never_overwrite_what_the_specialist_wrote() -> No
     consultation.refresh_from_db()
     assert consultation.routine == "Specialist's note"
     assert consultation.questionnaire_answers == {"routine": "Patient's words"}
+
+
+def test_every_saved_version_of_a_consultation_is_in_the_audit_trail(consultation: Consultation) -> None:
+    services.consultation_save_draft(
+        acting_user=consultation.specialist, consultation=consultation, values={"routine": "v1"}, lesion_counts={}
+    )
+    sign(consultation, routine="v2")
+    routines = list(consultation.events.order_by("pgh_id").values_list("routine", flat=True))  # type: ignore[attr-defined]
+    assert routines[-2:] == ["v1", "v2"]

@@ -228,3 +228,35 @@ def test_staff_see_the_link_on_the_appointment_page() -> None:
     desk = UserFactory(username="desk", role=Role.FRONT_DESK)
     page = client_for(desk).get(f"/appointments/{appointment.pk}/").content.decode()
     assert "/consultations/questionnaire/" in page
+
+
+def _queries_for(client: Client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_the_specialist_home_costs_the_same_queries_however_many_consultations() -> None:
+    location = LocationFactory(name="Central")
+    specialist = UserFactory(username="spec", role=Role.SPECIALIST, home_location=location)
+    client = client_for(specialist)
+    ConsultationFactory(appointment__start=timezone.now())
+    ConsultationFactory(appointment__start=timezone.now() - timedelta(days=2))
+    few = _queries_for(client, "/consultations/")
+    for days in range(1, 6):
+        ConsultationFactory(appointment__start=timezone.now() + timedelta(minutes=days))
+        ConsultationFactory(appointment__start=timezone.now() - timedelta(days=2 + days))
+    assert _queries_for(client, "/consultations/") == few
+
+
+def test_the_plans_to_book_list_costs_the_same_queries_however_many_plans() -> None:
+    desk = UserFactory(username="desk", role=Role.FRONT_DESK)
+    client = client_for(desk)
+    TreatmentPlanFactory()
+    few = _queries_for(client, "/consultations/plans/to-book/")
+    for _ in range(5):
+        TreatmentPlanFactory()
+    assert _queries_for(client, "/consultations/plans/to-book/") == few
