@@ -1,0 +1,416 @@
+"""The consultation record, its addenda, the treatment plan and the plan's booked sessions.
+
+Lesion counts are a JSON field on the consultation, ``{zone: {lesion type: count}}``, validated
+against ``grading.Zone`` / ``grading.Lesion`` and the per-zone maximums by
+:func:`validate_lesion_counts` (the form validates the same way, field by field). A child
+table was the alternative; JSON keeps the record one row that pghistory snapshots whole, so
+the audit shows each version of the analysis as the specialist saved it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any, ClassVar
+
+import pghistory
+import pgtrigger
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consultations import rules
+from consultations.grading import FACE_ZONES, LESION_MAX_PER_ZONE, Band, Iga, Lesion, Zone
+
+# The progress review falls 8-10 weeks after the consultation (PRODUCT.md).
+REVIEW_MIN_DAYS = 56
+REVIEW_MAX_DAYS = 70
+
+
+def validate_lesion_counts(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError(_("Lesion counts must be a mapping of zone to counts."))
+    for zone, per_lesion in value.items():
+        if zone not in Zone.values:
+            raise ValidationError(_("Unknown zone “%(zone)s”."), params={"zone": zone})
+        if not isinstance(per_lesion, dict):
+            raise ValidationError(_("Counts for %(zone)s must be a mapping."), params={"zone": zone})
+        for lesion, count in per_lesion.items():
+            if lesion not in Lesion.values:
+                raise ValidationError(_("Unknown lesion type “%(lesion)s”."), params={"lesion": lesion})
+            maximum = LESION_MAX_PER_ZONE[Lesion(lesion)]
+            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= maximum:
+                raise ValidationError(
+                    _("%(zone)s, %(lesion)s: a count from 0 to %(max)s."),
+                    params={"zone": zone, "lesion": lesion, "max": maximum},
+                )
+
+
+class Fitzpatrick(models.IntegerChoices):
+    I = 1, _("I · always burns, never tans")  # noqa: E741
+    II = 2, _("II · usually burns, tans minimally")
+    III = 3, _("III · sometimes burns, tans uniformly")
+    IV = 4, _("IV · burns minimally, always tans")
+    V = 5, _("V · very rarely burns, tans very easily")
+    VI = 6, _("VI · never burns")
+
+
+class SkinType(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    DRY = "dry", _("Dry")
+    OILY = "oily", _("Oily")
+    COMBINATION = "combination", _("Combination")
+
+
+class BarrierStatus(models.TextChoices):
+    INTACT = "intact", _("Intact")
+    IRRITATED = "irritated", _("Irritated")
+    INFLAMED = "inflamed", _("Inflamed")
+
+
+class Sensitivity(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    SENSITIVE = "sensitive", _("Sensitive")
+    EXTREME = "extreme", _("Extremely sensitive or compromised")
+
+
+class Congestion(models.TextChoices):
+    NONE = "none", _("None")
+    LOCALIZED = "localized", _("Localised")
+    WIDESPREAD = "widespread", _("Widespread")
+
+
+class Outcome(models.TextChoices):
+    RECOMMENDED = rules.Outcome.RECOMMENDED.value, _("Extraction recommended")
+    DEFER = rules.Outcome.DEFER.value, _("Defer: calm and repair first")
+    NOT_RECOMMENDED = rules.Outcome.NOT_RECOMMENDED.value, _("Extraction not recommended")
+
+
+class ConsultationStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SIGNED = "signed", _("Signed")
+
+
+class ConsultationQuerySet(models.QuerySet["Consultation"]):
+    def signed(self) -> ConsultationQuerySet:
+        return self.filter(status=ConsultationStatus.SIGNED)
+
+    def drafts(self) -> ConsultationQuerySet:
+        return self.filter(status=ConsultationStatus.DRAFT)
+
+    def for_patient(self, patient_id: int) -> ConsultationQuerySet:
+        return self.filter(patient_id=patient_id)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class Consultation(models.Model):
+    """One per consultation appointment: history, analysis, the decision. Signed, then only addenda."""
+
+    appointment = models.OneToOneField(
+        "clinic.Appointment", verbose_name=_("appointment"), on_delete=models.PROTECT, related_name="consultation"
+    )
+    # The appointment's patient, kept here so a patient's consultations are one indexed query.
+    patient = models.ForeignKey(
+        "clinic.Patient", verbose_name=_("patient"), on_delete=models.PROTECT, related_name="consultations"
+    )
+    specialist = models.ForeignKey(
+        "clinic.User", verbose_name=_("specialist"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ConsultationStatus.choices, default=ConsultationStatus.DRAFT
+    )
+
+    # Skin-care history
+    routine = models.TextField(_("current products and routine"), blank=True)
+    weeks_consistent_skincare = models.PositiveSmallIntegerField(
+        _("weeks on this routine, consistently"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty when unknown."),
+    )
+    previous_treatments = models.TextField(_("previous treatments"), blank=True)
+    whiteheads_often_inflame = models.BooleanField(_("whiteheads often turn into inflamed spots"), default=False)
+    goals = models.TextField(_("the patient's goals"), blank=True)
+
+    # Health history
+    medications = models.TextField(_("medications"), blank=True)
+    isotretinoin_within_6_months = models.BooleanField(_("isotretinoin in the last 6 months"), default=False)
+    topical_retinoid = models.BooleanField(_("uses a topical retinoid"), default=False)
+    allergies = models.TextField(_("allergies"), blank=True)
+    pregnant_or_breastfeeding = models.BooleanField(_("pregnant or breastfeeding"), default=False)
+    rosacea = models.BooleanField(_("rosacea"), default=False)
+    eczema = models.BooleanField(_("eczema"), default=False)
+    cold_sores = models.BooleanField(_("cold sores"), default=False)
+    keloid_scarring = models.BooleanField(_("keloid scarring"), default=False)
+    other_conditions = models.TextField(_("other skin or health conditions"), blank=True)
+
+    # Skin analysis
+    fitzpatrick = models.PositiveSmallIntegerField(
+        _("Fitzpatrick phototype"), choices=Fitzpatrick.choices, null=True, blank=True
+    )
+    skin_type = models.CharField(_("skin type"), max_length=12, choices=SkinType.choices, blank=True)
+    barrier = models.CharField(_("barrier"), max_length=10, choices=BarrierStatus.choices, blank=True)
+    sensitivity = models.CharField(_("sensitivity"), max_length=10, choices=Sensitivity.choices, blank=True)
+    active_infection = models.BooleanField(_("active infection"), default=False)
+    congestion = models.CharField(_("congestion"), max_length=12, choices=Congestion.choices, blank=True)
+    lesion_counts = models.JSONField(_("lesion counts"), default=dict, blank=True, validators=[validate_lesion_counts])
+    gags_score = models.PositiveSmallIntegerField(_("GAGS score"), null=True, blank=True)
+    gags_band = models.CharField(_("GAGS severity"), max_length=12, choices=Band.choices, blank=True)
+    iga = models.PositiveSmallIntegerField(
+        _("investigator's global assessment"), choices=Iga.choices, null=True, blank=True
+    )
+    analysis_notes = models.TextField(_("analysis notes"), blank=True)
+
+    # The decision: what the rules said (and by which version), and the specialist's override.
+    rules_outcome = models.CharField(_("rules' outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    rules_reasons = ArrayField(models.CharField(max_length=64), default=list, blank=True, verbose_name=_("reasons"))
+    ruleset_version = models.CharField(_("rule set version"), max_length=20, blank=True)
+    recheck_on = models.DateField(_("re-check on"), null=True, blank=True)
+    override_outcome = models.CharField(_("override"), max_length=20, choices=Outcome.choices, blank=True)
+    override_reason = models.TextField(_("reason for the override"), blank=True)
+
+    # The pre-visit questionnaire: what the patient typed, kept as typed.
+    questionnaire_answers = models.JSONField(_("pre-visit answers"), default=dict, blank=True)
+    questionnaire_received_at = models.DateTimeField(_("pre-visit answers received"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("started at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("saved at"), auto_now=True)
+    signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
+
+    objects: ClassVar[ConsultationQuerySet] = ConsultationQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("consultation")
+        verbose_name_plural = _("consultations")
+        indexes = [models.Index(fields=["patient", "-signed_at"], name="consultation_patient_signed")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(override_outcome="") | ~Q(override_reason=""),
+                name="consultation_override_needs_reason",
+                violation_error_message=_("An override needs a written reason."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ConsultationStatus.DRAFT)
+                | (Q(signed_at__isnull=False) & ~Q(rules_outcome="") & ~Q(ruleset_version="")),
+                name="consultation_signed_has_decision",
+                violation_error_message=_("A signed consultation records its decision."),
+            ),
+            models.CheckConstraint(
+                condition=Q(fitzpatrick__isnull=True) | Q(fitzpatrick__gte=1, fitzpatrick__lte=6),
+                name="consultation_fitzpatrick_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(iga__isnull=True) | Q(iga__gte=0, iga__lte=4),
+                name="consultation_iga_range",
+            ),
+        ]
+        triggers = [
+            # Signed means final: corrections are addenda. The database refuses any edit.
+            pgtrigger.Protect(
+                name="signed_is_final",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                condition=pgtrigger.Q(old__status="signed"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Consultation {self.pk} for patient {self.patient_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("consultations:consultation_detail", args=[self.pk])
+
+    @property
+    def is_signed(self) -> bool:
+        return self.status == ConsultationStatus.SIGNED
+
+    @property
+    def final_outcome(self) -> str:
+        return self.override_outcome or self.rules_outcome
+
+    def get_final_outcome_display(self) -> str:
+        return str(Outcome(self.final_outcome).label) if self.final_outcome else ""
+
+    @property
+    def reason_rules(self) -> tuple[rules.Rule, ...]:
+        return tuple(rules.RULES_BY_ID[r] for r in self.rules_reasons if r in rules.RULES_BY_ID)
+
+    def findings(self) -> rules.Findings:
+        """The rules' input from this record. Unrecorded choices read as the benign default."""
+        totals = dict.fromkeys(Lesion.values, 0)
+        for per_lesion in (self.lesion_counts or {}).values():
+            for lesion, count in per_lesion.items():
+                totals[lesion] += count
+        return rules.Findings(
+            barrier=self.barrier or "intact",  # type: ignore[arg-type]
+            sensitivity=self.sensitivity or "normal",  # type: ignore[arg-type]
+            active_infection=self.active_infection,
+            congestion=self.congestion or "none",  # type: ignore[arg-type]
+            weeks_consistent_skincare=self.weeks_consistent_skincare,
+            whiteheads_often_inflame=self.whiteheads_often_inflame,
+            isotretinoin_within_6_months=self.isotretinoin_within_6_months,
+            **totals,
+        )
+
+    def missing_for_signing(self) -> list[str]:
+        """Analysis fields that must be recorded before signing (field names)."""
+        required = ("fitzpatrick", "skin_type", "barrier", "sensitivity", "congestion", "iga")
+        return [name for name in required if getattr(self, name) in (None, "")]
+
+    def face_zone_counts(self) -> list[tuple[Zone, int]]:
+        return [(zone, sum((self.lesion_counts or {}).get(zone.value, {}).values())) for zone in FACE_ZONES]
+
+
+class ConsultationAddendum(models.Model):
+    """A dated correction or addition to a signed consultation, by its author. Append-only."""
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="addenda")
+    author = models.ForeignKey("clinic.User", verbose_name=_("author"), on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("addendum"))
+    created_at = models.DateTimeField(_("written at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("addendum")
+        verbose_name_plural = _("addenda")
+        constraints = [
+            models.CheckConstraint(condition=~Q(text=""), name="addendum_not_empty"),
+        ]
+        triggers = [pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"Addendum {self.pk} to consultation {self.consultation_id}"
+
+
+class PlanStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    CLOSED = "closed", _("Closed")
+
+
+class TreatmentPlanQuerySet(models.QuerySet["TreatmentPlan"]):
+    def active(self) -> TreatmentPlanQuerySet:
+        return self.filter(status=PlanStatus.ACTIVE)
+
+    def consented(self) -> TreatmentPlanQuerySet:
+        return self.filter(consented_at__isnull=False)
+
+    def with_sessions_booked(self) -> TreatmentPlanQuerySet:
+        """Annotate ``sessions_booked``: the plan's sessions whose appointment still holds its time."""
+        return self.annotate(
+            sessions_booked=models.Count(
+                "sessions",
+                filter=~Q(sessions__appointment__status__in=("cancelled", "no_show")),
+            )
+        )
+
+    def with_sessions_to_book(self) -> TreatmentPlanQuerySet:
+        return self.with_sessions_booked().filter(sessions_booked__lt=models.F("sessions_planned"))  # type: ignore[misc]
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class TreatmentPlan(models.Model):
+    consultation = models.OneToOneField(
+        Consultation, verbose_name=_("consultation"), on_delete=models.PROTECT, related_name="plan"
+    )
+    patient = models.ForeignKey(
+        "clinic.Patient", verbose_name=_("patient"), on_delete=models.PROTECT, related_name="treatment_plans"
+    )
+    status = models.CharField(_("status"), max_length=10, choices=PlanStatus.choices, default=PlanStatus.ACTIVE)
+    sessions_planned = models.PositiveSmallIntegerField(_("sessions planned"))
+    interval_days = models.PositiveSmallIntegerField(_("days between sessions"))
+    focus_zones = ArrayField(
+        models.CharField(max_length=16, choices=Zone.choices), default=list, verbose_name=_("focus zones")
+    )
+    home_care = models.TextField(
+        _("home-care regimen"),
+        help_text=_(
+            "Extractions are not a cure: the regimen carries the results (e.g. a retinoid when "
+            "appropriate, barrier support, sun protection)."
+        ),
+    )
+    pause_before = models.TextField(_("pause before each session"), blank=True)
+    resume_after = models.TextField(_("resume after each session"), blank=True)
+    goals = models.TextField(_("goals"))
+    starts_on = models.DateField(_("plan starts on"))
+    review_on = models.DateField(_("progress review on"))
+    # The patient's treatment consent: which text they read, the name they typed, when.
+    consent_version = models.CharField(_("consent text version"), max_length=20, blank=True)
+    consent_name = models.CharField(_("name typed by the patient"), max_length=200, blank=True)
+    consented_at = models.DateTimeField(_("consented at"), null=True, blank=True)
+    created_by = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("written at"), default=timezone.now, editable=False)
+
+    objects: ClassVar[TreatmentPlanQuerySet] = TreatmentPlanQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("treatment plan")
+        verbose_name_plural = _("treatment plans")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sessions_planned__gte=1, sessions_planned__lte=12),
+                name="plan_sessions_1_to_12",
+                violation_error_message=_("Plan between 1 and 12 sessions."),
+            ),
+            models.CheckConstraint(
+                condition=Q(interval_days__gte=7, interval_days__lte=90),
+                name="plan_interval_7_to_90_days",
+                violation_error_message=_("Sessions are 7 to 90 days apart."),
+            ),
+            models.CheckConstraint(
+                condition=Q(review_on__gte=models.F("starts_on") + timedelta(days=REVIEW_MIN_DAYS))
+                & Q(review_on__lte=models.F("starts_on") + timedelta(days=REVIEW_MAX_DAYS)),
+                name="plan_review_8_to_10_weeks",
+                violation_error_message=_("The progress review falls 8 to 10 weeks after the plan starts."),
+            ),
+            models.CheckConstraint(
+                condition=(Q(consented_at__isnull=True) & Q(consent_name="") & Q(consent_version=""))
+                | (Q(consented_at__isnull=False) & ~Q(consent_name="") & ~Q(consent_version="")),
+                name="plan_consent_complete",
+                violation_error_message=_("Consent records the text's version, the typed name and the time."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Treatment plan {self.pk} for patient {self.patient_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("consultations:plan_detail", args=[self.pk])
+
+    @property
+    def is_consented(self) -> bool:
+        return self.consented_at is not None
+
+    def review_window(self) -> tuple[date, date]:
+        return review_window(self.starts_on)
+
+    def get_focus_zones_display(self) -> list[str]:
+        return [str(Zone(zone).label) for zone in self.focus_zones]
+
+
+def review_window(starts_on: date) -> tuple[date, date]:
+    return starts_on + timedelta(days=REVIEW_MIN_DAYS), starts_on + timedelta(days=REVIEW_MAX_DAYS)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class PlanSession(models.Model):
+    """Session ``number`` of a plan and the appointment that holds it (re-pointed if rebooked)."""
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="sessions")
+    number = models.PositiveSmallIntegerField(_("session"))
+    appointment = models.OneToOneField(
+        "clinic.Appointment", on_delete=models.PROTECT, related_name="plan_session", verbose_name=_("appointment")
+    )
+
+    class Meta:
+        ordering = ["plan", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="plan_session_number_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="plan_session_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.number} of plan {self.plan_id}"

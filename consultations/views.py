@@ -1,12 +1,395 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import permission_required
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from clinic import roles
+from clinic.models import Appointment, AppointmentKind, AppointmentType, Location, User
+from clinic.services import BookingRefused, patient_record_access
+from consultations import services
+from consultations.consent import CURRENT_CONSENT_VERSION, consent_text
+from consultations.forms import (
+    AddendumForm,
+    BookSessionForm,
+    ConsentForm,
+    ConsultationForm,
+    LesionCountsForm,
+    PlanForm,
+    QuestionnaireForm,
+)
+from consultations.models import Consultation, TreatmentPlan
+from consultations.questionnaire import questionnaire_appointment_id, questionnaire_url
+
+LESIONS_PREFIX = "lesions"
+
+
+def _location(request: HttpRequest) -> Location:
+    location = getattr(request, "location", None)
+    if not location:
+        raise PermissionDenied(_("No active location is set up yet. Ask the clinic manager."))
+    return location
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _day_bounds(location: Location) -> tuple[datetime, datetime]:
+    start = datetime.combine(location.today(), time.min, tzinfo=location.zone)
+    return start, start + timedelta(days=1)
 
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "consultations/home.html")
+    """Today's consultations at this location, and drafts still awaiting a decision."""
+    location = getattr(request, "location", None)
+    if not location:
+        return render(request, "consultations/home.html", {"today": [], "awaiting": []})
+    start, end = _day_bounds(location)
+    today = list(
+        Appointment.objects.at_location(location.pk)
+        .between(start, end)
+        .filter(appointment_type__kind=AppointmentKind.CONSULTATION)
+        .exclude(status="cancelled")
+        .with_related()
+        .select_related("consultation")
+    )
+    awaiting = (
+        Consultation.objects.drafts()
+        .filter(appointment__location_id=location.pk)
+        .exclude(appointment__start__gte=start, appointment__start__lt=end)
+        .select_related("patient", "appointment")
+        .order_by("appointment__start")
+    )
+    return render(request, "consultations/home.html", {"today": today, "awaiting": awaiting})
+
+
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+@require_POST
+def consultation_start(request: HttpRequest, appointment_pk: int) -> HttpResponse:
+    appointment = get_object_or_404(Appointment, pk=appointment_pk)
+    try:
+        consultation = services.consultation_start(acting_user=_user(request), appointment=appointment)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("consultations:home")
+    return redirect("consultations:consultation_edit", consultation.pk)
+
+
+def _consultation(pk: int) -> Consultation:
+    return get_object_or_404(
+        Consultation.objects.select_related("patient", "appointment__location", "specialist"), pk=pk
+    )
+
+
+def _consultation_forms(request: HttpRequest, consultation: Consultation) -> tuple[ConsultationForm, LesionCountsForm]:
+    data = request.POST if request.method == "POST" else None
+    form = ConsultationForm(data, instance=consultation)
+    counts = LesionCountsForm(data, prefix=LESIONS_PREFIX, counts=consultation.lesion_counts)
+    return form, counts
+
+
+def _preview(consultation: Consultation, form: ConsultationForm, counts: LesionCountsForm) -> services.Preview | None:
+    """The live decision: from what the form holds now when posted, else from the saved draft."""
+    if not form.is_bound:
+        values = {name: getattr(consultation, name) for name in services.EDITABLE_FIELDS}
+        return services.consultation_preview(values=values, lesion_counts=consultation.lesion_counts or {})
+    form.is_valid()
+    counts.is_valid()
+    values = {k: v for k, v in form.cleaned_data.items() if k in services.EDITABLE_FIELDS}
+    try:
+        return services.consultation_preview(values=values, lesion_counts=counts.counts())
+    except ValueError:
+        return None
+
+
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    consultation = _consultation(pk)
+    patient_record_access(
+        acting_user=_user(request), patient=consultation.patient, request=request, page="consultation"
+    )
+    if consultation.is_signed:
+        return redirect(consultation)
+    form, counts = _consultation_forms(request, consultation)
+    if request.method == "POST" and form.is_valid() & counts.is_valid():
+        sign = "sign" in request.POST
+        action = services.consultation_sign if sign else services.consultation_save_draft
+        try:
+            action(
+                acting_user=_user(request),
+                consultation=consultation,
+                values=form.values(),
+                lesion_counts=counts.counts(),
+                override_outcome=form.cleaned_data["override_outcome"],
+                override_reason=form.cleaned_data["override_reason"],
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.error_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error)
+        else:
+            if sign:
+                messages.success(request, _("Consultation signed."))
+                return redirect(consultation)
+            messages.success(request, _("Draft saved."))
+            return redirect("consultations:consultation_edit", consultation.pk)
+    context = {
+        "consultation": consultation,
+        "form": form,
+        "counts": counts,
+        "preview": _preview(consultation, form, counts),
+        "questionnaire_answers": QuestionnaireForm.labelled(consultation.questionnaire_answers or {}),
+    }
+    return render(
+        request, "consultations/consultation_form.html", context, status=400 if form.errors or counts.errors else 200
+    )
+
+
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+@require_POST
+def consultation_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx: the GAGS grade and the rules' decision for what the form holds now. Saves nothing."""
+    consultation = _consultation(pk)
+    form, counts = _consultation_forms(request, consultation)
+    return render(
+        request,
+        "consultations/consultation_form.html#decision",
+        {"consultation": consultation, "form": form, "counts": counts, "preview": _preview(consultation, form, counts)},
+    )
+
+
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    consultation = _consultation(pk)
+    patient_record_access(
+        acting_user=_user(request), patient=consultation.patient, request=request, page="consultation"
+    )
+    plan = TreatmentPlan.objects.filter(consultation_id=consultation.pk).first()
+    context = {
+        "consultation": consultation,
+        "addenda": consultation.addenda.select_related("author"),
+        "addendum_form": AddendumForm(),
+        "counts": LesionCountsForm(counts=consultation.lesion_counts, prefix=LESIONS_PREFIX),
+        "plan": plan,
+        "questionnaire_link": None
+        if consultation.is_signed
+        else questionnaire_url(appointment_id=consultation.appointment_id),
+    }
+    return render(request, "consultations/consultation_detail.html", context)
+
+
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+@require_POST
+def consultation_addendum(request: HttpRequest, pk: int) -> HttpResponse:
+    consultation = _consultation(pk)
+    form = AddendumForm(request.POST)
+    if form.is_valid():
+        try:
+            services.consultation_add_addendum(
+                acting_user=_user(request), consultation=consultation, text=form.cleaned_data["text"]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Addendum added."))
+    else:
+        messages.error(request, _("Write the addendum."))
+    return redirect(consultation)
+
+
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+def plan_create(request: HttpRequest, pk: int) -> HttpResponse:
+    consultation = _consultation(pk)
+    patient_record_access(acting_user=_user(request), patient=consultation.patient, request=request, page="plan_create")
+    existing = TreatmentPlan.objects.filter(consultation_id=consultation.pk).first()
+    if existing is not None:
+        return redirect(existing)
+    if not consultation.is_signed or consultation.final_outcome != "recommended":
+        messages.error(request, _("A treatment plan follows a signed consultation that recommends extraction."))
+        return redirect(consultation)
+    location = consultation.appointment.location
+    starts_on = location.local(consultation.signed_at).date() if consultation.signed_at else location.today()
+    form = PlanForm(request.POST or None, starts_on=starts_on)
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = services.plan_create(acting_user=_user(request), consultation=consultation, **form.cleaned_data)
+        except ValidationError as error:
+            for field, errors in getattr(error, "error_dict", {None: error.error_list}).items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Treatment plan saved."))
+            return redirect(plan)
+    context = {
+        "consultation": consultation,
+        "form": form,
+        "consent_text": consent_text(),
+        "consent_version": CURRENT_CONSENT_VERSION,
+    }
+    return render(request, "consultations/plan_form.html", context, status=400 if form.errors else 200)
+
+
+def _plan(pk: int) -> TreatmentPlan:
+    return get_object_or_404(
+        TreatmentPlan.objects.with_sessions_booked().select_related("patient", "consultation__appointment__location"),
+        pk=pk,
+    )
+
+
+@permission_required(roles.VIEW_PATIENT, raise_exception=True)
+def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = _plan(pk)
+    patient_record_access(acting_user=_user(request), patient=plan.patient, request=request, page="plan_detail")
+    sessions = plan.sessions.select_related("appointment__practitioner", "appointment__room")
+    context = {
+        "plan": plan,
+        "sessions": sessions,
+        "next_number": services.plan_next_session_number(plan),
+        "consent_form": ConsentForm(),
+        "consent_text": consent_text(plan.consent_version or CURRENT_CONSENT_VERSION),
+    }
+    return render(request, "consultations/plan_detail.html", context)
+
+
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+@require_POST
+def plan_consent(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = _plan(pk)
+    form = ConsentForm(request.POST)
+    if form.is_valid():
+        services.plan_record_consent(
+            acting_user=_user(request), plan=plan, consent_name=form.cleaned_data["consent_name"]
+        )
+        messages.success(request, _("Consent recorded."))
+    else:
+        messages.error(request, _("The patient types their name to consent."))
+    return redirect(plan)
+
+
+@permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+def plans_to_book(request: HttpRequest) -> HttpResponse:
+    plans = (
+        TreatmentPlan.objects.active()
+        .consented()
+        .with_sessions_to_book()
+        .select_related("patient")
+        .order_by("created_at")
+    )
+    return render(request, "consultations/plan_list.html", {"plans": plans})
+
+
+@permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+def plan_book_session(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = _plan(pk)
+    patient_record_access(acting_user=_user(request), patient=plan.patient, request=request, page="plan_book_session")
+    number = services.plan_next_session_number(plan)
+    if number is None:
+        messages.info(request, _("Every session of this plan is booked."))
+        return redirect(plan)
+    location = _location(request)
+    form = BookSessionForm(request.POST or None, location=location, initial=_suggested_session(plan, location))
+    appointment_type = AppointmentType.objects.active().filter(kind=AppointmentKind.EXTRACTION).first()
+    if appointment_type is None:
+        messages.error(request, _("No extraction session type is set up. Ask the clinic manager."))
+        return redirect(plan)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session = services.plan_book_session(
+                acting_user=_user(request), plan=plan, appointment_type=appointment_type, **form.cleaned_data
+            )
+        except BookingRefused as error:
+            form.add_error(error.field if error.field in form.fields else None, error.messages)
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        else:
+            messages.success(request, _("Session %(number)s booked.") % {"number": session.number})
+            return redirect(plan)
+    context: dict[str, Any] = {"plan": plan, "form": form, "number": number}
+    return render(request, "consultations/plan_book.html", context, status=400 if form.errors else 200)
+
+
+def _suggested_session(plan: TreatmentPlan, location: Location) -> dict[str, Any]:
+    """The plan's interval after its latest booked session (same time, same aesthetician and room)."""
+    latest = (
+        plan.sessions.exclude(appointment__status__in=services.RELEASED)
+        .select_related("appointment")
+        .order_by("-appointment__start")
+        .first()
+    )
+    if latest is None:
+        start = datetime.combine(location.today() + timedelta(days=1), time(10, 0), tzinfo=location.zone)
+        return {"start": start.replace(tzinfo=None)}
+    start = location.local(latest.appointment.start) + timedelta(days=plan.interval_days)
+    return {
+        "start": start.replace(tzinfo=None),
+        "practitioner": latest.appointment.practitioner_id,
+        "room": latest.appointment.room_id,
+    }
+
+
+@login_not_required
+@never_cache
+def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
+    """The patient's pre-visit questionnaire, opened from a signed, expiring link."""
+    appointment_id = questionnaire_appointment_id(token)
+    appointment = (
+        Appointment.objects.select_related("patient", "location", "appointment_type").filter(pk=appointment_id).first()
+        if appointment_id is not None
+        else None
+    )
+    if appointment is None:
+        return render(request, "consultations/questionnaire_invalid.html", status=404)
+    form = QuestionnaireForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.questionnaire_submit(appointment=appointment, answers=form.cleaned_data)
+        except ValidationError as error:
+            return render(request, "consultations/questionnaire_done.html", {"message": " ".join(error.messages)})
+        return render(request, "consultations/questionnaire_done.html", {})
+    already = Consultation.objects.filter(
+        appointment_id=appointment.pk, questionnaire_received_at__isnull=False
+    ).exists()
+    if already:
+        return render(
+            request,
+            "consultations/questionnaire_done.html",
+            {"message": _("Your answers have already reached the clinic.")},
+        )
+    # The patient is not signed in, so no location's zone is active: show the clinic's local time.
+    when = appointment.location.local(appointment.start)
+    return render(request, "consultations/questionnaire.html", {"form": form, "when": when})
+
+
+def _may_send_questionnaire(user: User) -> bool:
+    return user.has_perm(roles.WORK_FRONT_DESK) or user.has_perm(roles.WORK_CONSULTATIONS)
+
+
+def questionnaire_link(request: HttpRequest, appointment_pk: int) -> HttpResponse:
+    """Staff copy the patient's pre-visit link from here (email sending comes with the outbox)."""
+    if not _may_send_questionnaire(_user(request)):
+        raise PermissionDenied
+    appointment = get_object_or_404(
+        Appointment.objects.with_related().filter(appointment_type__kind=AppointmentKind.CONSULTATION),
+        pk=appointment_pk,
+    )
+    patient_record_access(
+        acting_user=_user(request), patient=appointment.patient, request=request, page="questionnaire_link"
+    )
+    consultation = Consultation.objects.filter(appointment_id=appointment.pk).first()
+    context = {
+        "appointment": appointment,
+        "link": questionnaire_url(appointment_id=appointment.pk),
+        "received_at": consultation.questionnaire_received_at if consultation else None,
+    }
+    return render(request, "consultations/questionnaire_link.html", context)

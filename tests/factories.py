@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time, timedelta
 from typing import Any
 
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
-from clinic.models import Location, Patient, User
+from clinic.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentType,
+    Location,
+    Patient,
+    Room,
+    StaffSchedule,
+    User,
+)
 from clinic.roles import ROLES, Role
+from consultations.models import Consultation, ConsultationStatus, TreatmentPlan
+from treatments.models import Product, ProductLot
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -51,3 +63,134 @@ class PatientFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda p: f"{p.first_name}.{p.last_name}@example.com".lower())
     phone = factory.Sequence(lambda n: f"+44 7700 9{n:05d}")
     email_consent = True
+
+
+class RoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Room
+        django_get_or_create = ("location", "name")
+
+    location = factory.SubFactory(LocationFactory, name="Central")
+    name = factory.Sequence(lambda n: f"Room {n + 1}")
+
+
+class AppointmentTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AppointmentType
+        django_get_or_create = ("name",)
+
+    name = "Free consultation"
+    kind = AppointmentKind.CONSULTATION
+    duration_minutes = 45
+    performed_by = Role.SPECIALIST
+
+
+class StaffScheduleFactory(factory.django.DjangoModelFactory):
+    """Working hours; by default Monday to Sunday 09:00–17:00 via ``every_day``."""
+
+    class Meta:
+        model = StaffSchedule
+
+    staff = factory.SubFactory(UserFactory, role=Role.SPECIALIST)
+    location = factory.SubFactory(LocationFactory, name="Central")
+    weekday = 0
+    start_time = time(9, 0)
+    end_time = time(17, 0)
+
+    @classmethod
+    def every_day(cls, **kwargs: Any) -> list[StaffSchedule]:
+        return [cls(weekday=day, **kwargs) for day in range(7)]
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    """An appointment written straight to the table (no rules checked): for setting up a scene."""
+
+    class Meta:
+        model = Appointment
+
+    appointment_type = factory.SubFactory(AppointmentTypeFactory)
+    patient = factory.SubFactory(PatientFactory)
+    practitioner = factory.SubFactory(UserFactory, role=Role.SPECIALIST)
+    room = factory.SubFactory(RoomFactory)
+    location = factory.LazyAttribute(lambda a: a.room.location)
+    start = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+    end = factory.LazyAttribute(lambda a: a.start + timedelta(minutes=a.appointment_type.duration_minutes))
+
+
+class ConsultationFactory(factory.django.DjangoModelFactory):
+    """A draft consultation of a checked-in consultation appointment (written straight to the table)."""
+
+    class Meta:
+        model = Consultation
+
+    appointment = factory.SubFactory(AppointmentFactory, status="checked_in")
+    patient = factory.LazyAttribute(lambda c: c.appointment.patient)
+    specialist = factory.LazyAttribute(lambda c: c.appointment.practitioner)
+    status = ConsultationStatus.DRAFT
+
+    class Params:
+        # A signed consultation whose rules recommended extraction.
+        recommended = factory.Trait(
+            status=ConsultationStatus.SIGNED,
+            signed_at=factory.LazyFunction(timezone.now),
+            barrier="intact",
+            sensitivity="normal",
+            congestion="widespread",
+            fitzpatrick=2,
+            skin_type="combination",
+            iga=2,
+            rules_outcome="recommended",
+            rules_reasons=["IND_WIDESPREAD_CONGESTION"],
+            ruleset_version="2026.1",
+        )
+
+
+class TreatmentPlanFactory(factory.django.DjangoModelFactory):
+    """A consented plan of a signed, recommended consultation."""
+
+    class Meta:
+        model = TreatmentPlan
+
+    consultation = factory.SubFactory(ConsultationFactory, recommended=True)
+    patient = factory.LazyAttribute(lambda p: p.consultation.patient)
+    sessions_planned = 4
+    interval_days = 21
+    focus_zones = factory.LazyFunction(lambda: ["forehead", "nose"])
+    home_care = "Gentle cleanser, adapalene 0.1% at night, SPF 50 daily."
+    pause_before = "Adapalene, 3 days before."
+    resume_after = "Adapalene, 3 days after."
+    goals = "Clearer forehead and nose."
+    starts_on = factory.LazyFunction(lambda: timezone.localdate())
+    review_on = factory.LazyAttribute(lambda p: p.starts_on + timedelta(days=63))
+    consent_version = "2026-1"
+    consent_name = factory.LazyAttribute(lambda p: p.patient.full_name)
+    consented_at = factory.LazyFunction(timezone.now)
+    created_by = factory.LazyAttribute(lambda p: p.consultation.specialist)
+
+
+# --- Treatments ------------------------------------------------------------------------
+
+
+class ExtractionTypeFactory(AppointmentTypeFactory):
+    name = "Extraction session"
+    kind = AppointmentKind.EXTRACTION
+    duration_minutes = 60
+    performed_by = Role.AESTHETICIAN
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+        django_get_or_create = ("name",)
+
+    name = "Benzoyl peroxide 2.5% gel"
+    active_ingredient = "Benzoyl peroxide"
+
+
+class ProductLotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductLot
+
+    product = factory.SubFactory(ProductFactory)
+    lot_number = factory.Sequence(lambda n: f"BP-{n:04d}")
+    expires_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=365))

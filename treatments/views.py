@@ -1,12 +1,312 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from clinic import roles
+from clinic.models import Appointment, Location, Patient, User
+from clinic.services import patient_record_access
+from consultations.forms import LesionCountsForm
+from consultations.grading import Counts, Lesion, Zone
+from consultations.models import TreatmentPlan
+from treatments import services
+from treatments.forms import (
+    AddendumForm,
+    ProductForm,
+    ProductLotForm,
+    ProgressReviewForm,
+    RescreenForm,
+    SessionLogForm,
+)
+from treatments.models import Product, ProductLot, SessionStatus, SpecialistAlert, TreatmentSession
+from treatments.plans import plan_summary
+from treatments.rescreen import RESCREEN_RULES_BY_ID
+from treatments.selectors import patient_progress, sessions_today
+
+EXTRACTED_PREFIX = "extracted"
+CLINICAL = (roles.WORK_TREATMENTS, roles.WORK_CONSULTATIONS)
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _location(request: HttpRequest) -> Location:
+    location = getattr(request, "location", None)
+    if not location:
+        raise PermissionDenied(_("No active location is set up yet. Ask the clinic manager."))
+    return location
+
+
+def _require_clinical(request: HttpRequest) -> None:
+    """Treatment records are for the clinical roles: the aesthetician and the specialist."""
+    if not any(request.user.has_perm(perm) for perm in CLINICAL):
+        raise PermissionDenied(_("Treatment records are not available to your role."))
+
+
+def _session(pk: int) -> TreatmentSession:
+    return get_object_or_404(TreatmentSession.objects.with_related(), pk=pk)
+
+
+def _refused(form: object, error: services.SessionRefused) -> None:
+    """Put a service refusal beside its field, or at the top of the form."""
+    field = error.field if error.field in getattr(form, "fields", {}) else None
+    form.add_error(field, error.messages[0])  # type: ignore[attr-defined]
+
+
+# --- The aesthetician's day ---------------------------------------------------------------
 
 
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "treatments/home.html")
+    location = getattr(request, "location", None)
+    if not location:
+        return render(request, "treatments/home.html", {"day": [], "today": None})
+    return render(request, "treatments/home.html", {"day": sessions_today(location), "today": location.today()})
+
+
+@permission_required(roles.WORK_TREATMENTS, raise_exception=True)
+@require_POST
+def session_start(request: HttpRequest, appointment_pk: int) -> HttpResponse:
+    appointment = get_object_or_404(Appointment, pk=appointment_pk)
+    try:
+        session = services.session_start(acting_user=_user(request), appointment=appointment)
+    except services.SessionRefused as error:
+        messages.error(request, error.messages[0])
+        return redirect("treatments:home")
+    return redirect("treatments:session_rescreen", session.pk)
+
+
+@permission_required(roles.WORK_TREATMENTS, raise_exception=True)
+def session_rescreen(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _session(pk)
+    patient_record_access(acting_user=_user(request), patient=session.patient, request=request, page="session_rescreen")
+    if session.status != SessionStatus.RESCREEN:
+        return redirect(session.get_absolute_url() if session.is_final else "treatments:session_log", session.pk)
+    form = RescreenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        result = services.session_rescreen(
+            acting_user=_user(request), session=session, answers=form.answers(), notes=form.cleaned_data["notes"]
+        )
+        if result.stopped:
+            messages.warning(
+                request, _("Session stopped: the appointment is cancelled and the specialist has been told.")
+            )
+            return redirect("treatments:session_detail", session.pk)
+        messages.success(request, _("Re-screen clear: go ahead with the session."))
+        return redirect("treatments:session_log", session.pk)
+    return render(
+        request,
+        "treatments/session_rescreen.html",
+        {"session": session, "form": form, "plan": plan_summary(session.patient_id)},
+    )
+
+
+@permission_required(roles.WORK_TREATMENTS, raise_exception=True)
+def session_log(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _session(pk)
+    patient_record_access(acting_user=_user(request), patient=session.patient, request=request, page="session_log")
+    if session.status == SessionStatus.RESCREEN:
+        return redirect("treatments:session_rescreen", session.pk)
+    if session.is_final:
+        return redirect(session.get_absolute_url())
+    today = session.appointment.location.today()
+    if request.method == "POST":
+        form = SessionLogForm(request.POST, today=today)
+        counts = LesionCountsForm(request.POST, prefix=EXTRACTED_PREFIX)
+        if form.is_valid() and counts.is_valid():
+            signing = request.POST.get("action") == "sign"
+            try:
+                if signing:
+                    services.session_sign(acting_user=_user(request), session=session, log=form.to_log(counts))
+                else:
+                    services.session_log_save(acting_user=_user(request), session=session, log=form.to_log(counts))
+            except services.SessionRefused as error:
+                _refused(form, error)
+            else:
+                if signing:
+                    messages.success(request, _("Session signed and locked."))
+                    return redirect(session.get_absolute_url())
+                messages.success(request, _("Log saved."))
+                return redirect("treatments:session_log", session.pk)
+    else:
+        form = SessionLogForm(initial=SessionLogForm.initial_from(session), today=today)
+        counts = LesionCountsForm(counts=session.lesions_extracted, prefix=EXTRACTED_PREFIX)
+    return render(
+        request,
+        "treatments/session_log.html",
+        {"session": session, "form": form, "counts": counts, "plan": plan_summary(session.patient_id)},
+    )
+
+
+def extracted_rows(counts: Counts) -> list[tuple[str, list[tuple[str, int]]]]:
+    """The non-zero counts as (zone label, [(lesion label, count)]) in the face map's order."""
+    return [
+        (
+            str(zone.label),
+            [
+                (str(lesion.label), counts[zone.value][lesion.value])
+                for lesion in Lesion
+                if counts[zone.value].get(lesion.value)
+            ],
+        )
+        for zone in Zone
+        if any(counts.get(zone.value, {}).values())
+    ]
+
+
+def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_clinical(request)
+    session = _session(pk)
+    patient_record_access(acting_user=_user(request), patient=session.patient, request=request, page="session_detail")
+    may_add = session.is_final and _user(request).pk in (session.signed_by_id, session.aesthetician_id)
+    return render(
+        request,
+        "treatments/session_detail.html",
+        {
+            "session": session,
+            "addenda": session.addenda.select_related("author"),
+            "addendum_form": AddendumForm() if may_add else None,
+            "rescreen_rules": [RESCREEN_RULES_BY_ID[r] for r in session.rescreen_reasons if r in RESCREEN_RULES_BY_ID],
+            "extracted": extracted_rows(session.lesions_extracted),
+        },
+    )
+
+
+@permission_required(roles.WORK_TREATMENTS, raise_exception=True)
+@require_POST
+def session_addendum(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _session(pk)
+    form = AddendumForm(request.POST)
+    if form.is_valid():
+        try:
+            services.session_add_addendum(acting_user=_user(request), session=session, text=form.cleaned_data["text"])
+        except services.SessionRefused as error:
+            messages.error(request, error.messages[0])
+        else:
+            messages.success(request, _("Addendum added."))
+    else:
+        messages.error(request, _("Write the addendum."))
+    return redirect(session.get_absolute_url())
+
+
+# --- Progress -----------------------------------------------------------------------------
+
+
+def patient_progress_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """The patient's treatment record: sessions and progress, printable."""
+    _require_clinical(request)
+    patient = get_object_or_404(Patient, pk=pk)
+    patient_record_access(acting_user=_user(request), patient=patient, request=request, page="treatment_progress")
+    return render(request, "treatments/patient_progress.html", {"patient": patient, "data": patient_progress(patient)})
+
+
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+def progress_review(request: HttpRequest, plan_pk: int) -> HttpResponse:
+    plan = get_object_or_404(TreatmentPlan.objects.select_related("patient", "consultation"), pk=plan_pk)
+    patient = plan.patient
+    patient_record_access(acting_user=_user(request), patient=patient, request=request, page="progress_review")
+    form = ProgressReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.progress_review_decide(
+                acting_user=_user(request),
+                plan=plan,
+                decision=form.cleaned_data["decision"],
+                notes=form.cleaned_data["notes"],
+                sessions_planned=form.cleaned_data["sessions_planned"],
+            )
+        except services.SessionRefused as error:
+            _refused(form, error)
+        else:
+            messages.success(request, _("Progress review recorded."))
+            return redirect("treatments:progress_review", plan.pk)
+    data = patient_progress(patient)
+    baseline = data.progress.baseline
+    latest = data.progress.latest if data.progress.has_comparison else None
+    baseline_map = LesionCountsForm(counts=baseline.point.counts if baseline else {}, prefix="baseline")
+    latest_map = LesionCountsForm(counts=latest.point.counts if latest else {}, prefix="latest")
+    for face_map in (baseline_map, latest_map):
+        for field in face_map.fields.values():
+            field.disabled = True
+    return render(
+        request,
+        "treatments/progress_review.html",
+        {
+            "plan": plan,
+            "patient": patient,
+            "data": data,
+            "form": form,
+            "baseline_map": baseline_map,
+            "latest_map": latest_map,
+            "reviews": plan.progress_reviews.select_related("specialist"),
+        },
+    )
+
+
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+@require_POST
+def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = get_object_or_404(SpecialistAlert, pk=pk)
+    services.specialist_alert_resolve(acting_user=_user(request), alert=alert)
+    messages.success(request, _("Marked as seen."))
+    return redirect("consultations:home")
+
+
+# --- The product catalogue (manager) -------------------------------------------------------
+
+
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def product_list(request: HttpRequest) -> HttpResponse:
+    products = Product.objects.prefetch_related("lots").order_by("-is_active", "name")
+    location = getattr(request, "location", None)
+    today = location.today() if location else None
+    return render(request, "treatments/product_list.html", {"products": products, "today": today})
+
+
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def product_create(request: HttpRequest) -> HttpResponse:
+    return _product_form(request, Product())
+
+
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _product_form(request, get_object_or_404(Product, pk=pk))
+
+
+def _product_form(request: HttpRequest, product: Product) -> HttpResponse:
+    form = ProductForm(request.POST or None, instance=product)
+    if request.method == "POST" and form.is_valid():
+        saved = services.product_save(acting_user=_user(request), product=form.save(commit=False))
+        messages.success(request, _("Saved %(name)s.") % {"name": saved.name})
+        return redirect("treatments:product_list")
+    return render(request, "treatments/product_form.html", {"form": form, "product": product})
+
+
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def lot_create(request: HttpRequest, pk: int) -> HttpResponse:
+    product = get_object_or_404(Product, pk=pk)
+    form = ProductLotForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lot = services.product_lot_add(acting_user=_user(request), product=product, **form.cleaned_data)
+        except services.SessionRefused as error:
+            _refused(form, error)
+        else:
+            messages.success(request, _("Lot %(lot)s added.") % {"lot": lot.lot_number})
+            return redirect("treatments:product_list")
+    return render(request, "treatments/lot_form.html", {"form": form, "product": product})
+
+
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+@require_POST
+def lot_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    lot = get_object_or_404(ProductLot, pk=pk)
+    services.product_lot_withdraw(acting_user=_user(request), lot=lot)
+    messages.success(request, _("Lot %(lot)s is no longer offered.") % {"lot": lot.lot_number})
+    return redirect("treatments:product_list")

@@ -7,18 +7,32 @@ Rows live in ``tests/<app>/matrix.py``. A new URL pattern fails
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from clinic.models import AppointmentKind, TimeOff
+from clinic.roles import Role
+from consultations.questionnaire import questionnaire_token
 from tests.aftercare.matrix import ROWS as AFTERCARE
 from tests.clinic.matrix import ROWS as CLINIC
 from tests.consultations.matrix import ROWS as CONSULTATIONS
-from tests.factories import LocationFactory, PatientFactory, UserFactory
+from tests.factories import (
+    AppointmentFactory,
+    AppointmentTypeFactory,
+    ConsultationFactory,
+    LocationFactory,
+    PatientFactory,
+    RoomFactory,
+    TreatmentPlanFactory,
+    UserFactory,
+)
 from tests.matrix import LOGIN, PERSONAS, Row
 from tests.treatments.matrix import ROWS as TREATMENTS
+from tests.treatments.matrix import treatments_world
 
 MATRIX: dict[str, Row] = {**CLINIC, **CONSULTATIONS, **TREATMENTS, **AFTERCARE}
 
@@ -46,7 +60,30 @@ def test_every_url_pattern_is_in_the_matrix() -> None:
 @pytest.fixture
 def world(db: None) -> dict[str, Any]:
     """The records the matrix's URLs point at. Apps that need more add keys here."""
-    return {"location": LocationFactory(name="Central"), "patient": PatientFactory(), "staff": UserFactory()}
+    location = LocationFactory(name="Central")
+    patient = PatientFactory()
+    appointment = AppointmentFactory(patient=patient, room=RoomFactory(location=location))
+    world: dict[str, Any] = {
+        "location": location,
+        "patient": patient,
+        "appointment": appointment,
+        "time_off": TimeOff.objects.create(
+            staff=appointment.practitioner,
+            start=appointment.start + timedelta(days=1),
+            end=appointment.start + timedelta(days=2),
+        ),
+    }
+    # Consultations: a draft, a signed recommendation without a plan, a consented plan.
+    world["consultation"] = ConsultationFactory()
+    world["recommended"] = ConsultationFactory(recommended=True)
+    world["plan"] = TreatmentPlanFactory()
+    world["extraction_type"] = AppointmentTypeFactory(
+        name="Extraction session", kind=AppointmentKind.EXTRACTION, duration_minutes=60, performed_by=Role.AESTHETICIAN
+    )
+    world["questionnaire_token"] = questionnaire_token(appointment_id=world["consultation"].appointment_id)
+    world["staff"] = UserFactory()
+    world.update(treatments_world(world))
+    return world
 
 
 CASES = [(name, persona) for name in MATRIX for persona in PERSONAS]

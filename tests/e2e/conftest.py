@@ -82,6 +82,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def axe_violations(page: Page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict[str, object]]:
     """Run axe-core (vendored) on the page; return the violations at the given impacts."""
+    # A toast fading in or out has partial opacity, which axe reads as low contrast: wait until
+    # every shown toast is fully opaque (Bootstrap drops .showing before the opacity transition ends).
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.toast.show, .toast.showing')]"
+        ".every(t => !t.classList.contains('showing') && getComputedStyle(t).opacity === '1')"
+    )
     # Evaluated over the devtools protocol, so the page's CSP stays on (no inline <script>).
     page.evaluate(AXE_JS.read_text() + "\n;undefined")
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")

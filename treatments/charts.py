@@ -1,0 +1,139 @@
+"""Line charts drawn on the server as SVG: geometry here, markup in ``treatments/_chart.html``.
+
+No JavaScript and no library: the chart is plain SVG in the page, so it prints as it shows.
+Each series has its own colour, dash pattern and marker shape, so it stays readable printed
+in black and white; every chart is followed by its numbers in a table for screen readers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+WIDTH = 640
+HEIGHT = 260
+LEFT, RIGHT, TOP, BOTTOM = 52, 16, 16, 52
+
+# Colour (AA against white for the lines' width), dash pattern, marker: one style per series.
+STYLES: tuple[tuple[str, str, str], ...] = (
+    ("#1f6f6b", "", "circle"),
+    ("#9a5b00", "6 4", "square"),
+    ("#3d5a80", "2 3", "triangle"),
+    ("#a4262c", "10 3 2 3", "diamond"),
+    ("#6a4c93", "4 2", "circle"),
+    ("#2e6b30", "8 4", "square"),
+    ("#55636d", "1 2", "triangle"),
+    ("#7a3e00", "12 4", "diamond"),
+)
+
+
+@dataclass(frozen=True)
+class Marker:
+    x: float
+    y: float
+    value: int
+    shape: str
+
+    @property
+    def square_x(self) -> str:
+        return f"{self.x - 4.5:.1f}"
+
+    @property
+    def square_y(self) -> str:
+        return f"{self.y - 4.5:.1f}"
+
+    @property
+    def triangle_points(self) -> str:
+        return f"{self.x:.1f},{self.y - 5:.1f} {self.x - 5:.1f},{self.y + 4:.1f} {self.x + 5:.1f},{self.y + 4:.1f}"
+
+    @property
+    def diamond_points(self) -> str:
+        x, y = self.x, self.y
+        return f"{x:.1f},{y - 5.5:.1f} {x + 5.5:.1f},{y:.1f} {x:.1f},{y + 5.5:.1f} {x - 5.5:.1f},{y:.1f}"
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    values: tuple[int, ...]
+    colour: str
+    dash: str
+    markers: tuple[Marker, ...]
+
+    @property
+    def points(self) -> str:
+        return " ".join(f"{m.x:.1f},{m.y:.1f}" for m in self.markers)
+
+
+@dataclass(frozen=True)
+class Tick:
+    position: float
+    label: str
+    sublabel: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    x_ticks: tuple[Tick, ...]
+    y_ticks: tuple[Tick, ...]
+    lines: tuple[Line, ...]
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    right_edge: int = WIDTH - RIGHT
+    top: int = TOP
+    bottom_edge: int = HEIGHT - BOTTOM
+
+    @property
+    def x_labels(self) -> list[str]:
+        return [tick.label for tick in self.x_ticks]
+
+
+def nice_step(maximum: int, ticks: int = 5) -> int:
+    """A round step (1, 2 or 5 times a power of ten) giving at most ``ticks`` steps up to ``maximum``."""
+    if maximum <= ticks:
+        return 1
+    raw = maximum / ticks
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if factor * magnitude >= raw:
+            return int(factor * magnitude)
+    return int(10 * magnitude)  # pragma: no cover (the loop always returns)
+
+
+def line_chart(
+    *,
+    title: str,
+    x_labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[int]]],
+    x_sublabels: Sequence[str] = (),
+) -> Chart:
+    """Lay out ``series`` (label, one value per x label) on a shared y axis starting at 0."""
+    count = len(x_labels)
+    maximum = max((max(values, default=0) for _, values in series), default=0)
+    step = nice_step(maximum)
+    top_value = max(step, math.ceil(maximum / step) * step)
+    plot_width = WIDTH - LEFT - RIGHT
+    plot_height = HEIGHT - TOP - BOTTOM
+
+    def x_at(index: int) -> float:
+        if count <= 1:
+            return LEFT + plot_width / 2
+        return LEFT + index * plot_width / (count - 1)
+
+    def y_at(value: int) -> float:
+        return TOP + plot_height - value * plot_height / top_value
+
+    y_ticks = tuple(Tick(y_at(value), str(value)) for value in range(0, top_value + 1, step))
+    sublabels = list(x_sublabels) + [""] * (count - len(x_sublabels))
+    x_ticks = tuple(Tick(x_at(index), label, sublabels[index]) for index, label in enumerate(x_labels))
+    lines = []
+    for index, (label, values) in enumerate(series):
+        colour, dash, shape = STYLES[index % len(STYLES)]
+        if len(values) != count:
+            raise ValueError(f"series {label!r} has {len(values)} values for {count} x labels")
+        markers = tuple(Marker(x_at(i), y_at(v), v, shape) for i, v in enumerate(values))
+        lines.append(Line(label, tuple(values), colour, dash, markers))
+    return Chart(title=title, x_ticks=x_ticks, y_ticks=y_ticks, lines=tuple(lines))

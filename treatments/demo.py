@@ -1,0 +1,363 @@
+"""Demo data for treatments: products and lots, and patients partway through a programme.
+
+``seed()`` is idempotent: products and lots are looked up by name and number, and each
+demo patient's programme is created only when that patient does not exist yet. Dates are
+relative to today, so `make run` always shows a session waiting to start today, sessions
+signed in earlier weeks with their progress, a progress review coming up, and a session
+stopped at its re-screen on the specialist's queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from clinic import demo as clinic_demo
+from clinic.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    AppointmentType,
+    Location,
+    Patient,
+    Room,
+    User,
+)
+from clinic.roles import Role
+from consultations.grading import Counts, gags
+from consultations.models import Consultation, ConsultationStatus, PlanSession, TreatmentPlan
+from treatments.models import Product, ProductLot, SessionStatus, SpecialistAlert, TreatmentSession
+
+PRODUCTS = (
+    ("Benzoyl peroxide 2.5% gel", "Benzoyl peroxide", (("BP-2407", -30), ("BP-2511", 300))),
+    ("Tea tree 5% antiseptic gel", "Melaleuca alternifolia oil", (("TT-118", 200),)),
+)
+
+
+@dataclass(frozen=True)
+class DemoProgramme:
+    first_name: str
+    last_name: str
+    born: date
+    email: str
+    # Days before today: the consultation, then each signed session.
+    consultation_days_ago: int
+    signed_days_ago: tuple[int, ...]
+    sessions_planned: int
+    baseline: Counts
+    # How much of the baseline is left at each signed session (fractions, in order).
+    remaining: tuple[float, ...]
+    session_today: bool = False
+    stopped_yesterday: bool = False
+    allergies: str = ""
+
+
+PROGRAMMES = (
+    DemoProgramme(
+        "Grace",
+        "Whitfield",
+        date(1996, 8, 21),
+        "grace.whitfield@example.com",
+        consultation_days_ago=30,
+        signed_days_ago=(21, 7),
+        sessions_planned=6,
+        baseline={
+            "forehead": {"closed_comedones": 24, "papules": 3},
+            "nose": {"open_comedones": 35},
+            "chin": {"closed_comedones": 12, "pustules": 2},
+            "left_cheek": {"closed_comedones": 6},
+            "right_cheek": {"closed_comedones": 5},
+        },
+        remaining=(0.8, 0.55),
+        session_today=True,
+        allergies="Lanolin",
+    ),
+    DemoProgramme(
+        "Hassan",
+        "Idris",
+        date(1989, 3, 2),
+        "hassan.idris@example.com",
+        consultation_days_ago=60,
+        signed_days_ago=(53, 32, 11),
+        sessions_planned=4,
+        baseline={
+            "forehead": {"closed_comedones": 18},
+            "nose": {"open_comedones": 40, "closed_comedones": 6},
+            "jawline": {"papules": 4, "closed_comedones": 10},
+        },
+        remaining=(0.75, 0.5, 0.35),
+    ),
+    DemoProgramme(
+        "Ivy",
+        "Chen",
+        date(2000, 12, 9),
+        "ivy.chen@example.com",
+        consultation_days_ago=20,
+        signed_days_ago=(),
+        sessions_planned=5,
+        baseline={"forehead": {"closed_comedones": 30}, "nose": {"open_comedones": 22}},
+        remaining=(),
+        stopped_yesterday=True,
+    ),
+)
+
+
+def _scaled(counts: Counts, fraction: float) -> dict[str, dict[str, int]]:
+    """What is left of ``counts``; inflamed lesions settle faster than comedones."""
+    scaled: dict[str, dict[str, int]] = {}
+    for zone, per_lesion in counts.items():
+        for lesion, count in per_lesion.items():
+            factor = fraction**2 if lesion in ("papules", "pustules") else fraction
+            value = round(count * factor)
+            if value:
+                scaled.setdefault(zone, {})[lesion] = value
+    return scaled
+
+
+def _free_start(location: Location, day: date, practitioner: User, room: Room, minutes: int) -> datetime:
+    """The first hour from 12:00 on ``day`` when neither the practitioner nor the room is booked."""
+    for hour in range(12, 20):
+        start = datetime.combine(day, time(hour, 0), tzinfo=location.zone)
+        end = start + timedelta(minutes=minutes)
+        busy = (
+            Appointment.objects.holding_time().overlapping(start, end).filter(practitioner=practitioner).exists()
+            or Appointment.objects.holding_time().overlapping(start, end).filter(room=room).exists()
+        )
+        if not busy:
+            return start
+    raise RuntimeError(f"no free hour for the demo on {day}")
+
+
+def _appointment(
+    *,
+    kind_type: AppointmentType,
+    patient: Patient,
+    practitioner: User,
+    room: Room,
+    day: date,
+    status: str,
+    booked_by: User,
+) -> Appointment:
+    start = _free_start(room.location, day, practitioner, room, kind_type.duration_minutes)
+    return Appointment.objects.create(
+        appointment_type=kind_type,
+        patient=patient,
+        practitioner=practitioner,
+        room=room,
+        location=room.location,
+        start=start,
+        end=start + kind_type.duration,
+        status=status,
+        cancel_reason="Stopped at the day-of re-screen: sunburn." if status == AppointmentStatus.CANCELLED else "",
+        created_by=booked_by,
+    )
+
+
+def _staff(role: Role) -> User:
+    username = next(person.username for person in clinic_demo.DEMO_STAFF if person.role == role)
+    return User.objects.get(username=username)
+
+
+@transaction.atomic
+def seed() -> dict[str, int]:
+    clinic_demo.seed()  # idempotent: the locations and staff this builds on
+    created = {"products": 0, "lots": 0, "programmes": 0, "sessions": 0}
+    lots = []
+    today_utc = timezone.localdate()
+    for name, ingredient, lot_specs in PRODUCTS:
+        product, made = Product.objects.get_or_create(name=name, defaults={"active_ingredient": ingredient})
+        created["products"] += made
+        for lot_number, expires_in_days in lot_specs:
+            lot, made = ProductLot.objects.get_or_create(
+                product=product,
+                lot_number=lot_number,
+                defaults={"expires_on": today_utc + timedelta(days=expires_in_days)},
+            )
+            created["lots"] += made
+            lots.append(lot)
+    usable_lot = next(lot for lot in lots if lot.lot_number == "BP-2511")
+
+    location = Location.objects.get(name=clinic_demo.DEMO_LOCATIONS[0][0])
+    specialist, aesthetician, desk = _staff(Role.SPECIALIST), _staff(Role.AESTHETICIAN), _staff(Role.FRONT_DESK)
+    consultation_room, _ = Room.objects.get_or_create(location=location, name="Consultation room")
+    treatment_room, _ = Room.objects.get_or_create(location=location, name="Treatment room")
+    consultation_type, _ = AppointmentType.objects.get_or_create(
+        name="Free consultation",
+        defaults={"kind": AppointmentKind.CONSULTATION, "duration_minutes": 45, "performed_by": Role.SPECIALIST},
+    )
+    extraction_type, _ = AppointmentType.objects.get_or_create(
+        name="Extraction session",
+        defaults={"kind": AppointmentKind.EXTRACTION, "duration_minutes": 60, "performed_by": Role.AESTHETICIAN},
+    )
+    today = location.today()
+
+    for spec in PROGRAMMES:
+        patient, made = Patient.objects.get_or_create(
+            first_name=spec.first_name,
+            last_name=spec.last_name,
+            date_of_birth=spec.born,
+            defaults={"email": spec.email, "email_consent": True, "email_consent_at": timezone.now()},
+        )
+        if not made:
+            continue
+        created["programmes"] += 1
+        consulted_on = today - timedelta(days=spec.consultation_days_ago)
+        consultation_appointment = _appointment(
+            kind_type=consultation_type,
+            patient=patient,
+            practitioner=specialist,
+            room=consultation_room,
+            day=consulted_on,
+            status=AppointmentStatus.COMPLETED,
+            booked_by=desk,
+        )
+        grade = gags(spec.baseline)
+        consultation = Consultation.objects.create(
+            appointment=consultation_appointment,
+            patient=patient,
+            specialist=specialist,
+            status=ConsultationStatus.SIGNED,
+            routine="Foaming cleanser, moisturiser, SPF 30 most days.",
+            weeks_consistent_skincare=10,
+            allergies=spec.allergies,
+            topical_retinoid=True,
+            fitzpatrick=2,
+            skin_type="combination",
+            barrier="intact",
+            sensitivity="normal",
+            congestion="widespread",
+            lesion_counts=spec.baseline,
+            gags_score=grade.total,
+            gags_band=grade.band,
+            iga=2,
+            rules_outcome="recommended",
+            rules_reasons=["IND_PERSISTENT_WHITEHEADS", "IND_WIDESPREAD_CONGESTION"],
+            ruleset_version="2026.1",
+            signed_at=consultation_appointment.end,
+        )
+        plan = TreatmentPlan.objects.create(
+            consultation=consultation,
+            patient=patient,
+            sessions_planned=spec.sessions_planned,
+            interval_days=21,
+            focus_zones=["forehead", "nose", "chin"],
+            home_care="Gentle cleanser morning and night; adapalene 0.1% gel three nights a week; "
+            "a barrier-repair moisturiser; SPF 50 every morning.",
+            pause_before="Adapalene: stop 3 nights before each session.",
+            resume_after="Adapalene: restart 3 nights after each session.",
+            goals="Fewer whiteheads on the forehead and chin; clearer pores on the nose.",
+            starts_on=consulted_on,
+            review_on=consulted_on + timedelta(days=63),
+            consent_version="2026-1",
+            consent_name=patient.full_name,
+            consented_at=consultation_appointment.end,
+            created_by=specialist,
+        )
+        number = 0
+        for days_ago, fraction in zip(spec.signed_days_ago, spec.remaining, strict=True):
+            number += 1
+            appointment = _appointment(
+                kind_type=extraction_type,
+                patient=patient,
+                practitioner=aesthetician,
+                room=treatment_room,
+                day=today - timedelta(days=days_ago),
+                status=AppointmentStatus.COMPLETED,
+                booked_by=desk,
+            )
+            PlanSession.objects.create(plan=plan, number=number, appointment=appointment)
+            TreatmentSession.objects.create(
+                appointment=appointment,
+                patient=patient,
+                aesthetician=aesthetician,
+                plan=plan,
+                session_number=number,
+                sessions_planned=plan.sessions_planned,
+                status=SessionStatus.SIGNED,
+                started_at=appointment.start,
+                barrier_today="intact",
+                active_infection=False,
+                isotretinoin_since_consultation=False,
+                topical_retinoid_since_consultation=False,
+                sunburn=False,
+                rescreened_at=appointment.start + timedelta(minutes=5),
+                rescreen_version="2026.1",
+                cleanse_product="Gentle gel cleanser",
+                exfoliation="enzyme",
+                softening="steam",
+                extraction_method="manual_gauze" if number % 2 else "comedone_extractor",
+                lesions_extracted=_scaled(spec.baseline, fraction),
+                pain=3 if number == 1 else 2,
+                complications=["pinpoint_bleeding"] if number == 1 else [],
+                product_lot=usable_lot,
+                aftercare_explained=True,
+                signed_at=appointment.end,
+                signed_by=aesthetician,
+            )
+            created["sessions"] += 1
+        if spec.session_today:
+            number += 1
+            appointment = _appointment(
+                kind_type=extraction_type,
+                patient=patient,
+                practitioner=aesthetician,
+                room=treatment_room,
+                day=today,
+                status=AppointmentStatus.CHECKED_IN,
+                booked_by=desk,
+            )
+            PlanSession.objects.create(plan=plan, number=number, appointment=appointment)
+        if spec.stopped_yesterday:
+            appointment = _appointment(
+                kind_type=extraction_type,
+                patient=patient,
+                practitioner=aesthetician,
+                room=treatment_room,
+                day=today - timedelta(days=1),
+                status=AppointmentStatus.CANCELLED,
+                booked_by=desk,
+            )
+            stopped = TreatmentSession.objects.create(
+                appointment=appointment,
+                patient=patient,
+                aesthetician=aesthetician,
+                plan=plan,
+                session_number=1,
+                sessions_planned=plan.sessions_planned,
+                status=SessionStatus.STOPPED,
+                started_at=appointment.start,
+                barrier_today="irritated",
+                active_infection=False,
+                isotretinoin_since_consultation=False,
+                topical_retinoid_since_consultation=False,
+                sunburn=True,
+                rescreen_notes="Back from a beach holiday; forehead and nose peeling.",
+                rescreened_at=appointment.start + timedelta(minutes=5),
+                rescreen_reasons=["RS_BARRIER_COMPROMISED", "RS_SUNBURN"],
+                rescreen_version="2026.1",
+                stopped_at=appointment.start + timedelta(minutes=5),
+            )
+            SpecialistAlert.objects.create(
+                session=stopped,
+                patient=patient,
+                specialist=specialist,
+                reasons=stopped.rescreen_reasons,
+                created_at=stopped.stopped_at or timezone.now(),
+            )
+        # The rest of the programme, booked every three weeks from the last session.
+        last = today if spec.session_today else today - timedelta(days=min(spec.signed_days_ago, default=0))
+        for later in range(number + 1, plan.sessions_planned + 1):
+            appointment = _appointment(
+                kind_type=extraction_type,
+                patient=patient,
+                practitioner=aesthetician,
+                room=treatment_room,
+                day=last + timedelta(days=21 * (later - number)),
+                status=AppointmentStatus.BOOKED,
+                booked_by=desk,
+            )
+            PlanSession.objects.create(plan=plan, number=later, appointment=appointment)
+    return created

@@ -1,0 +1,117 @@
+"""Read-side queries for the treatment pages: a patient's progress and today's sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from clinic.models import Appointment, AppointmentKind, Location, Patient
+from consultations.grading import Lesion, Zone
+from treatments.charts import Chart, line_chart
+from treatments.models import SpecialistAlert, TreatmentSession
+from treatments.plans import PlanSummary, plan_summaries, plan_summary
+from treatments.progress import BASELINE, SESSION, Point, Progress, progress
+
+
+@dataclass(frozen=True)
+class PatientProgress:
+    patient: Patient
+    plan: PlanSummary
+    sessions: list[TreatmentSession]
+    progress: Progress
+    charts: list[Chart]
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.progress.rows)
+
+
+def _point_label(point: Point) -> str:
+    return _("Baseline") if point.kind == BASELINE else _("Session %(number)s") % {"number": point.number}
+
+
+def progress_charts(figures: Progress) -> list[Chart]:
+    """Total lesions, lesions by type, by zone, and GAGS severity: one chart each."""
+    if not figures.rows:
+        return []
+    labels = [_point_label(row.point) for row in figures.rows]
+    dates = [date_format(row.point.on, "j M") for row in figures.rows]
+    by_type = [(str(Lesion(lesion).label), values) for lesion, values in figures.lesion_series().items() if any(values)]
+    by_zone = [(str(Zone(zone).label), values) for zone, values in figures.zone_series().items() if any(values)]
+    return [
+        line_chart(
+            title=_("All lesions"), x_labels=labels, x_sublabels=dates, series=[(_("Total"), figures.total_series())]
+        ),
+        line_chart(title=_("Lesions by type"), x_labels=labels, x_sublabels=dates, series=by_type),
+        line_chart(title=_("Lesions by zone"), x_labels=labels, x_sublabels=dates, series=by_zone),
+        line_chart(
+            title=_("Severity (GAGS score)"),
+            x_labels=labels,
+            x_sublabels=dates,
+            series=[(_("GAGS score"), figures.gags_series())],
+        ),
+    ]
+
+
+def patient_progress(patient: Patient) -> PatientProgress:
+    """The patient's baseline (their consultation) and signed sessions, with the figures and charts."""
+    summary = plan_summary(patient.pk)
+    sessions = list(
+        TreatmentSession.objects.for_patient(patient.pk).signed().with_related().order_by("appointment__start", "id")
+    )
+    if summary.plan is not None:
+        sessions = [s for s in sessions if s.plan_id in (None, summary.plan.pk)]
+    points = [
+        Point(SESSION, s.appointment.location.local(s.appointment.start).date(), s.lesions_extracted, s.session_number)
+        for s in sessions
+    ]
+    if summary.consultation is not None and summary.baseline_on is not None:
+        points.append(Point(BASELINE, summary.baseline_on, summary.baseline_counts))
+    figures = progress(points)
+    return PatientProgress(patient, summary, sessions, figures, progress_charts(figures))
+
+
+@dataclass(frozen=True)
+class DaySession:
+    appointment: Appointment
+    session: TreatmentSession | None
+    plan: PlanSummary
+
+    @property
+    def number_label(self) -> str:
+        if self.session is not None:
+            return self.session.number_label
+        plan_session = getattr(self.appointment, "plan_session", None)
+        if plan_session is not None:
+            return _("%(number)s of %(planned)s") % {
+                "number": plan_session.number,
+                "planned": plan_session.plan.sessions_planned,
+            }
+        return ""
+
+
+def sessions_today(location: Location) -> list[DaySession]:
+    """Today's extraction appointments at ``location`` with their session and plan (fixed query count)."""
+    start = datetime.combine(location.today(), time.min, tzinfo=location.zone)
+    appointments = list(
+        Appointment.objects.at_location(location.pk)
+        .between(start, start + timedelta(days=1))
+        .filter(appointment_type__kind=AppointmentKind.EXTRACTION)
+        .exclude(status="cancelled", treatment_session__isnull=True)
+        .with_related()
+        .select_related("treatment_session", "plan_session__plan")
+        .order_by("start", "id")
+    )
+    plans = plan_summaries(a.patient_id for a in appointments)
+    return [DaySession(a, getattr(a, "treatment_session", None), plans[a.patient_id]) for a in appointments]
+
+
+def open_alerts_for(user_id: int) -> list[SpecialistAlert]:
+    return list(
+        SpecialistAlert.objects.open()
+        .for_specialist(user_id)
+        .select_related("patient", "session__appointment__location", "session__aesthetician")
+    )

@@ -1,0 +1,392 @@
+"""Treatment-session workflows: start, re-screen, sign, addenda; the product catalogue; reviews.
+
+Each function owns its transaction, takes the acting user, and returns early when its work
+is already done (a double-clicked button changes nothing twice).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clinic.models import Appointment, AppointmentKind, AppointmentStatus, User
+from consultations.models import PlanStatus, TreatmentPlan
+from treatments import hooks
+from treatments.models import (
+    Complication,
+    Exfoliation,
+    ExtractionMethod,
+    Product,
+    ProductLot,
+    ProgressReview,
+    ReviewDecision,
+    SessionAddendum,
+    SessionStatus,
+    Softening,
+    SpecialistAlert,
+    TreatmentSession,
+)
+from treatments.plans import plan_session_for, plan_summary
+from treatments.rescreen import RescreenAnswers, RescreenResult, rescreen
+
+logger = logging.getLogger(__name__)
+
+
+class SessionRefused(ValidationError):
+    """The session step breaks a rule; ``field`` names the form field the message belongs beside."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _lock(session: TreatmentSession) -> TreatmentSession:
+    return TreatmentSession.objects.select_for_update().get(pk=session.pk)
+
+
+# --- Products and lots -----------------------------------------------------------------
+
+
+def product_save(*, acting_user: User, product: Product) -> Product:
+    """Add or change a product in the catalogue (the manager's form)."""
+    with transaction.atomic():
+        product.full_clean()
+        product.save()
+    return product
+
+
+def product_lot_add(*, acting_user: User, product: Product, lot_number: str, expires_on: date) -> ProductLot:
+    lot_number = lot_number.strip()
+    if not lot_number:
+        raise SessionRefused(_("Enter the lot number."), field="lot_number")
+    if ProductLot.objects.filter(product=product, lot_number__iexact=lot_number).exists():
+        raise SessionRefused(_("This product already has a lot with that number."), field="lot_number")
+    try:
+        with transaction.atomic():
+            return ProductLot.objects.create(product=product, lot_number=lot_number, expires_on=expires_on)
+    except IntegrityError:  # a concurrent add of the same number
+        raise SessionRefused(_("This product already has a lot with that number."), field="lot_number") from None
+
+
+def product_lot_withdraw(*, acting_user: User, lot: ProductLot) -> ProductLot:
+    """Take a lot out of use (used up or recalled); past sessions keep pointing at it."""
+    with transaction.atomic():
+        locked = ProductLot.objects.select_for_update().get(pk=lot.pk)
+        if locked.is_active:
+            locked.is_active = False
+            locked.save(update_fields=["is_active"])
+    return locked
+
+
+# --- Sessions ---------------------------------------------------------------------------
+
+
+def session_start(*, acting_user: User, appointment: Appointment) -> TreatmentSession:
+    """Open the session for a checked-in extraction appointment and set it in progress.
+
+    An appointment the desk already set in progress gets its session too (status unchanged).
+    """
+    with transaction.atomic():
+        locked = Appointment.objects.select_for_update().select_related("appointment_type").get(pk=appointment.pk)
+        existing = TreatmentSession.objects.filter(appointment=locked).first()
+        if existing is not None:
+            return existing
+        if locked.appointment_type.kind != AppointmentKind.EXTRACTION:
+            raise SessionRefused(_("Only an extraction session appointment can start a treatment session."))
+        # In progress without a session: the desk marked it so from the day schedule; log it still.
+        if locked.status not in (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS):
+            raise SessionRefused(
+                _("Check the patient in first: this appointment is %(status)s.")
+                % {"status": locked.get_status_display().lower()}
+            )
+        plan_session = plan_session_for(locked.pk)
+        plan = plan_session.plan if plan_session is not None else plan_summary(locked.patient_id).plan
+        if plan_session is not None:
+            number = plan_session.number
+        else:
+            performed = TreatmentSession.objects.for_patient(locked.patient_id).signed()
+            if plan is not None:
+                performed = performed.filter(plan=plan)
+            number = performed.count() + 1
+        session = TreatmentSession.objects.create(
+            appointment=locked,
+            patient_id=locked.patient_id,
+            aesthetician=acting_user,
+            plan=plan,
+            session_number=number,
+            sessions_planned=max(plan.sessions_planned, number) if plan is not None else None,
+        )
+        if locked.status == AppointmentStatus.CHECKED_IN:
+            locked.begin(by=acting_user)
+    return session
+
+
+def session_rescreen(
+    *, acting_user: User, session: TreatmentSession, answers: RescreenAnswers, notes: str = ""
+) -> RescreenResult:
+    """Record the day-of re-screen. A contraindication stops the session.
+
+    Stopped: the session is final with the rules' ids as its reasons, the appointment is
+    cancelled with those reasons written out, and the patient's specialist gets an alert.
+    """
+    with transaction.atomic():
+        locked = _lock(session)
+        if locked.status != SessionStatus.RESCREEN:
+            return RescreenResult(reasons=tuple(locked.rescreen_reasons), version=locked.rescreen_version)
+        result = rescreen(answers)
+        now = timezone.now()
+        locked.barrier_today = answers.barrier
+        locked.active_infection = answers.active_infection
+        locked.isotretinoin_since_consultation = answers.isotretinoin_since_consultation
+        locked.topical_retinoid_since_consultation = answers.topical_retinoid_since_consultation
+        locked.sunburn = answers.sunburn
+        locked.rescreen_notes = notes.strip()
+        locked.rescreened_at = now
+        locked.rescreen_reasons = list(result.reasons)
+        locked.rescreen_version = result.version
+        fields = [
+            "barrier_today",
+            "active_infection",
+            "isotretinoin_since_consultation",
+            "topical_retinoid_since_consultation",
+            "sunburn",
+            "rescreen_notes",
+            "rescreened_at",
+            "rescreen_reasons",
+            "rescreen_version",
+            "status",
+        ]
+        if result.stopped:
+            locked.status = SessionStatus.STOPPED
+            locked.stopped_at = now
+            locked.save(update_fields=[*fields, "stopped_at"])
+            reason = _("Stopped at the day-of re-screen: %(reasons)s") % {
+                "reasons": " ".join(str(text) for text in result.explanations)
+            }
+            appointment = Appointment.objects.get(pk=locked.appointment_id)
+            appointment.cancel(by=acting_user, reason=reason)
+            SpecialistAlert.objects.create(
+                session=locked,
+                patient_id=locked.patient_id,
+                specialist_id=plan_summary(locked.patient_id).specialist_id,
+                reasons=list(result.reasons),
+                created_at=now,
+            )
+        else:
+            locked.status = SessionStatus.IN_PROGRESS
+            locked.save(update_fields=fields)
+    session.refresh_from_db()
+    return result
+
+
+@dataclass(frozen=True)
+class SessionLog:
+    """What the aesthetician logs; validated by the form, checked again here."""
+
+    cleanse_product: str
+    exfoliation: str
+    softening: str
+    extraction_method: str
+    lesions_extracted: Mapping[str, Mapping[str, int]]
+    pain: int | None
+    complications: Sequence[str]
+    complication_notes: str
+    product_lot: ProductLot | None
+    aftercare_explained: bool
+    notes: str = ""
+
+
+def session_log_save(*, acting_user: User, session: TreatmentSession, log: SessionLog) -> TreatmentSession:
+    """Save the log so far (a draft: anything may still be blank until signing)."""
+    with transaction.atomic():
+        locked = _lock(session)
+        if locked.status != SessionStatus.IN_PROGRESS:
+            raise SessionRefused(_("Only a session in progress can be logged."))
+        _check_log(log, on=locked.appointment.location.today(), complete=False)
+        _apply_log(locked, log)
+        locked.save(update_fields=_LOG_FIELDS)
+    session.refresh_from_db()
+    return session
+
+
+_LOG_FIELDS = [
+    "cleanse_product",
+    "exfoliation",
+    "softening",
+    "extraction_method",
+    "lesions_extracted",
+    "pain",
+    "complications",
+    "complication_notes",
+    "product_lot",
+    "aftercare_explained",
+    "notes",
+]
+
+
+def _apply_log(session: TreatmentSession, log: SessionLog) -> None:
+    session.cleanse_product = log.cleanse_product.strip()
+    session.exfoliation = log.exfoliation
+    session.softening = log.softening
+    session.extraction_method = log.extraction_method
+    session.lesions_extracted = {
+        zone: {lesion: count for lesion, count in per.items() if count} for zone, per in log.lesions_extracted.items()
+    }
+    session.lesions_extracted = {zone: per for zone, per in session.lesions_extracted.items() if per}
+    session.pain = log.pain
+    session.complications = list(log.complications)
+    session.complication_notes = log.complication_notes.strip()
+    session.product_lot = log.product_lot
+    session.aftercare_explained = log.aftercare_explained
+    session.notes = log.notes.strip()
+
+
+def _check_log(log: SessionLog, *, on: date, complete: bool) -> None:
+    """The rules the service enforces whatever form called it; ``complete`` for signing."""
+    if log.exfoliation and log.exfoliation not in Exfoliation.values:
+        raise SessionRefused(_("Choose an exfoliation from the list."), field="exfoliation")
+    if log.softening and log.softening not in Softening.values:
+        raise SessionRefused(_("Choose a softening step from the list."), field="softening")
+    if log.extraction_method and log.extraction_method not in ExtractionMethod.values:
+        raise SessionRefused(_("Choose an extraction method from the list."), field="extraction_method")
+    if log.pain is not None and not 0 <= log.pain <= 10:
+        raise SessionRefused(_("Pain is scored from 0 to 10."), field="pain")
+    if any(value not in Complication.values for value in log.complications):
+        raise SessionRefused(_("Choose complications from the list."), field="complications")
+    for per_lesion in log.lesions_extracted.values():
+        if any(count < 0 for count in per_lesion.values()):
+            raise SessionRefused(_("Counts cannot be negative."))
+    if log.product_lot is not None:
+        lot = log.product_lot
+        # PRODUCT rule: an expired lot is refused (usable through its expiry date).
+        if lot.is_expired_on(on):
+            raise SessionRefused(
+                _("Lot %(lot)s expired on %(date)s: use another lot.")
+                % {"lot": lot.lot_number, "date": lot.expires_on.strftime("%d/%m/%Y")},
+                field="product_lot",
+            )
+        if not lot.is_active or not lot.product.is_active:
+            raise SessionRefused(_("This lot is no longer in use: choose another."), field="product_lot")
+    if not complete:
+        return
+    if not log.extraction_method:
+        raise SessionRefused(_("Choose the extraction method."), field="extraction_method")
+    if log.pain is None:
+        raise SessionRefused(_("Record the pain score (0-10)."), field="pain")
+    if log.product_lot is None:
+        raise SessionRefused(_("Record the antibacterial product lot applied."), field="product_lot")
+    if not log.aftercare_explained:
+        raise SessionRefused(_("Explain the aftercare to the patient before signing."), field="aftercare_explained")
+
+
+def session_sign(*, acting_user: User, session: TreatmentSession, log: SessionLog) -> TreatmentSession:
+    """Save the final log, sign and lock the session, complete the appointment.
+
+    After the commit, ``treatments.hooks.on_session_signed`` starts the patient's aftercare.
+    """
+    with transaction.atomic():
+        locked = _lock(session)
+        if locked.status == SessionStatus.SIGNED:
+            session.refresh_from_db()
+            return session
+        if locked.status != SessionStatus.IN_PROGRESS:
+            raise SessionRefused(_("Only a session in progress, cleared at its re-screen, can be signed."))
+        _check_log(log, on=locked.appointment.location.today(), complete=True)
+        _apply_log(locked, log)
+        locked.status = SessionStatus.SIGNED
+        locked.signed_at = timezone.now()
+        locked.signed_by = acting_user
+        locked.save(update_fields=[*_LOG_FIELDS, "status", "signed_at", "signed_by"])
+        appointment = Appointment.objects.get(pk=locked.appointment_id)
+        appointment.complete(by=acting_user)
+        session_id = locked.pk
+        transaction.on_commit(lambda: hooks.on_session_signed(session_id))
+    session.refresh_from_db()
+    return session
+
+
+def session_add_addendum(*, acting_user: User, session: TreatmentSession, text: str) -> SessionAddendum:
+    """A dated correction to a signed session, written by the person who signed it."""
+    text = text.strip()
+    if not text:
+        raise SessionRefused(_("Write the addendum."), field="text")
+    with transaction.atomic():
+        locked = _lock(session)
+        if not locked.is_final:
+            raise SessionRefused(_("The session is not signed yet: change the log itself."))
+        if acting_user.pk not in (locked.signed_by_id, locked.aesthetician_id):
+            raise SessionRefused(_("Only the session's author can add an addendum to it."))
+        return SessionAddendum.objects.create(session=locked, author=acting_user, text=text)
+
+
+def specialist_alert_resolve(*, acting_user: User, alert: SpecialistAlert) -> SpecialistAlert:
+    with transaction.atomic():
+        locked = SpecialistAlert.objects.select_for_update().get(pk=alert.pk)
+        if locked.resolved_at is None:
+            locked.resolved_at = timezone.now()
+            locked.resolved_by = acting_user
+            locked.save(update_fields=["resolved_at", "resolved_by"])
+    return locked
+
+
+# --- Progress review --------------------------------------------------------------------
+
+
+def progress_review_decide(
+    *,
+    acting_user: User,
+    plan: TreatmentPlan,
+    decision: str,
+    notes: str = "",
+    sessions_planned: int | None = None,
+    appointment: Appointment | None = None,
+) -> ProgressReview:
+    """Record the specialist's decision at the progress review and apply it to the plan.
+
+    Continue: the plan stays as it is. Change: says what changes (notes) and may set a new
+    number of sessions in total. End: the plan is closed, so no more sessions are booked.
+    """
+    if decision not in ReviewDecision.values:
+        raise SessionRefused(_("Choose continue, change or end."), field="decision")
+    notes = notes.strip()
+    if decision == ReviewDecision.CHANGE and not notes:
+        raise SessionRefused(_("Say what changes in the plan."), field="notes")
+    if decision != ReviewDecision.CHANGE:
+        sessions_planned = None
+    with transaction.atomic():
+        locked = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+        if appointment is not None:
+            existing = ProgressReview.objects.filter(appointment=appointment).first()
+            if existing is not None:
+                return existing
+        if locked.status != PlanStatus.ACTIVE:
+            raise SessionRefused(_("This plan has already ended."))
+        if sessions_planned is not None:
+            performed = TreatmentSession.objects.signed().filter(plan=locked).count()
+            if not max(1, performed) <= sessions_planned <= 12:
+                raise SessionRefused(
+                    _("Between %(low)s (sessions already performed) and 12 sessions.") % {"low": max(1, performed)},
+                    field="sessions_planned",
+                )
+            if sessions_planned != locked.sessions_planned:
+                locked.sessions_planned = sessions_planned
+                locked.save(update_fields=["sessions_planned"])
+        if decision == ReviewDecision.END:
+            locked.status = PlanStatus.CLOSED
+            locked.save(update_fields=["status"])
+        return ProgressReview.objects.create(
+            patient_id=locked.patient_id,
+            plan=locked,
+            appointment=appointment,
+            specialist=acting_user,
+            decision=decision,
+            notes=notes,
+            sessions_planned=sessions_planned,
+        )

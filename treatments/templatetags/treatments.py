@@ -1,0 +1,69 @@
+"""Template pieces other pages include: a patient's progress, a specialist's alerts.
+
+{% load treatments %}
+{% treatment_progress patient %}      (templates/clinic/patient_detail.html)
+{% specialist_alerts %}               (templates/consultations/home.html)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
+
+from clinic import roles
+from clinic.models import Patient
+from treatments.selectors import open_alerts_for, patient_progress
+
+register = template.Library()
+
+
+@register.inclusion_tag("treatments/_progress_section.html", takes_context=True)
+def treatment_progress(context: template.Context, patient: Patient) -> dict[str, Any]:
+    """The patient's progress over their programme, for the clinical roles only."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    allowed = user is not None and any(user.has_perm(p) for p in (roles.WORK_TREATMENTS, roles.WORK_CONSULTATIONS))
+    return {"allowed": allowed, "patient": patient, "data": patient_progress(patient) if allowed else None}
+
+
+@register.inclusion_tag("treatments/_specialist_alerts.html", takes_context=True)
+def specialist_alerts(context: template.Context) -> dict[str, Any]:
+    """Sessions stopped at the re-screen, waiting for this specialist (or any specialist)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.has_perm(roles.WORK_CONSULTATIONS):
+        return {"alerts": None}
+    return {"alerts": open_alerts_for(user.pk), "csrf_token": context.get("csrf_token")}
+
+
+@register.filter
+def signed_percent(value: float | None) -> str:
+    """−27.3 % / +5 % / — (no baseline to compare with)."""
+    if value is None:
+        return "—"
+    sign = "−" if value < 0 else ("+" if value > 0 else "")
+    return f"{sign}{number_format(abs(value), decimal_pos=1 if abs(value) % 1 else 0)} %"
+
+
+@register.filter
+def get_item(mapping: dict[str, Any], key: str) -> Any:
+    return mapping.get(key)
+
+
+SHORT_LESION_LABELS = {
+    "open_comedones": _("Blackheads"),
+    "closed_comedones": _("Whiteheads"),
+    "papules": _("Papules"),
+    "pustules": _("Pustules"),
+    "nodules": _("Nodules"),
+    "cysts": _("Cysts"),
+}
+
+
+@register.filter
+def lesion_short(value: str) -> str:
+    """A lesion type's short name, for narrow table columns."""
+    return str(SHORT_LESION_LABELS.get(value, value))
