@@ -84,7 +84,15 @@ def test_production_without_a_secret_key_refuses_to_start() -> None:
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
-def test_production_settings_pass_the_deploy_checks() -> None:
+def test_production_settings_pass_the_deploy_checks(db: None) -> None:
+    from django.db import connection
+
+    # Some checks read the database: point the fresh process at the test database.
+    test_db = connection.settings_dict
+    name = connection.creation._get_test_db_name()
+    database_url = f"postgres://{test_db['USER']}@{test_db['HOST'] or 'localhost'}:{test_db['PORT'] or 5432}/{name}"
+    if test_db["HOST"].startswith("/"):
+        database_url = f"postgresql://{test_db['USER']}@/{name}?host={test_db['HOST']}"
     result = _manage(
         "check",
         "--deploy",
@@ -93,5 +101,6 @@ def test_production_settings_pass_the_deploy_checks() -> None:
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY="a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
         ALLOWED_HOSTS="clinic.example.com",
+        DATABASE_URL=database_url,
     )
     assert result.returncode == 0, result.stderr
