@@ -17,10 +17,12 @@ Why it cannot lose or double a message:
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import logging
 import smtplib
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
@@ -51,6 +53,14 @@ class DispatchResult:
         return self.sent + self.failed + self.retrying + self.skipped
 
 
+class OutboxEmail(EmailMultiAlternatives):
+    def message(self, *, policy: email.policy.Policy = email.policy.default) -> Any:
+        # Python's folding at 78 characters turns a long List-Unsubscribe URL (no spaces
+        # to fold at) into RFC 2047 encoded words that mail clients cannot use. RFC 5322's
+        # hard limit is 998, so fold there instead.
+        return super().message(policy=policy.clone(max_line_length=998))
+
+
 def build_email(message: Message) -> EmailMultiAlternatives:
     recipient = message.to_user.email if message.to_user is not None else message.patient.email
     headers = {"Message-ID": message.message_id, "Auto-Submitted": "auto-generated"}
@@ -58,15 +68,15 @@ def build_email(message: Message) -> EmailMultiAlternatives:
         # RFC 8058 one-click unsubscribe, for mail clients that offer it.
         headers["List-Unsubscribe"] = f"<{absolute(unsubscribe_path(message.token))}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    email = EmailMultiAlternatives(
+    outgoing = OutboxEmail(
         subject=message.subject,
         body=message.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[recipient],
         headers=headers,
     )
-    email.attach_alternative(message.body_html, "text/html")
-    return email
+    outgoing.attach_alternative(message.body_html, "text/html")
+    return outgoing
 
 
 def _is_permanent(error: Exception) -> bool:
@@ -79,7 +89,10 @@ def _is_permanent(error: Exception) -> bool:
 
 
 def _connection_lost(error: Exception) -> bool:
-    return isinstance(error, OSError | smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError)
+    if isinstance(error, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+        return True
+    # smtplib's errors are OSErrors too; a bare OSError is the network (refused, reset, timeout).
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
 
 
 def dispatch_one(connection: BaseEmailBackend) -> tuple[str, bool] | None:
@@ -99,9 +112,9 @@ def dispatch_one(connection: BaseEmailBackend) -> tuple[str, bool] | None:
             message.mark_skipped_no_consent()
             return "skipped", False
         try:
-            email = build_email(message)
+            outgoing = build_email(message)
             connection.open()  # reuses the open SMTP session across the run
-            connection.send_messages([email])
+            connection.send_messages([outgoing])
         except (smtplib.SMTPException, OSError, ValueError) as error:
             message.record_failure(
                 error=f"{type(error).__name__}: {error}",

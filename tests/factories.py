@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 import factory
+from django.utils import timezone
 from django.contrib.auth.models import Group
 
 from clinic.models import Location, Patient, User
@@ -51,3 +52,21 @@ class PatientFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda p: f"{p.first_name}.{p.last_name}@example.com".lower())
     phone = factory.Sequence(lambda n: f"+44 7700 9{n:05d}")
     email_consent = True
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    """An outbox row, due now unless told otherwise (aftercare)."""
+
+    class Meta:
+        model = "aftercare.Message"
+
+    patient = factory.SubFactory(PatientFactory)
+    kind = "aftercare_right_after"
+    due_at = factory.LazyFunction(timezone.now)
+    next_attempt_at = factory.LazyAttribute(lambda m: m.due_at)
+    attempt_limit = 6
+    subject = "Your aftercare"
+    body_text = "Hello,\n\nPlease look after your skin."
+    body_html = "<p>Hello,</p><p>Please look after your skin.</p>"
+    source = factory.Sequence(lambda n: f"test:{n}")
+    idempotency_key = factory.LazyAttribute(lambda m: m.source)
