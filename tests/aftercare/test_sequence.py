@@ -57,7 +57,8 @@ def test_a_second_call_for_the_same_source_creates_nothing(location: Location) -
     completed = timezone.now()
     first = start(patient, location, completed, source="treatment_session:7")
     second = start(patient, location, completed, source="treatment_session:7")
-    assert first and second == []
+    assert first
+    assert second == []
     assert Message.objects.filter(patient=patient).count() == len(first)
 
 
@@ -69,24 +70,25 @@ def test_without_a_source_the_completion_moment_identifies_the_session(location:
 
 
 @pytest.mark.parametrize(
-    ("zone", "completed_local", "expected_day"),
+    ("zone", "session_day", "expected_day"),
     [
         # Spring: the clocks go forward overnight between the session and the check-in.
-        ("Europe/London", datetime(2026, 3, 28, 16, 0), date(2026, 3, 29)),
+        ("Europe/London", date(2026, 3, 28), date(2026, 3, 29)),
         # Autumn: the clocks go back overnight.
-        ("Europe/London", datetime(2026, 10, 24, 16, 0), date(2026, 10, 25)),
-        ("America/New_York", datetime(2026, 3, 7, 16, 0), date(2026, 3, 8)),
-        ("America/New_York", datetime(2026, 10, 31, 16, 0), date(2026, 11, 1)),
+        ("Europe/London", date(2026, 10, 24), date(2026, 10, 25)),
+        ("America/New_York", date(2026, 3, 7), date(2026, 3, 8)),
+        ("America/New_York", date(2026, 10, 31), date(2026, 11, 1)),
         # An ordinary day, for contrast.
-        ("Europe/London", datetime(2026, 7, 1, 16, 0), date(2026, 7, 2)),
+        ("Europe/London", date(2026, 7, 1), date(2026, 7, 2)),
     ],
 )
 def test_the_day_one_check_in_is_due_at_ten_local_across_daylight_saving_changes(
-    zone: str, completed_local: datetime, expected_day: date
+    zone: str, session_day: date, expected_day: date
 ) -> None:
     tz = zoneinfo.ZoneInfo(zone)
     location = LocationFactory(name=f"Clinic in {zone}", time_zone=zone)
-    with time_machine.travel(completed_local.replace(tzinfo=tz), tick=False):
+    # The session ends at 16:00 local on the eve of the change.
+    with time_machine.travel(datetime.combine(session_day, time(16, 0), tzinfo=tz), tick=False):
         messages = start(PatientFactory(), location, timezone.now())
     checkin = by_kind(messages)[MessageKind.CHECKIN_DAY1]
     local = checkin.due_at.astimezone(tz)
