@@ -1,17 +1,20 @@
-"""The dispatcher: claim one due row, send it, record the outcome, commit; repeat.
+"""The dispatcher: claim a small batch of due rows, then send each and record it at once.
 
 Why it cannot lose or double a message:
 
-* A row is claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` inside a transaction that
-  stays open while that one message is handed to the SMTP server. A second dispatcher
-  skips the locked row. A worker killed mid-send drops its database connection, so
-  PostgreSQL rolls the transaction back and the row is simply due again: nothing is
-  stuck in a "sending" state waiting for a lease to expire.
-* The only unguarded instant is after the SMTP server said "250 accepted" and before
-  the ``UPDATE … status='sent'`` commits: one UPDATE and one COMMIT on a connection that
-  is already open, about a millisecond. A crash exactly there resends the message with
-  the same Message-ID, which receiving servers and clients use to drop the duplicate.
-* Consent is read in the same transaction, under the row lock, just before sending.
+* Rows are claimed in one short transaction: ``SELECT … FOR UPDATE SKIP LOCKED`` picks
+  due rows no other dispatcher holds, and an UPDATE marks them ``sending`` with a lease
+  (``next_attempt_at`` = now + AFTERCARE_SENDING_LEASE_SECONDS). Two dispatchers never
+  claim the same row.
+* Each message is then handed to the SMTP server and, the moment it is accepted, marked
+  ``sent`` by one single-row UPDATE (autocommit). A dispatcher that dies leaves its
+  unsent claims ``sending``; when the lease runs out they are due again and another
+  dispatcher sends them. Nothing is lost; it is only late by the lease.
+* The only unguarded instant is after the SMTP server said "250 accepted" and before that
+  one UPDATE commits (one round trip on an open connection, well under a millisecond
+  of work). A crash exactly there resends that one message with the same Message-ID,
+  which receiving servers and clients use to drop the duplicate.
+* Consent is read just before sending, after the claim.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ import logging
 import smtplib
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
@@ -95,38 +100,53 @@ def _connection_lost(error: Exception) -> bool:
     return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
 
 
-def dispatch_one(connection: BaseEmailBackend) -> tuple[str, bool] | None:
-    """Send the next due message; return (outcome, mail server unreachable), or ``None`` when nothing is due."""
+def claim(*, now: datetime, limit: int) -> list[Message]:
+    """Claim up to ``limit`` due rows for this dispatcher (committed before anything is sent)."""
+    lease_until = now + timedelta(seconds=settings.AFTERCARE_SENDING_LEASE_SECONDS)
     with transaction.atomic():
-        message = (
-            Message.objects.due(timezone.now())
-            .select_for_update(skip_locked=True, of=("self",))
-            .select_related("patient", "to_user")
+        ids = list(
+            Message.objects.due(now)
+            .select_for_update(skip_locked=True)
             .order_by("next_attempt_at", "id")
-            .first()
+            .values_list("id", flat=True)[:limit]
         )
-        if message is None:
-            return None
-        patient = message.patient
-        if message.to_user_id is None and not (patient.email_consent and patient.email):
-            message.mark_skipped_no_consent()
-            return "skipped", False
-        try:
-            outgoing = build_email(message)
-            connection.open()  # reuses the open SMTP session across the run
-            connection.send_messages([outgoing])
-        except (smtplib.SMTPException, OSError, ValueError) as error:
-            message.record_failure(
-                error=f"{type(error).__name__}: {error}",
-                permanent=_is_permanent(error),
-                at=timezone.now(),
-                retry_base_seconds=settings.AFTERCARE_RETRY_BASE_SECONDS,
-            )
-            outcome = "failed" if message.status == MessageStatus.FAILED else "retrying"
-            return outcome, _connection_lost(error)
-        # The unguarded instant starts here (SMTP accepted) and ends at this block's COMMIT.
-        message.mark_sent(at=timezone.now())
-        return "sent", False
+        if not ids:
+            return []
+        Message.objects.filter(id__in=ids).update(status=MessageStatus.SENDING, next_attempt_at=lease_until)
+    return list(
+        Message.objects.filter(id__in=ids).select_related("patient", "to_user").order_by("next_attempt_at", "id")
+    )
+
+
+def release(messages: list[Message]) -> None:
+    """Hand claimed but unattempted rows back, due now, for the next dispatcher."""
+    Message.objects.filter(id__in=[m.pk for m in messages], status=MessageStatus.SENDING).update(
+        status=MessageStatus.SCHEDULED, next_attempt_at=timezone.now()
+    )
+
+
+def send_one(connection: BaseEmailBackend, message: Message) -> tuple[str, bool]:
+    """Send one claimed message and record the outcome; return it and whether the server was unreachable."""
+    patient = message.patient
+    if message.to_user_id is None and not (patient.email_consent and patient.email):
+        message.mark_skipped_no_consent()
+        return "skipped", False
+    try:
+        outgoing = build_email(message)
+        connection.open()  # reuses the open SMTP session across the run
+        connection.send_messages([outgoing])
+    except (smtplib.SMTPException, OSError, ValueError) as error:
+        message.record_failure(
+            error=f"{type(error).__name__}: {error}",
+            permanent=_is_permanent(error),
+            at=timezone.now(),
+            retry_base_seconds=settings.AFTERCARE_RETRY_BASE_SECONDS,
+        )
+        outcome = "failed" if message.status == MessageStatus.FAILED else "retrying"
+        return outcome, _connection_lost(error)
+    # The unguarded instant: SMTP accepted, and this single UPDATE has not committed yet.
+    message.mark_sent(at=timezone.now())
+    return "sent", False
 
 
 def dispatch_due(*, limit: int | None = None, budget_seconds: float | None = None) -> DispatchResult:
@@ -137,27 +157,44 @@ def dispatch_due(*, limit: int | None = None, budget_seconds: float | None = Non
     result = DispatchResult()
     heartbeat_beat(name=DISPATCHER_HEARTBEAT)
     connection = mailers.default
+    claimed: list[Message] = []
     try:
+        with db_connection.cursor() as cursor:
+            # Relaxes only the durability of the "sent" marks against a PostgreSQL crash (by
+            # at most ~3 x wal_writer_delay): such a crash makes those rows due again and they
+            # are resent with the same Message-ID. A worker crash is unaffected. It saves a
+            # disk flush per message, which is most of the dispatcher's time.
+            cursor.execute("SET synchronous_commit TO OFF")
         while True:
             if result.handled >= limit or time.monotonic() - started > budget:
                 result.more = True
                 break
-            step = dispatch_one(connection)
-            if step is None:
+            claimed = claim(now=timezone.now(), limit=min(settings.AFTERCARE_CLAIM_BATCH, limit - result.handled))
+            if not claimed:
                 break
-            outcome, unreachable = step
-            setattr(result, outcome, getattr(result, outcome) + 1)
-            if unreachable:
-                # Stop this run: the other due rows keep their attempts for when it is back.
-                logger.warning("mail server unreachable; due messages wait for the next run")
+            stop = False
+            while claimed:
+                message = claimed.pop(0)
+                outcome, unreachable = send_one(connection, message)
+                setattr(result, outcome, getattr(result, outcome) + 1)
+                if unreachable:
+                    # Stop this run: the other claimed rows keep their attempts for when it is back.
+                    logger.warning("mail server unreachable; due messages wait for the next run")
+                    stop = True
+                    break
+                if outcome != "sent":
+                    # A refused message may leave the SMTP session in a bad state; start afresh.
+                    with contextlib.suppress(Exception):
+                        connection.close()
+            if stop:
                 break
-            if outcome != "sent":
-                # A refused message may leave the SMTP session in a bad state; start afresh.
-                with contextlib.suppress(Exception):
-                    connection.close()
     finally:
+        if claimed:
+            release(claimed)
         with contextlib.suppress(Exception):
             connection.close()
+        with contextlib.suppress(Exception), db_connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
     heartbeat_beat(name=DISPATCHER_HEARTBEAT)
     if result.handled:
         logger.info(

@@ -42,19 +42,26 @@ SEQUENCE_KINDS = (
 
 
 class MessageStatus(models.TextChoices):
-    # "Being sent" is not a status: the dispatcher holds the row lock while it sends,
-    # so a worker that dies mid-send leaves the row "scheduled", never stuck.
     SCHEDULED = "scheduled", _("Scheduled")
+    # Claimed by a dispatcher until next_attempt_at (its lease); a dispatcher that dies
+    # leaves it to be claimed again when the lease runs out.
+    SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
     SKIPPED_NO_CONSENT = "skipped_no_consent", _("Not sent: no consent to email")
 
 
+CLAIMABLE = (MessageStatus.SCHEDULED, MessageStatus.SENDING)
+
+
 class MessageQuerySet(models.QuerySet["Message"]):
     def due(self, now: datetime) -> MessageQuerySet:
-        """Rows the dispatcher may send now (served by the partial index ``message_due``)."""
-        return self.filter(status=MessageStatus.SCHEDULED, next_attempt_at__lte=now)
+        """Rows the dispatcher may claim now: scheduled and due, or claimed under a lease that ran out.
+
+        Served by the partial index ``message_due``, whose size follows the live outbox, not its history.
+        """
+        return self.filter(status__in=CLAIMABLE, next_attempt_at__lte=now)
 
     def pending(self) -> MessageQuerySet:
         return self.filter(status=MessageStatus.SCHEDULED)
@@ -120,9 +127,7 @@ class Message(models.Model):
         ]
         indexes = [
             # The dispatcher's claim query reads only this: small however many messages are stored.
-            models.Index(
-                fields=["next_attempt_at", "id"], name="message_due", condition=Q(status=MessageStatus.SCHEDULED)
-            ),
+            models.Index(fields=["next_attempt_at", "id"], name="message_due", condition=Q(status__in=CLAIMABLE)),
             models.Index(fields=["patient", "due_at"], name="message_patient_due"),
             models.Index(fields=["source"], name="message_source"),
             models.Index(fields=["status", "kind"], name="message_status_kind"),
@@ -158,6 +163,7 @@ class Message(models.Model):
         if permanent or self.attempts >= self.attempt_limit:
             self.status = MessageStatus.FAILED
         else:
+            self.status = MessageStatus.SCHEDULED
             backoff = retry_base_seconds * 2 ** (self.attempts - 1)
             self.next_attempt_at = at + timedelta(seconds=min(backoff, 6 * 60 * 60))
         self.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])

@@ -40,7 +40,7 @@ SMALL, LARGE = 500_000, 5_000_000
 SCHEDULED_FUTURE, DUE_NOW = 5_000, 200  # the live part of the outbox, the same at both sizes
 CLAIM_RUNS = 300
 BEAT_INTERVAL = 60
-CONCURRENCY = 2
+CONCURRENCY = 4
 
 CLAIM_SQL = """
 SELECT m.*, p.*, u.*
@@ -143,7 +143,7 @@ def insert_patients(conn: psycopg.Connection[Any], count: int) -> None:
             email_consent, email_consent_at, front_desk_notes, created_at, updated_at)
         SELECT 'Patient', 'No ' || i, DATE '1990-01-01', 'patient' || i || '@example.com', '', 'email',
             true, now(), '', now(), now()
-        FROM generate_series(1, %s) AS i
+        FROM generate_series(1, %s::bigint) AS i
         """,
         (count,),
     )
@@ -159,16 +159,16 @@ def insert_messages(
             source, idempotency_key, created_at)
         SELECT p.id, NULL, NULL,
             (ARRAY['aftercare_right_after', 'checkin_day1', 'actives_return', 'session_reminder',
-                   'progress_review'])[1 + i % 5],
+                   'progress_review'])[1 + mod(i, 5)],
             s.status, d.due, d.due,
             CASE WHEN s.status = 'sent' THEN 1 ELSE 0 END, 6, '',
             CASE WHEN s.status = 'sent' THEN d.due + interval '30 seconds' END, '',
             %(subject)s, %(body)s, %(html)s, gen_random_uuid(),
             'bench:' || i, 'bench:' || i, now()
-        FROM generate_series(%(first)s, %(last)s) AS i
+        FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i
         CROSS JOIN LATERAL (SELECT {status_sql} AS status) s
         CROSS JOIN LATERAL (SELECT {due_sql} AS due) d
-        JOIN clinic_patient p ON p.id = (SELECT min(id) FROM clinic_patient) + (i %% %(patients)s)
+        JOIN clinic_patient p ON p.id = (SELECT min(id) FROM clinic_patient) + mod(i, %(patients)s)
         """,  # noqa: S608  (fixed SQL fragments from this module, no input)
         {
             "subject": SUBJECT,
@@ -255,9 +255,9 @@ def fill_history(bench_url: str, *, up_to: int) -> None:
                 conn,
                 first=first,
                 count=n,
-                status_sql="CASE WHEN i % 50 = 0 THEN 'skipped_no_consent' WHEN i % 70 = 0 THEN 'cancelled' "
+                status_sql="CASE WHEN mod(i, 50) = 0 THEN 'skipped_no_consent' WHEN mod(i, 70) = 0 THEN 'cancelled' "
                 "ELSE 'sent' END",
-                due_sql="now() - (i % 1000) * interval '1 day' - interval '1 day'",
+                due_sql="now() - mod(i, 1000) * interval '1 day' - interval '1 day'",
                 body="Hello,\n\nHistorical message body.",
                 html="<p>Hello,</p><p>Historical message body.</p>",
             )
@@ -376,7 +376,7 @@ def main(results_dir: Path) -> dict[str, Any]:
                 first=20_000_000,
                 count=SCHEDULED_FUTURE,
                 status_sql="'scheduled'",
-                due_sql="now() + (i % 90) * interval '1 day' + interval '1 hour'",
+                due_sql="now() + mod(i, 90) * interval '1 day' + interval '1 hour'",
                 body=BODY_TEXT,
                 html=BODY_HTML,
             )

@@ -143,6 +143,9 @@ AFTERCARE_RETRY_BASE_SECONDS = env_int("AFTERCARE_RETRY_BASE_SECONDS", 60, minim
 # One dispatcher task sends at most this many, or runs this long, then hands over to a fresh task.
 AFTERCARE_DISPATCH_BATCH = env_int("AFTERCARE_DISPATCH_BATCH", 500, minimum=1)
 AFTERCARE_DISPATCH_BUDGET_SECONDS = env_int("AFTERCARE_DISPATCH_BUDGET_SECONDS", 45, minimum=1)
+# Rows one dispatcher claims at a time, and how long its claim lasts if it dies mid-batch.
+AFTERCARE_CLAIM_BATCH = env_int("AFTERCARE_CLAIM_BATCH", 50, minimum=1)
+AFTERCARE_SENDING_LEASE_SECONDS = env_int("AFTERCARE_SENDING_LEASE_SECONDS", 300, minimum=1)
 # How many tasks a dispatcher that found a backlog hands over to (match the worker's concurrency).
 AFTERCARE_DISPATCH_FANOUT = env_int("AFTERCARE_DISPATCH_FANOUT", 2, minimum=1)
 
