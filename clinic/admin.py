@@ -3,7 +3,17 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from clinic.models import AccessEvent, Location, Patient, User
+from clinic.models import (
+    AccessEvent,
+    Appointment,
+    AppointmentType,
+    Location,
+    Patient,
+    Room,
+    StaffSchedule,
+    TimeOff,
+    User,
+)
 
 
 @admin.register(User)
@@ -27,6 +37,47 @@ class PatientAdmin(admin.ModelAdmin[Patient]):
 class AccessEventAdmin(admin.ModelAdmin[AccessEvent]):
     list_display = ("at", "user", "patient", "page")
     list_select_related = ("user", "patient")
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin[Room]):
+    list_display = ("name", "location", "is_active")
+    list_filter = ("location",)
+
+
+@admin.register(AppointmentType)
+class AppointmentTypeAdmin(admin.ModelAdmin[AppointmentType]):
+    list_display = ("name", "kind", "duration_minutes", "performed_by", "is_active")
+
+
+@admin.register(StaffSchedule)
+class StaffScheduleAdmin(admin.ModelAdmin[StaffSchedule]):
+    list_display = ("staff", "location", "weekday", "start_time", "end_time")
+    list_select_related = ("staff", "location")
+
+
+@admin.register(TimeOff)
+class TimeOffAdmin(admin.ModelAdmin[TimeOff]):
+    list_display = ("staff", "start", "end", "reason")
+    list_select_related = ("staff",)
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin[Appointment]):
+    """Read-only: bookings change through the front desk's pages, which enforce the rules."""
+
+    list_display = ("start", "patient", "practitioner", "room", "status")
+    list_select_related = ("patient", "practitioner", "room")
+    list_filter = ("status", "location")
 
     def has_add_permission(self, request: object) -> bool:
         return False

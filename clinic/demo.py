@@ -7,13 +7,24 @@ Later capabilities extend ``seed`` so the demo shows them in use.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.models import Location, Patient, User
+from clinic.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    AppointmentStatusChange,
+    AppointmentType,
+    Location,
+    Patient,
+    Room,
+    StaffSchedule,
+    User,
+)
 from clinic.roles import ROLES, Role
 
 # Demo-only credentials, printed by `make run`. Never used outside the local demo.
@@ -52,7 +63,7 @@ DEMO_PATIENTS = (
 
 @transaction.atomic
 def seed() -> dict[str, int]:
-    created = {"locations": 0, "staff": 0, "patients": 0}
+    created = {"locations": 0, "staff": 0, "patients": 0, "rooms": 0, "types": 0, "hours": 0, "appointments": 0}
     locations = []
     for name, zone, address in DEMO_LOCATIONS:
         location, made = Location.objects.get_or_create(name=name, defaults={"time_zone": zone, "address": address})
@@ -87,4 +98,124 @@ def seed() -> dict[str, int]:
             },
         )
         created["patients"] += made
+    seed_booking(locations, created)
     return created
+
+
+DEMO_ROOMS = {"Clearwater Central": ("Room 1", "Room 2", "Room 3"), "Clearwater Riverside": ("Room A", "Room B")}
+DEMO_TYPES = (
+    ("Free consultation", AppointmentKind.CONSULTATION, 45, Role.SPECIALIST),
+    ("Extraction session", AppointmentKind.EXTRACTION, 60, Role.AESTHETICIAN),
+    ("Progress review", AppointmentKind.REVIEW, 20, Role.SPECIALIST),
+)
+# (username, location index, weekdays, from, until)
+DEMO_HOURS = (
+    ("specialist", 0, range(5), time(9), time(17)),
+    ("aesthetician", 0, range(5), time(9), time(17)),
+    ("specialist", 1, (5,), time(10), time(16)),
+    ("aesthetician", 1, (5,), time(10), time(16)),
+)
+# Today at Central: (practitioner, room, type, patient index, local start, status, cancel reason)
+DEMO_TODAY = (
+    ("specialist", "Room 1", "Free consultation", 0, time(9, 0), AppointmentStatus.COMPLETED, ""),
+    ("specialist", "Room 1", "Free consultation", 1, time(10, 0), AppointmentStatus.NO_SHOW, ""),
+    ("specialist", "Room 1", "Free consultation", 2, time(11, 0), AppointmentStatus.CHECKED_IN, ""),
+    ("specialist", "Room 1", "Progress review", 3, time(12, 0), AppointmentStatus.CONFIRMED, ""),
+    ("specialist", "Room 1", "Free consultation", 4, time(14, 0), AppointmentStatus.BOOKED, ""),
+    ("aesthetician", "Room 2", "Extraction session", 4, time(9, 30), AppointmentStatus.COMPLETED, ""),
+    ("aesthetician", "Room 2", "Extraction session", 5, time(11, 0), AppointmentStatus.IN_PROGRESS, ""),
+    ("aesthetician", "Room 2", "Extraction session", 0, time(13, 0), AppointmentStatus.CHECKED_IN, ""),
+    ("aesthetician", "Room 2", "Extraction session", 2, time(14, 30), AppointmentStatus.CONFIRMED, ""),
+    ("aesthetician", "Room 3", "Extraction session", 1, time(16, 0), AppointmentStatus.CANCELLED, "Patient is unwell"),
+)
+# Upcoming: (days ahead, practitioner, room, type, patient index, local start, status)
+DEMO_UPCOMING = (
+    (1, "specialist", "Room 1", "Free consultation", 5, time(9, 30), AppointmentStatus.CONFIRMED),
+    (1, "aesthetician", "Room 2", "Extraction session", 0, time(10, 0), AppointmentStatus.BOOKED),
+    (2, "specialist", "Room 1", "Progress review", 4, time(11, 0), AppointmentStatus.BOOKED),
+    (3, "aesthetician", "Room 2", "Extraction session", 5, time(15, 0), AppointmentStatus.BOOKED),
+    (7, "specialist", "Room 1", "Progress review", 0, time(9, 0), AppointmentStatus.BOOKED),
+)
+# How each status is reached from "booked", for the change history.
+PATHS = {
+    AppointmentStatus.BOOKED: (),
+    AppointmentStatus.CONFIRMED: (AppointmentStatus.CONFIRMED,),
+    AppointmentStatus.CHECKED_IN: (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN),
+    AppointmentStatus.IN_PROGRESS: (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS),
+    AppointmentStatus.COMPLETED: (
+        AppointmentStatus.CHECKED_IN,
+        AppointmentStatus.IN_PROGRESS,
+        AppointmentStatus.COMPLETED,
+    ),
+    AppointmentStatus.NO_SHOW: (AppointmentStatus.NO_SHOW,),
+    AppointmentStatus.CANCELLED: (AppointmentStatus.CANCELLED,),
+}
+
+
+def seed_booking(locations: list[Location], created: dict[str, int]) -> None:
+    """Rooms, appointment types, working hours, and a day of appointments in every status.
+
+    Written straight to the tables (not through appointment_book): the demo day has past
+    and in-progress appointments, and extraction sessions before the consultation issue
+    can clear anyone. Appointments are added only while the demo patients have none.
+    """
+    by_location = {location.name: location for location in locations}
+    rooms: dict[str, Room] = {}
+    for location_name, names in DEMO_ROOMS.items():
+        for name in names:
+            room, made = Room.objects.get_or_create(location=by_location[location_name], name=name)
+            rooms[f"{location_name}/{name}"] = room
+            created["rooms"] += made
+    types: dict[str, AppointmentType] = {}
+    for name, kind, minutes, role in DEMO_TYPES:
+        types[name], made = AppointmentType.objects.get_or_create(
+            name=name, defaults={"kind": kind, "duration_minutes": minutes, "performed_by": role}
+        )
+        created["types"] += made
+    staff = {user.username: user for user in User.objects.filter(username__in=[p.username for p in DEMO_STAFF])}
+    for username, index, weekdays, opens, closes in DEMO_HOURS:
+        for weekday in weekdays:
+            _, made = StaffSchedule.objects.get_or_create(
+                staff=staff[username],
+                location=locations[index],
+                weekday=weekday,
+                defaults={"start_time": opens, "end_time": closes},
+            )
+            created["hours"] += made
+    patients = list(Patient.objects.filter(email__in=[p[3] for p in DEMO_PATIENTS if p[3]]).order_by("id"))
+    patients += list(Patient.objects.filter(first_name="Daniel", last_name="Nguyen"))
+    by_name = {p.first_name: p for p in patients}
+    ordered = [by_name[first] for first, *_ in DEMO_PATIENTS if first in by_name]
+    if len(ordered) < len(DEMO_PATIENTS) or Appointment.objects.filter(patient__in=ordered).exists():
+        return
+    central = locations[0]
+    desk = staff["frontdesk"]
+    today = central.today()
+    plans: list[tuple[int, str, str, str, int, time, AppointmentStatus, str]] = [
+        (0, who, room, kind, patient, at, status, reason) for who, room, kind, patient, at, status, reason in DEMO_TODAY
+    ] + [
+        (days, who, room, kind, patient, at, status, "") for days, who, room, kind, patient, at, status in DEMO_UPCOMING
+    ]
+    for days, who, room_name, type_name, patient_index, at, status, reason in plans:
+        appointment_type = types[type_name]
+        start = datetime.combine(today + timedelta(days=days), at, tzinfo=central.zone)
+        appointment = Appointment.objects.create(
+            appointment_type=appointment_type,
+            patient=ordered[patient_index],
+            practitioner=staff[who],
+            room=rooms[f"{central.name}/{room_name}"],
+            location=central,
+            start=start,
+            end=start + appointment_type.duration,
+            status=status,
+            cancel_reason=reason,
+            created_by=desk,
+        )
+        previous = AppointmentStatus.BOOKED
+        for step in PATHS[status]:
+            by = staff[who] if step in (AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED) else desk
+            AppointmentStatusChange.objects.create(
+                appointment=appointment, from_status=previous, to_status=step, by=by, reason=reason
+            )
+            previous = step
+        created["appointments"] += 1

@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+
+import phonenumbers
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from clinic.models import AppointmentType, Patient, Room, User
+from clinic.roles import ROLES, Role
+
+PERFORMER_GROUPS = [spec.group_name for role, spec in ROLES.items() if role != Role.FRONT_DESK]
 
 
 class SignInForm(AuthenticationForm):
@@ -15,3 +25,143 @@ class SignInForm(AuthenticationForm):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+
+def normalise_phone(value: str, region: str) -> str:
+    """The number in E.164 (+447700900101), whatever spacing or national form was typed."""
+    try:
+        parsed = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        raise forms.ValidationError(_("Enter a phone number, for example 07700 900123 or +44 7700 900123.")) from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise forms.ValidationError(_("This phone number is too short or too long."))
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class PatientForm(forms.ModelForm[Patient]):
+    """Register or edit a patient. Creating one first shows likely duplicates to confirm past."""
+
+    confirm_not_duplicate = forms.BooleanField(
+        label=_("This is a different person: register them anyway"), required=False
+    )
+
+    class Meta:
+        model = Patient
+        fields = [
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "email",
+            "phone",
+            "preferred_contact",
+            "email_consent",
+            "front_desk_notes",
+        ]
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "email": forms.EmailInput(attrs={"autocomplete": "off"}),
+            "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+            "front_desk_notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args: Any, region: str = "GB", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.region = region
+        self.duplicates: list[Patient] = []
+        if self.instance.pk is not None:
+            del self.fields["confirm_not_duplicate"]
+
+    def clean_phone(self) -> str:
+        value: str = self.cleaned_data.get("phone", "").strip()
+        return normalise_phone(value, self.region) if value else ""
+
+    def clean_email(self) -> str:
+        return str(self.cleaned_data.get("email", "")).strip()
+
+    def clean_date_of_birth(self) -> date:
+        born: date = self.cleaned_data["date_of_birth"]
+        if born > timezone.localdate():
+            raise forms.ValidationError(_("The date of birth cannot be in the future."))
+        if born.year < 1900:
+            raise forms.ValidationError(_("Check the year of birth."))
+        return born
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("email_consent") and not data.get("email"):
+            self.add_error("email", _("Consent to email needs an email address."))
+        if self.instance.pk is None and not self.errors and not data.get("confirm_not_duplicate"):
+            from clinic.services import patient_likely_duplicates
+
+            self.duplicates = patient_likely_duplicates(
+                first_name=data.get("first_name", ""),
+                last_name=data.get("last_name", ""),
+                date_of_birth=data.get("date_of_birth"),
+                email=data.get("email", ""),
+                phone=data.get("phone", ""),
+            )
+            if self.duplicates:
+                raise forms.ValidationError(
+                    _("This may be a patient already registered. Open them below, or confirm this is someone else."),
+                    code="duplicate",
+                )
+        return data
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """The patient's fields, for the service."""
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class StaffChoiceField(forms.ModelChoiceField[User]):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.display_name
+
+
+class SlotSearchForm(forms.Form):
+    """What the desk is looking for: a type, optionally a practitioner, on a day."""
+
+    appointment_type = forms.ModelChoiceField(
+        label=_("Appointment type"), queryset=AppointmentType.objects.active(), empty_label=None
+    )
+    practitioner = StaffChoiceField(
+        label=_("Practitioner"), queryset=User.objects.none(), required=False, empty_label=_("Anyone available")
+    )
+    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        practitioner_field: forms.ModelChoiceField[User] = self.fields["practitioner"]  # type: ignore[assignment]
+        practitioner_field.queryset = (
+            User.objects.filter(is_active=True, groups__name__in=PERFORMER_GROUPS)
+            .distinct()
+            .order_by("last_name", "first_name")
+        )
+
+
+class SlotChoiceForm(forms.Form):
+    """One free slot the desk clicked: the hidden fields of its "Book" button."""
+
+    appointment_type = forms.ModelChoiceField(queryset=AppointmentType.objects.active(), widget=forms.HiddenInput)
+    practitioner = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), widget=forms.HiddenInput)
+    room = forms.ModelChoiceField(queryset=Room.objects.active().select_related("location"), widget=forms.HiddenInput)
+    start = forms.DateTimeField(widget=forms.HiddenInput)
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=2000)
+
+    def clean_start(self) -> datetime:
+        start: datetime = self.cleaned_data["start"]
+        if timezone.is_naive(start):
+            raise forms.ValidationError(_("Choose a time from the list."))
+        return start
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for cancelling"), max_length=500, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Say why the appointment is cancelled."))
+        return reason

@@ -1,19 +1,29 @@
 from __future__ import annotations
 
+import re
 import zoneinfo
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import ClassVar
 
 import pghistory
 import pgtrigger
+import phonenumbers
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import BigIntegerRangeField, DateTimeRangeField, RangeOperators
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Concat, Lower, Reverse
+from django.db.models.indexes import Index
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinic.roles import ROLE_BY_GROUP, RoleSpec
+from clinic.roles import ROLE_BY_GROUP, ROLES, Role, RoleSpec
 
 
 def validate_time_zone(value: str) -> None:
@@ -100,13 +110,71 @@ class Location(models.Model):
         return timezone.localtime(moment, self.zone)
 
 
+class SimpleTsVector(Func):
+    """``to_tsvector('simple', …)``: the config is explicit, so the expression is immutable."""
+
+    template = "to_tsvector('simple'::regconfig, %(expressions)s)"
+    output_field = SearchVectorField()
+
+
+def _phone_suffix(text: str, digits: str) -> str:
+    """The digits a stored E.164 number must end with.
+
+    A whole number typed in national form ("07700 900101") or with a country code and a
+    trunk zero ("+44 (0)7700 900101") is reduced to its national significant number, so
+    it matches "+447700900101". Shorter input is taken as the last digits as typed.
+    """
+    if len(digits) >= 9 or text.startswith("+"):
+        try:
+            parsed = phonenumbers.parse(text, settings.CLINIC_PHONE_REGION)
+        except phonenumbers.NumberParseException:
+            return digits
+        return str(parsed.national_number) or digits
+    return digits
+
+
+class PatientQuerySet(models.QuerySet["Patient"]):
+    def search(self, text: str) -> PatientQuerySet:
+        """Patients matching what the front desk typed in the one search box.
+
+        Digits only (after dropping spaces, dashes, brackets and a leading +): the phone's
+        last digits. Containing "@": the email's beginning. Otherwise the beginnings of
+        name words in any order ("ann smi"), or the email's beginning.
+        Each branch is served by an index (see Patient.Meta.indexes).
+        """
+        text = text.strip()
+        digits = re.sub(r"[^0-9]", "", text)
+        if digits and re.fullmatch(r"[0-9\s()+\-.]+", text):
+            if len(digits) < 3:
+                return self.none()
+            return self.filter(phone_digits_reversed__startswith=_phone_suffix(text, digits)[::-1])
+        lowered = text.lower()
+        if "@" in lowered:
+            return self.annotate(email_lower=Lower("email")).filter(email_lower__startswith=lowered)
+        words = [w for w in re.findall(r"\w+", lowered) if w]
+        if not words or len("".join(words)) < 2:
+            return self.none()
+        query = SearchQuery(" & ".join(f"{w}:*" for w in words), search_type="raw", config="simple")
+        matches = Q(search_vector=query)
+        if len(words) == 1:
+            matches |= Q(email_lower__startswith=words[0])
+            return self.annotate(email_lower=Lower("email")).filter(matches)
+        return self.filter(matches)
+
+
 class PreferredContact(models.TextChoices):
     EMAIL = "email", _("Email")
     PHONE = "phone", _("Phone")
     SMS = "sms", _("Text message")
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+# The search columns are derived by PostgreSQL; the audit keeps what people typed.
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["search_vector", "phone_digits_reversed"],
+)
 class Patient(models.Model):
     first_name = models.CharField(_("first name"), max_length=100)
     last_name = models.CharField(_("last name"), max_length=100)
@@ -121,11 +189,34 @@ class Patient(models.Model):
     front_desk_notes = models.TextField(_("notes for the front desk"), blank=True)
     created_at = models.DateTimeField(_("registered at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Search columns kept by PostgreSQL itself (no pg_trgm/unaccent on the embedded server):
+    # the name as 'simple' lexemes for prefix tsqueries ("ann:* & smi:*"), and the phone's
+    # digits reversed so "ends with 0101" is a btree prefix scan ("1010%").
+    search_vector = models.GeneratedField(
+        expression=SimpleTsVector(Concat(F("first_name"), Value(" "), F("last_name"))),
+        output_field=SearchVectorField(),
+        db_persist=True,
+        editable=False,
+    )
+    phone_digits_reversed = models.GeneratedField(
+        expression=Reverse(Func(F("phone"), Value("[^0-9]"), Value(""), Value("g"), function="regexp_replace")),
+        output_field=models.CharField(max_length=32),
+        db_persist=True,
+        editable=False,
+    )
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
         verbose_name = _("patient")
         verbose_name_plural = _("patients")
+        indexes = [
+            GinIndex(fields=["search_vector"], name="patient_search_vector"),
+            Index(OpClass(F("phone_digits_reversed"), name="text_pattern_ops"), name="patient_phone_rev_prefix"),
+            Index(OpClass(Lower("email"), name="text_pattern_ops"), name="patient_email_prefix"),
+            Index(fields=["last_name", "first_name", "date_of_birth"], name="patient_name_dob"),
+            Index(fields=["phone"], name="patient_phone"),
+            Index(fields=["-created_at"], name="patient_created_at"),
+        ]
         permissions = [
             ("work_front_desk", "Can run the front desk"),
             ("work_consultations", "Can run consultations"),
@@ -139,6 +230,8 @@ class Patient(models.Model):
                 violation_error_message=_("Consent to email needs an email address."),
             ),
         ]
+
+    objects: ClassVar[PatientQuerySet] = PatientQuerySet.as_manager()  # type: ignore[assignment]
 
     def __str__(self) -> str:
         return self.full_name
@@ -191,3 +284,385 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.at.isoformat()}"
+
+
+# --- Booking: rooms, appointment types, staff hours, appointments -----------------------
+
+
+class RoomQuerySet(models.QuerySet["Room"]):
+    def active(self) -> RoomQuerySet:
+        return self.filter(is_active=True)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class Room(models.Model):
+    location = models.ForeignKey(Location, verbose_name=_("location"), on_delete=models.PROTECT, related_name="rooms")
+    name = models.CharField(_("name"), max_length=80)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects: ClassVar[RoomQuerySet] = RoomQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["location__name", "name"]
+        verbose_name = _("room")
+        verbose_name_plural = _("rooms")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "name"],
+                name="room_name_unique_per_location",
+                violation_error_message=_("This location already has a room with that name."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AppointmentKind(models.TextChoices):
+    CONSULTATION = "consultation", _("Consultation")
+    EXTRACTION = "extraction", _("Extraction session")
+    REVIEW = "review", _("Progress review")
+
+
+class AppointmentTypeQuerySet(models.QuerySet["AppointmentType"]):
+    def active(self) -> AppointmentTypeQuerySet:
+        return self.filter(is_active=True)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class AppointmentType(models.Model):
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=AppointmentKind.choices)
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("default duration (minutes)"), help_text=_("Free consultation ~45, extraction session ~60, review ~20.")
+    )
+    performed_by = models.CharField(
+        _("performed by"),
+        max_length=20,
+        choices=[(role.value, spec.label) for role, spec in ROLES.items() if role != Role.FRONT_DESK],
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects: ClassVar[AppointmentTypeQuerySet] = AppointmentTypeQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("appointment type")
+        verbose_name_plural = _("appointment types")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5) & Q(duration_minutes__lte=480),
+                name="appointment_type_duration_range",
+                violation_error_message=_("A duration is between 5 and 480 minutes."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def performer_group_name(self) -> str:
+        return ROLES[Role(self.performed_by)].group_name
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class StaffSchedule(models.Model):
+    """A member of staff works at ``location`` on ``weekday`` from ``start_time`` to ``end_time``.
+
+    Times are wall-clock times in the location's zone, so 09:00 stays 09:00 across DST.
+    """
+
+    staff = models.ForeignKey(User, verbose_name=_("staff member"), on_delete=models.CASCADE, related_name="schedules")
+    location = models.ForeignKey(Location, verbose_name=_("location"), on_delete=models.CASCADE, related_name="+")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start_time = models.TimeField(_("from"))
+    end_time = models.TimeField(_("until"))
+
+    class Meta:
+        ordering = ["staff__last_name", "weekday", "start_time"]
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=F("start_time")),
+                name="staff_schedule_ends_after_start",
+                violation_error_message=_("Working hours end after they start."),
+            ),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="staff_schedule_weekday_range"),
+        ]
+        indexes = [models.Index(fields=["location", "weekday"], name="schedule_location_weekday")]
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} {self.get_weekday_display()} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class TimeOff(models.Model):
+    staff = models.ForeignKey(User, verbose_name=_("staff member"), on_delete=models.CASCADE, related_name="time_off")
+    start = models.DateTimeField(_("from"))
+    end = models.DateTimeField(_("until"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["start"]
+        verbose_name = _("time off")
+        verbose_name_plural = _("time off")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")),
+                name="time_off_ends_after_start",
+                violation_error_message=_("Time off ends after it starts."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} off {self.start:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M}"
+
+
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    CONFIRMED = "confirmed", _("Confirmed")
+    CHECKED_IN = "checked_in", _("Checked in")
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    NO_SHOW = "no_show", _("No-show")
+
+
+# An appointment in one of these no longer holds its practitioner's time or its room.
+RELEASED_STATUSES = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
+OPEN_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
+
+# Which status may follow which. Anything else is refused by the model methods.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    AppointmentStatus.BOOKED: frozenset(
+        {
+            AppointmentStatus.CONFIRMED,
+            AppointmentStatus.CHECKED_IN,
+            AppointmentStatus.CANCELLED,
+            AppointmentStatus.NO_SHOW,
+        }
+    ),
+    AppointmentStatus.CONFIRMED: frozenset(
+        {AppointmentStatus.CHECKED_IN, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW}
+    ),
+    AppointmentStatus.CHECKED_IN: frozenset({AppointmentStatus.IN_PROGRESS, AppointmentStatus.CANCELLED}),
+    AppointmentStatus.IN_PROGRESS: frozenset({AppointmentStatus.COMPLETED}),
+    AppointmentStatus.COMPLETED: frozenset(),
+    AppointmentStatus.CANCELLED: frozenset(),
+    AppointmentStatus.NO_SHOW: frozenset(),
+}
+
+
+class StatusChangeRefused(ValidationError):
+    pass
+
+
+class TsTzRange(Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class Int8Range(Func):
+    """``int8range(id, id, '[]')``: equality as range overlap, so GiST needs no btree_gist."""
+
+    function = "INT8RANGE"
+    output_field = BigIntegerRangeField()
+
+    def __init__(self, field: str) -> None:
+        super().__init__(F(field), F(field), Value("[]"))
+
+
+class AppointmentQuerySet(models.QuerySet["Appointment"]):
+    def holding_time(self) -> AppointmentQuerySet:
+        """Appointments that hold their practitioner and room (not cancelled, not a no-show)."""
+        return self.exclude(status__in=RELEASED_STATUSES)
+
+    def overlapping(self, start: datetime, end: datetime) -> AppointmentQuerySet:
+        return self.filter(start__lt=end, end__gt=start)
+
+    def at_location(self, location_id: int) -> AppointmentQuerySet:
+        return self.filter(location_id=location_id)
+
+    def between(self, start: datetime, end: datetime) -> AppointmentQuerySet:
+        return self.filter(start__gte=start, start__lt=end)
+
+    def for_practitioner(self, practitioner_id: int) -> AppointmentQuerySet:
+        return self.filter(practitioner_id=practitioner_id)
+
+    def for_room(self, room_id: int) -> AppointmentQuerySet:
+        return self.filter(room_id=room_id)
+
+    def with_related(self) -> AppointmentQuerySet:
+        return self.select_related("patient", "practitioner", "room", "appointment_type", "location", "created_by")
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Appointment(models.Model):
+    appointment_type = models.ForeignKey(
+        AppointmentType, verbose_name=_("appointment type"), on_delete=models.PROTECT, related_name="+"
+    )
+    patient = models.ForeignKey(
+        Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="appointments"
+    )
+    practitioner = models.ForeignKey(
+        User, verbose_name=_("practitioner"), on_delete=models.PROTECT, related_name="appointments"
+    )
+    room = models.ForeignKey(Room, verbose_name=_("room"), on_delete=models.PROTECT, related_name="appointments")
+    location = models.ForeignKey(Location, verbose_name=_("location"), on_delete=models.PROTECT, related_name="+")
+    start = models.DateTimeField(_("starts at"))
+    end = models.DateTimeField(_("ends at"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
+    )
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("booked at"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+
+    objects: ClassVar[AppointmentQuerySet] = AppointmentQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["start", "id"]
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")),
+                name="appointment_ends_after_start",
+                violation_error_message=_("An appointment ends after it starts."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=AppointmentStatus.CANCELLED) | ~Q(cancel_reason=""),
+                name="appointment_cancel_needs_reason",
+                violation_error_message=_("Say why the appointment is cancelled."),
+            ),
+            # The database refuses double-booking, also under concurrent requests.
+            ExclusionConstraint(
+                name="appointment_practitioner_no_overlap",
+                index_type="gist",
+                expressions=[
+                    (Int8Range("practitioner_id"), RangeOperators.OVERLAPS),
+                    (TsTzRange("start", "end"), RangeOperators.OVERLAPS),
+                ],
+                condition=~Q(status__in=RELEASED_STATUSES),
+                violation_error_message=_("The practitioner is already booked at that time."),
+            ),
+            ExclusionConstraint(
+                name="appointment_room_no_overlap",
+                index_type="gist",
+                expressions=[
+                    (Int8Range("room_id"), RangeOperators.OVERLAPS),
+                    (TsTzRange("start", "end"), RangeOperators.OVERLAPS),
+                ],
+                condition=~Q(status__in=RELEASED_STATUSES),
+                violation_error_message=_("The room is already booked at that time."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["location", "start"], name="appointment_location_start"),
+            models.Index(fields=["patient", "start"], name="appointment_patient_start"),
+            models.Index(fields=["practitioner", "start"], name="appointment_practitioner_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_type_id} for patient {self.patient_id} at {self.start.isoformat()}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("clinic:appointment_detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def can_become(self, status: str) -> bool:
+        return status in ALLOWED_TRANSITIONS[self.status]
+
+    # One record changing its own state: each method checks the transition, saves only
+    # the changed fields and writes the change row in the same transaction.
+    def _change_status(self, *, to: str, by: User, reason: str = "", extra_fields: tuple[str, ...] = ()) -> None:
+        with transaction.atomic():
+            # Lock the row and read its status afresh: another desk may have changed it since
+            # this instance was loaded (a stale "check in" must not revive a cancellation).
+            self.status = Appointment.objects.select_for_update().values_list("status", flat=True).get(pk=self.pk)
+            if not self.can_become(to):
+                raise StatusChangeRefused(
+                    _("A %(current)s appointment cannot be marked %(new)s."),
+                    params={"current": self.get_status_display(), "new": AppointmentStatus(to).label},
+                    code="transition",
+                )
+            previous = self.status
+            self.status = to
+            self.save(update_fields=["status", *extra_fields])
+            AppointmentStatusChange.objects.create(
+                appointment=self, from_status=previous, to_status=to, by=by, reason=reason
+            )
+
+    def confirm(self, *, by: User) -> None:
+        self._change_status(to=AppointmentStatus.CONFIRMED, by=by)
+
+    def check_in(self, *, by: User) -> None:
+        self._change_status(to=AppointmentStatus.CHECKED_IN, by=by)
+
+    def begin(self, *, by: User) -> None:
+        self._change_status(to=AppointmentStatus.IN_PROGRESS, by=by)
+
+    def complete(self, *, by: User) -> None:
+        self._change_status(to=AppointmentStatus.COMPLETED, by=by)
+
+    def mark_no_show(self, *, by: User) -> None:
+        self._change_status(to=AppointmentStatus.NO_SHOW, by=by)
+
+    def cancel(self, *, by: User, reason: str) -> None:
+        reason = reason.strip()
+        if not reason:
+            raise StatusChangeRefused(_("Say why the appointment is cancelled."), code="reason")
+        self.cancel_reason = reason
+        self._change_status(to=AppointmentStatus.CANCELLED, by=by, reason=reason, extra_fields=("cancel_reason",))
+
+
+class AppointmentStatusChange(models.Model):
+    """Every change to an appointment after it was booked: who, when, which status to which, why.
+
+    The booking itself is on the appointment (created_by, created_at). A reschedule is a
+    change row too (same status, old and new times). Append-only (a trigger refuses edits).
+    """
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(_("from"), max_length=20, choices=AppointmentStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=AppointmentStatus.choices)
+    by = models.ForeignKey(User, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    reason = models.TextField(_("reason"), blank=True)
+    old_start = models.DateTimeField(null=True, blank=True)
+    new_start = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("appointment change")
+        verbose_name_plural = _("appointment changes")
+        indexes = [models.Index(fields=["appointment", "at"], name="appointment_change_at")]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_id}: {self.from_status or '—'} → {self.to_status} at {self.at.isoformat()}"
+
+    @property
+    def is_reschedule(self) -> bool:
+        return self.old_start is not None

@@ -45,6 +45,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The clinic's public address, used to build links in emails (no request there).
 SITE_URL = env_str("CLINIC_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CLINIC_NAME = env_str("CLINIC_NAME", "Clearwater Skin Clinic")
+# Phone numbers typed without a country code are read as numbers of this region (ISO 3166).
+CLINIC_PHONE_REGION = env_str("CLINIC_PHONE_REGION", "GB")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -86,7 +88,8 @@ MIDDLEWARE = [
     "clinic.middleware.LocationMiddleware",
 ]
 
-ROOT_URLCONF = "clinic.urls"
+# Overridable so the benchmarks can add their baseline view (bench/urls.py) to the real URLs.
+ROOT_URLCONF = env_str("CLINIC_ROOT_URLCONF", "clinic.urls")
 ADMIN_URL = env_str("DJANGO_ADMIN_URL", "admin/")
 WSGI_APPLICATION = "clinic.wsgi.application"
 ASGI_APPLICATION = "clinic.asgi.application"

@@ -12,9 +12,22 @@ app_name = "clinic"
 
 clinic_patterns = [
     path("front-desk/", views.front_desk_home, name="front_desk_home"),
+    path("front-desk/week/", views.schedule_week, name="schedule_week"),
+    path("front-desk/day-sheet/", views.schedule_print, name="schedule_print"),
     path("patients/", views.patient_list, name="patient_list"),
+    path("patients/new/", views.patient_create, name="patient_create"),
     path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
+    path("patients/<int:pk>/edit/", views.patient_edit, name="patient_edit"),
+    path("patients/<int:patient_pk>/book/", views.appointment_new, name="appointment_new"),
+    path("appointments/<int:pk>/", views.appointment_detail, name="appointment_detail"),
+    path("appointments/<int:pk>/move/", views.appointment_reschedule_view, name="appointment_reschedule"),
+    path("appointments/<int:pk>/status/", views.appointment_status, name="appointment_status"),
+    path("appointments/<int:pk>/cancel/", views.appointment_cancel_view, name="appointment_cancel"),
     path("clinic/", views.manager_home, name="manager_home"),
+    path("clinic/setup/<slug:section>/", views.setup_list, name="setup_list"),
+    path("clinic/setup/<slug:section>/new/", views.setup_edit, name="setup_create"),
+    path("clinic/setup/<slug:section>/<int:pk>/", views.setup_edit, name="setup_edit"),
+    path("clinic/setup/<slug:section>/<int:pk>/delete/", views.setup_delete, name="setup_delete"),
     path("location/", views.switch_location, name="switch_location"),
 ]
 

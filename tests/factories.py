@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time, timedelta
 from typing import Any
 
 import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from clinic.models import Location, Patient, User
+from clinic.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentType,
+    Location,
+    Patient,
+    Room,
+    StaffSchedule,
+    User,
+)
 from clinic.roles import ROLES, Role
 
 TEST_PASSWORD = "correct-horse-battery-staple"
@@ -52,6 +61,58 @@ class PatientFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda p: f"{p.first_name}.{p.last_name}@example.com".lower())
     phone = factory.Sequence(lambda n: f"+44 7700 9{n:05d}")
     email_consent = True
+
+
+class RoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Room
+        django_get_or_create = ("location", "name")
+
+    location = factory.SubFactory(LocationFactory, name="Central")
+    name = factory.Sequence(lambda n: f"Room {n + 1}")
+
+
+class AppointmentTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AppointmentType
+        django_get_or_create = ("name",)
+
+    name = "Free consultation"
+    kind = AppointmentKind.CONSULTATION
+    duration_minutes = 45
+    performed_by = Role.SPECIALIST
+
+
+class StaffScheduleFactory(factory.django.DjangoModelFactory):
+    """Working hours; by default Monday to Sunday 09:00–17:00 via ``every_day``."""
+
+    class Meta:
+        model = StaffSchedule
+
+    staff = factory.SubFactory(UserFactory, role=Role.SPECIALIST)
+    location = factory.SubFactory(LocationFactory, name="Central")
+    weekday = 0
+    start_time = time(9, 0)
+    end_time = time(17, 0)
+
+    @classmethod
+    def every_day(cls, **kwargs: Any) -> list[StaffSchedule]:
+        return [cls(weekday=day, **kwargs) for day in range(7)]
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    """An appointment written straight to the table (no rules checked): for setting up a scene."""
+
+    class Meta:
+        model = Appointment
+
+    appointment_type = factory.SubFactory(AppointmentTypeFactory)
+    patient = factory.SubFactory(PatientFactory)
+    practitioner = factory.SubFactory(UserFactory, role=Role.SPECIALIST)
+    room = factory.SubFactory(RoomFactory)
+    location = factory.LazyAttribute(lambda a: a.room.location)
+    start = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+    end = factory.LazyAttribute(lambda a: a.start + timedelta(minutes=a.appointment_type.duration_minutes))
 
 
 class MessageFactory(factory.django.DjangoModelFactory):

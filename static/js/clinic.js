@@ -25,6 +25,10 @@
       select.addEventListener("change", function () { select.form.requestSubmit(); });
     });
     document.querySelectorAll(".js-hidden").forEach(function (el) { el.classList.add("visually-hidden"); });
+    // <button data-print>: print the page (the day sheet).
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
   });
 
   document.addEventListener("submit", confirmDestructive, true);

@@ -10,7 +10,36 @@ ROWS: dict[str, Row] = {
     "clinic:front_desk_home": Row("get", lambda w: "/front-desk/", only("front_desk")),
     "clinic:patient_list": Row("get", lambda w: "/patients/", only(*ALL_STAFF_VIEWERS)),
     "clinic:patient_detail": Row("get", lambda w: f"/patients/{w['patient'].pk}/", only(*ALL_STAFF_VIEWERS)),
+    "clinic:patient_create": Row("get", lambda w: "/patients/new/", only("front_desk")),
+    "clinic:patient_edit": Row("get", lambda w: f"/patients/{w['patient'].pk}/edit/", only("front_desk")),
+    "clinic:schedule_week": Row("get", lambda w: "/front-desk/week/", only("front_desk")),
+    "clinic:schedule_print": Row("get", lambda w: "/front-desk/day-sheet/", only("front_desk")),
+    "clinic:appointment_new": Row("get", lambda w: f"/patients/{w['patient'].pk}/book/", only("front_desk")),
+    "clinic:appointment_detail": Row(
+        "get", lambda w: f"/appointments/{w['appointment'].pk}/", only(*ALL_STAFF_VIEWERS)
+    ),
+    "clinic:appointment_reschedule": Row(
+        "get", lambda w: f"/appointments/{w['appointment'].pk}/move/", only("front_desk")
+    ),
+    "clinic:appointment_status": Row(
+        "post",
+        lambda w: f"/appointments/{w['appointment'].pk}/status/",
+        only("front_desk", status=REDIRECT),
+        data=lambda w: {"status": "confirmed"},
+    ),
+    "clinic:appointment_cancel": Row(
+        "post",
+        lambda w: f"/appointments/{w['appointment'].pk}/cancel/",
+        only("front_desk", status=REDIRECT),
+        data=lambda w: {"reason": "Patient asked"},
+    ),
     "clinic:manager_home": Row("get", lambda w: "/clinic/", only("manager")),
+    "clinic:setup_list": Row("get", lambda w: "/clinic/setup/rooms/", only("manager")),
+    "clinic:setup_create": Row("get", lambda w: "/clinic/setup/working-hours/new/", only("manager")),
+    "clinic:setup_edit": Row("get", lambda w: f"/clinic/setup/rooms/{w['appointment'].room_id}/", only("manager")),
+    "clinic:setup_delete": Row(
+        "post", lambda w: f"/clinic/setup/time-off/{w['time_off'].pk}/delete/", only("manager", status=REDIRECT)
+    ),
     "clinic:switch_location": Row(
         "post",
         lambda w: "/location/",

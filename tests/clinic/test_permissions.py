@@ -7,16 +7,18 @@ Rows live in ``tests/<app>/matrix.py``. A new URL pattern fails
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from clinic.models import TimeOff
 from tests.aftercare.matrix import ROWS as AFTERCARE
 from tests.clinic.matrix import ROWS as CLINIC
 from tests.consultations.matrix import ROWS as CONSULTATIONS
-from tests.factories import LocationFactory, PatientFactory
+from tests.factories import AppointmentFactory, LocationFactory, PatientFactory, RoomFactory
 from tests.matrix import LOGIN, PERSONAS, Row
 from tests.treatments.matrix import ROWS as TREATMENTS
 
@@ -46,7 +48,19 @@ def test_every_url_pattern_is_in_the_matrix() -> None:
 @pytest.fixture
 def world(db: None) -> dict[str, Any]:
     """The records the matrix's URLs point at. Apps that need more add keys here."""
-    return {"location": LocationFactory(name="Central"), "patient": PatientFactory()}
+    location = LocationFactory(name="Central")
+    patient = PatientFactory()
+    appointment = AppointmentFactory(patient=patient, room=RoomFactory(location=location))
+    return {
+        "location": location,
+        "patient": patient,
+        "appointment": appointment,
+        "time_off": TimeOff.objects.create(
+            staff=appointment.practitioner,
+            start=appointment.start + timedelta(days=1),
+            end=appointment.start + timedelta(days=2),
+        ),
+    }
 
 
 CASES = [(name, persona) for name in MATRIX for persona in PERSONAS]

@@ -1,0 +1,418 @@
+"""The benchmark data generator: patients, staff, rooms and appointments, in minutes.
+
+Everything is made by PostgreSQL itself (generate_series) into a database of its own
+(``clinic_bench_<label>``), migrated like production. Triggers are off while loading
+(``session_replication_role = replica``): the audit trail of a generated row is noise.
+Every appointment sits on an hourly grid with practitioner ``i`` in room ``i``, so the
+exclusion constraints hold by construction (and still check every row).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_VERSION = "booking-3"  # bump when the generated shape changes
+DAYS_BACK, DAYS_AHEAD = 365, 365  # two years of appointments around today
+SLOTS_PER_DAY = 12  # 08:00-20:00, one hour each
+LOCATIONS = ("Bench North", "Bench Central", "Bench South")
+BENCH_PASSWORD = "bench-password-2026"  # noqa: S105  (a throwaway local database)
+ZONE = "Europe/London"
+
+FIRST_NAMES = [
+    "Anna",
+    "Ben",
+    "Chloe",
+    "Daniel",
+    "Eva",
+    "Farah",
+    "George",
+    "Hana",
+    "Isaac",
+    "Julia",
+    "Karim",
+    "Lena",
+    "Marco",
+    "Nora",
+    "Omar",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Sam",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Will",
+    "Xena",
+    "Yusuf",
+    "Zoe",
+    "Adam",
+    "Bella",
+    "Carl",
+    "Dana",
+    "Emil",
+    "Fiona",
+    "Gabe",
+    "Holly",
+    "Ivan",
+    "Jade",
+    "Kofi",
+    "Lily",
+    "Max",
+    "Nia",
+    "Oscar",
+    "Paula",
+    "Ravi",
+    "Sofia",
+    "Theo",
+    "Una",
+    "Victor",
+    "Wendy",
+    "Yara",
+    "Zack",
+    "Amir",
+    "Bea",
+    "Cora",
+    "Dev",
+    "Elif",
+    "Finn",
+    "Gia",
+    "Hugo",
+    "Iris",
+    "Jon",
+    "Kai",
+    "Luca",
+    "Mia",
+    "Nico",
+    "Olga",
+    "Pia",
+    "Rui",
+    "Sara",
+    "Tom",
+    "Ugo",
+    "Vik",
+    "Wren",
+    "Yuki",
+    "Zara",
+    "Aled",
+    "Bram",
+    "Cleo",
+    "Dara",
+    "Esme",
+    "Fred",
+    "Gwen",
+    "Hal",
+    "Ines",
+]
+LAST_NAMES = [
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Robinson",
+    "Wright",
+    "Thompson",
+    "Evans",
+    "Walker",
+    "White",
+    "Roberts",
+    "Green",
+    "Hall",
+    "Wood",
+    "Jackson",
+    "Clarke",
+    "Patel",
+    "Khan",
+    "Lewis",
+    "James",
+    "Phillips",
+    "Mason",
+    "Mitchell",
+    "Rose",
+    "Davis",
+    "Rodriguez",
+    "Cox",
+    "Alexander",
+    "Morgan",
+    "Moore",
+    "Martin",
+    "Price",
+    "Scott",
+    "Young",
+    "Hughes",
+    "Edwards",
+    "Hill",
+    "Moss",
+    "Turner",
+    "Baker",
+    "Harris",
+    "King",
+    "Lee",
+    "Ward",
+    "Nguyen",
+    "Okafor",
+    "Rossi",
+    "Haddad",
+    "Martinez",
+    "Garcia",
+    "Silva",
+    "Costa",
+    "Novak",
+    "Kowalski",
+    "Murphy",
+    "Kelly",
+    "Byrne",
+    "Ryan",
+    "Walsh",
+    "Quinn",
+    "Ahmed",
+    "Ali",
+    "Begum",
+    "Chowdhury",
+    "Singh",
+    "Kaur",
+    "Shah",
+    "Das",
+    "Rahman",
+    "Hussain",
+    "Iqbal",
+    "Malik",
+    "Sharma",
+    "Gupta",
+    "Reddy",
+    "Rao",
+    "Nair",
+    "Menon",
+    "Olsen",
+    "Berg",
+    "Lind",
+    "Dahl",
+    "Holm",
+    "Fischer",
+    "Weber",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Koch",
+    "Richter",
+    "Klein",
+    "Wolf",
+    "Neumann",
+]
+
+
+@dataclass(frozen=True)
+class Scale:
+    label: str
+    patients: int
+    practitioners_per_location: int
+
+    @property
+    def appointments(self) -> int:
+        return len(LOCATIONS) * self.practitioners_per_location * (DAYS_BACK + DAYS_AHEAD) * SLOTS_PER_DAY
+
+    @property
+    def database(self) -> str:
+        return f"clinic_bench_{self.label}"
+
+
+# 1x and 10x: 10x is the issue's 2,000,000 appointments (and 1,000,000 patients for search).
+SMALL = Scale("1x", patients=100_000, practitioners_per_location=8)
+LARGE = Scale("10x", patients=1_000_000, practitioners_per_location=76)
+# Patients who have appointments: the first 200,000 (the issue's appointment data set).
+PATIENTS_WITH_APPOINTMENTS = 200_000
+
+
+def database_url(name: str) -> str:
+    base = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clinic"))
+    return urlunsplit(base._replace(path=f"/{name}"))
+
+
+def _admin_connection() -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(database_url("postgres"), autocommit=True)
+
+
+def _current_version(name: str) -> str | None:
+    with _admin_connection() as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return None
+    try:
+        with psycopg.connect(database_url(name)) as conn:
+            row = conn.execute("SELECT version FROM bench_meta").fetchone()
+            return str(row[0]) if row else None
+    except psycopg.Error:
+        return None
+
+
+def manage(name: str, *args: str) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url(name), "DJANGO_DEBUG": "true", "LOG_LEVEL": "WARNING"}
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=True, env=env, cwd=ROOT)
+
+
+def ensure(scale: Scale, log: list[str]) -> float:
+    """Make the database for ``scale`` unless it is already there; seconds spent."""
+    name = scale.database
+    if _current_version(name) == f"{DATA_VERSION}:{scale}":
+        log.append(f"{name}: already generated")
+        return 0.0
+    began = time.monotonic()
+    with _admin_connection() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    manage(name, "migrate", "--no-input", "-v", "0")
+    _generate(scale)
+    seconds = time.monotonic() - began
+    log.append(f"{name}: generated {scale.patients:,} patients, {scale.appointments:,} appointments in {seconds:.0f} s")
+    return seconds
+
+
+def _pbkdf2(raw: str, iterations: int = 100_000) -> str:
+    """Django's pbkdf2_sha256 format (one of the project's hashers), without setting Django up."""
+    salt = secrets.token_hex(8)
+    digest = hashlib.pbkdf2_hmac("sha256", raw.encode(), salt.encode(), iterations)
+    return f"pbkdf2_sha256${iterations}${salt}${base64.b64encode(digest).decode()}"
+
+
+def _generate(scale: Scale) -> None:
+    password = _pbkdf2(BENCH_PASSWORD)
+    per = scale.practitioners_per_location
+    with psycopg.connect(database_url(scale.database), autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        conn.execute("SET work_mem = '64MB'")
+        with conn.transaction():
+            for name in LOCATIONS:
+                conn.execute(
+                    "INSERT INTO clinic_location (name, time_zone, address, phone, is_active)"
+                    " VALUES (%s, %s, '', '', true)",
+                    [name, ZONE],
+                )
+            conn.execute(
+                """
+                INSERT INTO clinic_appointmenttype (name, kind, duration_minutes, performed_by, is_active) VALUES
+                ('Free consultation', 'consultation', 45, 'specialist', true),
+                ('Extraction session', 'extraction', 60, 'specialist', true),
+                ('Progress review', 'review', 20, 'specialist', true)
+                """
+            )
+            # The desk user signs in for the load runs; practitioners are specialists.
+            conn.execute(
+                """
+                INSERT INTO clinic_user (password, is_superuser, username, first_name, last_name, email, is_staff,
+                                         is_active, date_joined, home_location_id)
+                SELECT %s, false, 'bench-desk', 'Bench', 'Desk', 'desk@bench.test', false, true, now(),
+                       (SELECT id FROM clinic_location WHERE name = %s)
+                """,
+                [password, LOCATIONS[1]],
+            )
+            conn.execute(
+                """
+                INSERT INTO clinic_user_groups (user_id, group_id)
+                SELECT u.id, g.id FROM clinic_user u, auth_group g
+                WHERE u.username = 'bench-desk' AND g.name = 'Front desk'
+                """
+            )
+            conn.execute(
+                """
+                INSERT INTO clinic_user (password, is_superuser, username, first_name, last_name, email, is_staff,
+                                         is_active, date_joined, home_location_id)
+                SELECT '!', false, format('prac-%%s-%%s', l.id, n), (%s::text[])[1 + (n %% %s)],
+                       (%s::text[])[1 + ((n * 7) %% %s)], format('prac-%%s-%%s@bench.test', l.id, n), false, true,
+                       now(), l.id
+                FROM clinic_location l, generate_series(1, %s) AS n
+                """,
+                [FIRST_NAMES, len(FIRST_NAMES), LAST_NAMES, len(LAST_NAMES), per],
+            )
+            conn.execute(
+                """
+                INSERT INTO clinic_user_groups (user_id, group_id)
+                SELECT u.id, g.id FROM clinic_user u, auth_group g
+                WHERE u.username LIKE 'prac-%%' AND g.name = 'Specialist'
+                """
+            )
+            conn.execute(
+                """
+                INSERT INTO clinic_room (location_id, name, is_active)
+                SELECT l.id, format('Room %%s', n), true FROM clinic_location l, generate_series(1, %s) AS n
+                """,
+                [per],
+            )
+            conn.execute(
+                """
+                INSERT INTO clinic_staffschedule (staff_id, location_id, weekday, start_time, end_time)
+                SELECT u.id, u.home_location_id, d, '08:00', '20:00'
+                FROM clinic_user u, generate_series(0, 6) AS d WHERE u.username LIKE 'prac-%%'
+                """
+            )
+        conn.execute(
+            """
+            INSERT INTO clinic_patient (first_name, last_name, date_of_birth, email, phone, preferred_contact,
+                                        email_consent, email_consent_at, front_desk_notes, created_at, updated_at)
+            SELECT f, l, date '1950-01-01' + ((i * 7919) %% 20000)::int,
+                   lower(f) || '.' || lower(l) || i || '@example.com',
+                   '+44' || (7000000000 + i)::text, 'email', true, now(), '',
+                   now() - (i || ' minutes')::interval, now()
+            FROM (
+                SELECT i, (%s::text[])[1 + (i * 31) %% %s] AS f, (%s::text[])[1 + (i * 17) %% %s] AS l
+                FROM generate_series(1::bigint, %s) AS i
+            ) AS generated
+            """,
+            [FIRST_NAMES, len(FIRST_NAMES), LAST_NAMES, len(LAST_NAMES), scale.patients],
+        )
+        # Practitioner n of a location works in room n of it; every hour 08:00-20:00, two years.
+        conn.execute(
+            """
+            WITH pairs AS (
+                SELECT u.id AS practitioner_id, r.id AS room_id, u.home_location_id AS location_id,
+                       row_number() OVER () AS k
+                FROM clinic_user u
+                JOIN clinic_room r ON r.location_id = u.home_location_id
+                 AND r.name = format('Room %%s', split_part(u.username, '-', 3))
+                WHERE u.username LIKE 'prac-%%'
+            ), types AS (
+                SELECT array_agg(id ORDER BY id) AS ids, array_agg(duration_minutes ORDER BY id) AS minutes
+                FROM clinic_appointmenttype
+            ), slots AS (
+                SELECT p.*, d, h,
+                       ((current_date + d) + make_time(8 + h, 0, 0)) AT TIME ZONE %s AS start,
+                       (p.k * 1000003 + d * 7919 + h * 104729) AS seed
+                FROM pairs p, generate_series(-%s, %s - 1) AS d, generate_series(0, %s - 1) AS h
+            )
+            INSERT INTO clinic_appointment (appointment_type_id, patient_id, practitioner_id, room_id, location_id,
+                                            start, "end", status, cancel_reason, notes, created_at)
+            SELECT t.ids[1 + abs(s.seed) %% 3], (SELECT min(id) FROM clinic_patient) + abs(s.seed) %% %s,
+                   s.practitioner_id, s.room_id, s.location_id, s.start,
+                   s.start + make_interval(mins => t.minutes[1 + abs(s.seed) %% 3]),
+                   CASE
+                     WHEN s.d < 0 AND abs(s.seed) %% 20 = 0 THEN 'cancelled'
+                     WHEN s.d < 0 AND abs(s.seed) %% 25 = 1 THEN 'no_show'
+                     WHEN s.d < 0 THEN 'completed'
+                     WHEN abs(s.seed) %% 2 = 0 THEN 'confirmed'
+                     ELSE 'booked'
+                   END,
+                   CASE WHEN s.d < 0 AND abs(s.seed) %% 20 = 0 THEN 'Patient asked' ELSE '' END,
+                   '', now()
+            FROM slots s, types t
+            """,
+            [ZONE, DAYS_BACK, DAYS_AHEAD, SLOTS_PER_DAY, min(scale.patients, PATIENTS_WITH_APPOINTMENTS)],
+        )
+        conn.execute("CREATE TABLE bench_meta (version text)")
+        conn.execute("INSERT INTO bench_meta VALUES (%s)", [f"{DATA_VERSION}:{scale}"])
+        conn.execute("VACUUM ANALYZE")

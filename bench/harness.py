@@ -1,0 +1,275 @@
+"""Running the app as in production (gunicorn, DEBUG off) and loading it with wrk.
+
+Also ``python -m bench.harness querycount <database>``: the SQL queries each measured page
+makes, counted in-process with Django's test client (printed as JSON).
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.data import BENCH_PASSWORD, ROOT, database_url
+
+WORKERS = 2  # one per core of the benchmark machine
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def production_env(database: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(database),
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "bench-only-secret-" + "x" * 40,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        "DJANGO_SECURE_SSL": "false",
+        "CLINIC_ROOT_URLCONF": "bench.urls",
+        "CLINIC_TESTING": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+_collected: set[str] = set()
+
+
+def collectstatic(database: str) -> None:
+    """Production serves hashed static files (WhiteNoise's manifest): build it once per run."""
+    if not _collected:
+        env = production_env(database)
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--no-input", "-v", "0"],
+            check=True,
+            env=env,
+            cwd=ROOT,
+        )
+        _collected.add(database)
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+@contextmanager
+def serve(database: str) -> Iterator[Server]:
+    """gunicorn with the production settings against ``database``."""
+    env = production_env(database)
+    collectstatic(database)
+    port = free_port()
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+    log = open(ROOT / "bench" / "results" / f"gunicorn-{database}.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [gunicorn, "clinic.wsgi:application", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/sign-in/", timeout=2)  # noqa: S310  (our own loopback server)
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError(f"gunicorn did not start; see {log.name}")
+        yield Server(url, process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+
+
+@dataclass
+class Session:
+    cookie: str
+    csrf: str
+
+
+def sign_in(base: str, username: str) -> Session:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/sign-in/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token, "no CSRF token on the sign-in page"
+    body = urllib.parse.urlencode(
+        {"username": username, "password": BENCH_PASSWORD, "csrfmiddlewaretoken": token.group(1)}
+    ).encode()
+    form = urllib.request.Request(f"{base}/sign-in/", data=body, headers={"Referer": f"{base}/sign-in/"})  # noqa: S310
+    opener.open(form)
+    cookies = {c.name: c.value for c in jar}
+    assert "sessionid" in cookies, "sign-in failed"
+    return Session(
+        cookie=f"sessionid={cookies['sessionid']}; csrftoken={cookies['csrftoken']}", csrf=cookies["csrftoken"]
+    )
+
+
+LUA = r"""
+local requests = {%(requests)s}
+local max_per_thread = %(max_per_thread)d
+local threads = {}
+local counter = 1
+
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  counter = 1 + id
+end
+
+function request()
+  local r = requests[((counter - 1) %% #requests) + 1]
+  counter = counter + %(threads)d
+  return wrk.format(r[1], r[2], r[3], r[4])
+end
+
+local done_here = 0
+function response(status, headers, body)
+  done_here = done_here + 1
+  if done_here >= max_per_thread then wrk.thread:stop() end
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests": %%d, "duration_us": %%d, "connect": %%d, "read": %%d, "write": %%d, ' ..
+    '"status": %%d, "timeout": %%d, "p50_ms": %%.3f, "p95_ms": %%.3f, "p99_ms": %%.3f, "mean_ms": %%.3f}\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000, latency.mean / 1000))
+end
+"""
+
+
+def _lua_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def wrk(
+    base: str,
+    requests: list[tuple[str, str, dict[str, str], str | None]],
+    *,
+    seconds: int,
+    connections: int,
+    threads: int = 2,
+    max_requests: int = 20_000,
+) -> dict[str, float]:
+    """Load ``base`` with ``requests`` (method, path, headers, body), cycled; bounded in time and count."""
+    rows = []
+    for method, path, headers, body in requests:
+        lua_headers = "{" + ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items()) + "}"
+        rows.append(
+            f"{{{_lua_string(method)}, {_lua_string(path)}, {lua_headers}, {_lua_string(body) if body else 'nil'}}}"
+        )
+    script = LUA % {
+        "requests": ",\n".join(rows),
+        "max_per_thread": max(1, max_requests // threads),
+        "threads": threads,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t",
+                str(threads),
+                "-c",
+                str(connections),
+                "-d",
+                f"{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                handle.name,
+                base,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+        ).stdout
+    finally:
+        os.unlink(handle.name)
+    match = re.search(r"^WRK_JSON (.*)$", out, re.MULTILINE)
+    assert match, out
+    figures: dict[str, float] = json.loads(match.group(1))
+    figures["rps"] = round(figures["requests"] / (figures["duration_us"] / 1_000_000), 1)
+    figures["errors"] = sum(int(figures[k]) for k in ("connect", "read", "write", "status", "timeout"))
+    return figures
+
+
+def query_counts(database: str) -> dict[str, int]:
+    collectstatic(database)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.harness", "querycount", database],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=production_env(database),
+        cwd=ROOT,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _count_queries(database: str) -> dict[str, int]:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.booking import booking_requests, search_paths
+    from clinic.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(username="bench-desk"))
+    client.get("/front-desk/")  # the session is warm, as for a desk in mid-morning
+    pages = {
+        "day_schedule": ("get", "/front-desk/", None),
+        "day_schedule_by_room": ("get", "/front-desk/?by=room", None),
+        "patient_search": ("get", search_paths()[0], None),
+        "trivial_H": ("get", "/bench/trivial/", None),
+    }
+    counts = {}
+    for name, (_method, path, _body) in pages.items():
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path, headers={"HX-Request": "true"} if "search" in name else {})
+        assert response.status_code == 200, (name, response.status_code)
+        counts[name] = len(captured)
+    _method, path, _headers, body = booking_requests(database, count=1, offset_days=900)[0]
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(path, data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 302, response.status_code
+    counts["booking_post"] = len(captured)
+    return counts
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["querycount"]:
+    print(json.dumps(_count_queries(sys.argv[2])))

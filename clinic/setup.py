@@ -1,0 +1,178 @@
+"""The manager's set-up pages: locations, rooms, appointment types, working hours, time off.
+
+One registry so the four generic views (list, add, edit, delete) serve every section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from clinic.forms import PERFORMER_GROUPS, StaffChoiceField
+from clinic.models import AppointmentType, Location, Room, StaffSchedule, TimeOff, User
+
+
+def _staff_field() -> StaffChoiceField:
+    return StaffChoiceField(
+        label=_("Staff member"),
+        queryset=User.objects.filter(is_active=True, groups__name__in=PERFORMER_GROUPS)
+        .distinct()
+        .order_by("last_name", "first_name"),
+    )
+
+
+class LocationForm(forms.ModelForm[Location]):
+    class Meta:
+        model = Location
+        fields = ["name", "time_zone", "address", "phone", "is_active"]
+        widgets = {"address": forms.Textarea(attrs={"rows": 2})}
+
+
+class RoomForm(forms.ModelForm[Room]):
+    class Meta:
+        model = Room
+        fields = ["location", "name", "is_active"]
+
+
+class AppointmentTypeForm(forms.ModelForm[AppointmentType]):
+    class Meta:
+        model = AppointmentType
+        fields = ["name", "kind", "duration_minutes", "performed_by", "is_active"]
+
+
+class StaffScheduleForm(forms.ModelForm[StaffSchedule]):
+    class Meta:
+        model = StaffSchedule
+        fields = ["staff", "location", "weekday", "start_time", "end_time"]
+        widgets = {
+            "start_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "end_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["staff"] = _staff_field()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        staff, weekday, start, end = (data.get(k) for k in ("staff", "weekday", "start_time", "end_time"))
+        if start and end and end <= start:
+            self.add_error("end_time", _("Working hours end after they start."))
+        elif staff and weekday is not None and start and end:
+            # One person cannot work two overlapping shifts, at one location or two.
+            clash = StaffSchedule.objects.filter(
+                staff=staff, weekday=weekday, start_time__lt=end, end_time__gt=start
+            ).exclude(pk=self.instance.pk)
+            if clash.exists():
+                self.add_error("start_time", _("These hours overlap hours this person already works that day."))
+        return data
+
+
+class TimeOffForm(forms.ModelForm[TimeOff]):
+    class Meta:
+        model = TimeOff
+        fields = ["staff", "start", "end", "reason"]
+        widgets = {
+            "start": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "end": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["staff"] = _staff_field()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            self.add_error("end", _("Time off ends after it starts."))
+        return data
+
+
+@dataclass(frozen=True)
+class Section:
+    slug: str
+    title: Promise
+    singular: Promise
+    model: type[models.Model]
+    form: type[forms.ModelForm[Any]]
+    columns: tuple[tuple[Promise, Callable[[Any], object]], ...]
+    related: tuple[str, ...] = ()
+    deletable: bool = False  # the rest are switched off (inactive), never deleted: bookings point at them
+
+
+def _active(record: Any) -> object:
+    return _("Active") if record.is_active else _("Not in use")
+
+
+SECTIONS: dict[str, Section] = {
+    section.slug: section
+    for section in (
+        Section(
+            "locations",
+            _("Locations"),
+            _("location"),
+            Location,
+            LocationForm,
+            ((_("Name"), lambda r: r.name), (_("Time zone"), lambda r: r.time_zone), (_("Status"), _active)),
+        ),
+        Section(
+            "rooms",
+            _("Rooms"),
+            _("room"),
+            Room,
+            RoomForm,
+            ((_("Location"), lambda r: r.location.name), (_("Room"), lambda r: r.name), (_("Status"), _active)),
+            related=("location",),
+        ),
+        Section(
+            "appointment-types",
+            _("Appointment types"),
+            _("appointment type"),
+            AppointmentType,
+            AppointmentTypeForm,
+            (
+                (_("Name"), lambda r: r.name),
+                (_("Kind"), lambda r: r.get_kind_display()),
+                (_("Minutes"), lambda r: r.duration_minutes),
+                (_("Performed by"), lambda r: r.get_performed_by_display()),
+                (_("Status"), _active),
+            ),
+        ),
+        Section(
+            "working-hours",
+            _("Working hours"),
+            _("working hours"),
+            StaffSchedule,
+            StaffScheduleForm,
+            (
+                (_("Staff member"), lambda r: r.staff.display_name),
+                (_("Location"), lambda r: r.location.name),
+                (_("Day"), lambda r: r.get_weekday_display()),
+                (_("Hours"), lambda r: f"{r.start_time:%H:%M}–{r.end_time:%H:%M}"),
+            ),
+            related=("staff", "location"),
+            deletable=True,
+        ),
+        Section(
+            "time-off",
+            _("Time off"),
+            _("time off"),
+            TimeOff,
+            TimeOffForm,
+            (
+                (_("Staff member"), lambda r: r.staff.display_name),
+                (_("From"), lambda r: r.start),
+                (_("Until"), lambda r: r.end),
+                (_("Reason"), lambda r: r.reason or "—"),
+            ),
+            related=("staff",),
+            deletable=True,
+        ),
+    )
+}
