@@ -105,7 +105,34 @@ DEFAULT_SEQUENCE: tuple[DefaultStep, ...] = (
     ),
 )
 
-DEFAULT_BY_KIND = {step.kind: step for step in DEFAULT_SEQUENCE}
+# Booking messages: the same templates, listed on the same page (the manager edits them too).
+DEFAULT_BOOKING: tuple[DefaultStep, ...] = (
+    DefaultStep(
+        MessageKind.BOOKING_CONFIRMATION,
+        0,
+        None,
+        _("Your appointment at $clinic_name"),
+        _(
+            "Hello $first_name,\n\n"
+            "Your appointment is booked for $session_date at $session_time. The calendar file attached "
+            "adds it to your calendar.\n\n"
+            "If you need to change the time, call us on $clinic_phone."
+        ),
+    ),
+    DefaultStep(
+        MessageKind.BOOKING_REMINDER,
+        -1,
+        time(10, 0),
+        _("See you soon at $clinic_name"),
+        _(
+            "Hello $first_name,\n\n"
+            "A reminder of your appointment on $session_date at $session_time. Please let us know with "
+            "one click below whether the time still suits you."
+        ),
+    ),
+)
+
+DEFAULT_BY_KIND = {step.kind: step for step in (*DEFAULT_SEQUENCE, *DEFAULT_BOOKING)}
 
 # The specialist's alert is not a sequence step; its text is fixed (and carries no clinical detail).
 SPECIALIST_ALERT_SUBJECT = _("A patient asked for a call back")

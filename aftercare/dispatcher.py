@@ -81,6 +81,8 @@ def build_email(message: Message) -> EmailMultiAlternatives:
         headers=headers,
     )
     outgoing.attach_alternative(message.body_html, "text/html")
+    if message.attachment_ics:
+        outgoing.attach("appointment.ics", message.attachment_ics, "text/calendar")
     return outgoing
 
 

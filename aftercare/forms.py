@@ -21,9 +21,12 @@ class MessageTemplateForm(forms.ModelForm[MessageTemplate]):
 
     def clean_offset_days(self) -> int:
         days: int = self.cleaned_data["offset_days"]
-        if self.instance.kind == MessageKind.SESSION_REMINDER:
+        if self.instance.kind in (MessageKind.SESSION_REMINDER, MessageKind.BOOKING_REMINDER):
             if not -14 <= days <= 0:
                 raise forms.ValidationError(_("A reminder goes out between 14 days before and the day of the session."))
+        elif self.instance.kind == MessageKind.BOOKING_CONFIRMATION:
+            if days != 0:
+                raise forms.ValidationError(_("The booking confirmation goes out when the appointment is booked."))
         elif not 0 <= days <= 365:
             raise forms.ValidationError(_("Choose a day between 0 (the day of the session) and 365."))
         return days
@@ -52,6 +55,7 @@ class MessageTemplateForm(forms.ModelForm[MessageTemplate]):
         if cleaned.get("send_time") is None and self.instance.kind in (
             MessageKind.SESSION_REMINDER,
             MessageKind.PROGRESS_REVIEW,
+            MessageKind.BOOKING_REMINDER,
         ):
             self.add_error("send_time", _("This message needs a local send time."))
         return cleaned

@@ -14,9 +14,10 @@ from datetime import timedelta
 from django.core import signing
 from django.urls import reverse
 
-from aftercare.models import CheckInAnswer
+from aftercare.models import AppointmentReplyAnswer, CheckInAnswer
 
 CHECKIN_SALT = "aftercare.checkin.v1"
+BOOKING_SALT = "aftercare.booking.v1"
 UNSUBSCRIBE_SALT = "aftercare.unsubscribe.v1"
 
 # Counted from when the message was rendered (the session), so a day-1 check-in stays
@@ -61,5 +62,28 @@ def read_unsubscribe_token(token: str) -> uuid.UUID | None:
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE)
         return uuid.UUID(data["m"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+# A reminder goes out a day or so before; the answer is useful until the appointment.
+BOOKING_MAX_AGE = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class BookingLink:
+    message_token: uuid.UUID
+    answer: AppointmentReplyAnswer
+
+
+def booking_path(message_token: uuid.UUID, answer: AppointmentReplyAnswer) -> str:
+    token = signing.dumps({"m": str(message_token), "a": answer.value}, salt=BOOKING_SALT, compress=True)
+    return reverse("aftercare:appointment_reply", args=[token])
+
+
+def read_booking_token(token: str) -> BookingLink | None:
+    try:
+        data = signing.loads(token, salt=BOOKING_SALT, max_age=BOOKING_MAX_AGE)
+        return BookingLink(message_token=uuid.UUID(data["m"]), answer=AppointmentReplyAnswer(data["a"]))
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None

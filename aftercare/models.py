@@ -29,6 +29,8 @@ class MessageKind(models.TextChoices):
     SESSION_REMINDER = "session_reminder", _("Reminder before a planned session")
     PROGRESS_REVIEW = "progress_review", _("Progress review invitation")
     SPECIALIST_ALERT = "specialist_alert", _("Alert to the specialist")
+    BOOKING_CONFIRMATION = "booking_confirmation", _("Booking confirmation")
+    BOOKING_REMINDER = "booking_reminder", _("Appointment reminder")
 
 
 # The kinds the aftercare sequence is made of, in the order a patient receives them.
@@ -102,6 +104,8 @@ class Message(models.Model):
     subject = models.CharField(_("subject"), max_length=200)
     body_text = models.TextField(_("text"))
     body_html = models.TextField(_("HTML"))
+    # An iCalendar file sent as an attachment (booking confirmations).
+    attachment_ics = models.TextField(_("calendar attachment"), blank=True)
     # Stable identity: the Message-ID header and the signed links carry it, so a resend
     # after a crash is recognisable as the same message.
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -210,6 +214,15 @@ class MessageTemplate(models.Model):
     def timing_label(self) -> str:
         """How the manager reads the timing: "day 1 at 10:00", "immediately", "1 day before …"."""
         at = self.send_time.strftime("%H:%M") if self.send_time else ""
+        if self.kind == MessageKind.BOOKING_REMINDER:
+            before = -self.offset_days
+            return ngettext(
+                "%(n)d day before the appointment at %(time)s",
+                "%(n)d days before the appointment at %(time)s",
+                before,
+            ) % {"n": before, "time": at}
+        if self.kind == MessageKind.BOOKING_CONFIRMATION:
+            return gettext("immediately after booking")
         if self.kind == MessageKind.SESSION_REMINDER:
             before = -self.offset_days
             if before == 0:
@@ -296,6 +309,36 @@ class SpecialistQueueEntry(models.Model):
         self.resolved_by = by
         self.resolution = resolution
         self.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+
+
+class AppointmentReplyAnswer(models.TextChoices):
+    CONFIRM = "confirm", _("Confirmed by the patient")
+    RESCHEDULE = "reschedule", _("Asked to reschedule")
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class AppointmentReply(models.Model):
+    """The patient's answer to an appointment reminder (one per reminder; a later click changes it)."""
+
+    message = models.OneToOneField(Message, on_delete=models.PROTECT, related_name="appointment_reply")
+    appointment = models.ForeignKey(
+        "clinic.Appointment", verbose_name=_("appointment"), on_delete=models.PROTECT, related_name="replies"
+    )
+    answer = models.CharField(_("answer"), max_length=16, choices=AppointmentReplyAnswer.choices)
+    answered_at = models.DateTimeField(_("answered"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-answered_at"]
+        verbose_name = _("appointment reply")
+        verbose_name_plural = _("appointment replies")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(answer__in=AppointmentReplyAnswer.values), name="appointment_reply_answer_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"appointment {self.appointment_id}: {self.answer}"
 
 
 @pghistory.track(pghistory.InsertEvent())

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from aftercare import links
-from aftercare.models import CheckInAnswer, MessageKind
+from aftercare.models import AppointmentReplyAnswer, CheckInAnswer, MessageKind
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,13 @@ def checkin_actions(token: uuid.UUID) -> list[Action]:
     return [Action(str(answer.label), absolute(links.checkin_path(token, answer))) for answer in CheckInAnswer]
 
 
+def booking_actions(token: uuid.UUID) -> list[Action]:
+    return [
+        Action(_("Yes, I will be there"), absolute(links.booking_path(token, AppointmentReplyAnswer.CONFIRM))),
+        Action(_("I need another time"), absolute(links.booking_path(token, AppointmentReplyAnswer.RESCHEDULE))),
+    ]
+
+
 def render(content: Content) -> Rendered:
     text_parts = [*content.paragraphs]
     if content.advice:
@@ -97,7 +104,11 @@ def sequence_content(
     token: uuid.UUID,
     advice: list[str],
 ) -> Content:
-    actions = checkin_actions(token) if kind == MessageKind.CHECKIN_DAY1 else []
+    actions = []
+    if kind == MessageKind.CHECKIN_DAY1:
+        actions = checkin_actions(token)
+    elif kind == MessageKind.BOOKING_REMINDER:
+        actions = booking_actions(token)
     return Content(
         subject=fill(subject, values),
         paragraphs=paragraphs(fill(body_text, values)),

@@ -54,7 +54,7 @@ def patient_messages(patient_id: int, limit: int = 200) -> list[Message]:
     return list(
         Message.objects.for_patient(patient_id)
         .exclude(kind=MessageKind.SPECIALIST_ALERT)
-        .select_related("checkin")
+        .select_related("checkin", "appointment_reply")
         .order_by("-due_at", "-id")[:limit]
     )
 

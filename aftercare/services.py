@@ -15,9 +15,11 @@ from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
-from aftercare import rendering
-from aftercare.defaults import DEFAULT_SEQUENCE, SPECIALIST_ALERT_SUBJECT
+from aftercare import ics, rendering
+from aftercare.defaults import DEFAULT_BOOKING, DEFAULT_SEQUENCE, SPECIALIST_ALERT_SUBJECT
 from aftercare.models import (
+    AppointmentReply,
+    AppointmentReplyAnswer,
     CheckIn,
     CheckInAnswer,
     EmailWithdrawal,
@@ -27,7 +29,7 @@ from aftercare.models import (
     MessageTemplate,
     SpecialistQueueEntry,
 )
-from clinic.models import Location, Patient, User
+from clinic.models import Appointment, Location, Patient, User
 from clinic.roles import ROLES, Role
 
 LANCET = "lancet"
@@ -96,7 +98,7 @@ def message_templates_ensure_defaults() -> dict[str, MessageTemplate]:
             subject=str(step.subject),
             body_text=str(step.body_text),
         )
-        for step in DEFAULT_SEQUENCE
+        for step in (*DEFAULT_SEQUENCE, *DEFAULT_BOOKING)
         if step.kind not in existing
     ]
     if missing:
@@ -396,3 +398,105 @@ def message_template_update(
         template.updated_by = acting_user
         template.save()
     return template
+
+
+# --- Booking messages ----------------------------------------------------------------------
+
+
+def _appointment_source(appointment: Appointment) -> str:
+    return f"appointment:{appointment.pk}"
+
+
+def booking_messages_schedule(*, appointment: Appointment) -> list[Message]:
+    """Confirmation (with an .ics) now and a reminder before the appointment, for its current time.
+
+    Called when an appointment is booked or moved: pending messages for an earlier time are
+    cancelled. A second call for the same time creates nothing.
+    """
+    source = _appointment_source(appointment)
+    when = appointment.start.isoformat()
+    location = appointment.location
+    patient = appointment.patient
+    now = timezone.now()
+    with transaction.atomic():
+        Message.objects.filter(source=source).pending().exclude(idempotency_key__endswith=f"@{when}").update(
+            status=MessageStatus.CANCELLED, cancelled_reason=_("The appointment was moved.")[:200]
+        )
+        if Message.objects.filter(source=source, idempotency_key__endswith=f"@{when}").exists():
+            return []
+        templates = message_templates_ensure_defaults()
+        local = location.local(appointment.start)
+        values = {
+            **_values(patient, location),
+            "session_date": date_format(local.date(), "l j F"),
+            "session_time": time_format(local, "H:i"),
+        }
+        build: list[Message] = []
+        confirmation = templates.get(MessageKind.BOOKING_CONFIRMATION)
+        if confirmation is not None and confirmation.is_active:
+            message = _build(
+                patient=patient,
+                location=location,
+                template=confirmation,
+                due_at=now,
+                source=source,
+                key=f"confirmation@{when}",
+                values=values,
+            )
+            moves = Message.objects.filter(source=source, kind=MessageKind.BOOKING_CONFIRMATION).count()
+            message.attachment_ics = ics.appointment_event(
+                uid=f"appointment-{appointment.pk}",
+                start=appointment.start,
+                end=appointment.end,
+                summary=_("Appointment at %(clinic)s") % {"clinic": settings.CLINIC_NAME},
+                location=", ".join(part for part in (location.name, location.address.replace("\n", ", ")) if part),
+                sequence=moves,
+            )
+            build.append(message)
+        reminder = templates.get(MessageKind.BOOKING_REMINDER)
+        if reminder is not None and reminder.is_active:
+            due_at = step_due(template=reminder, location=location, anchor=appointment.start)
+            # Booked for tomorrow morning after today's reminder time: the confirmation is enough.
+            if now < due_at < appointment.start:
+                build.append(
+                    _build(
+                        patient=patient,
+                        location=location,
+                        template=reminder,
+                        due_at=due_at,
+                        source=source,
+                        key=f"reminder@{when}",
+                        values=values,
+                    )
+                )
+        Message.objects.bulk_create(build, ignore_conflicts=True)
+        created = list(Message.objects.filter(source=source, idempotency_key__endswith=f"@{when}"))
+        kick_dispatcher()
+    return created
+
+
+def booking_messages_cancel(*, appointment: Appointment) -> int:
+    """A cancelled appointment cancels its pending messages."""
+    return messages_cancel_for_source(
+        acting_user=None, source=_appointment_source(appointment), reason=_("The appointment was cancelled.")
+    )
+
+
+def appointment_reply_record(*, message_token: uuid.UUID, answer: AppointmentReplyAnswer) -> AppointmentReply | None:
+    """Record the patient's answer to a reminder (a later click changes it). ``None``: no such reminder."""
+    with transaction.atomic():
+        message = Message.objects.filter(token=message_token, kind=MessageKind.BOOKING_REMINDER).first()
+        if message is None:
+            return None
+        appointment_id = int(message.source.split(":", 1)[1])
+        appointment = Appointment.objects.filter(pk=appointment_id, patient_id=message.patient_id).first()
+        if appointment is None:
+            return None
+        reply, created = AppointmentReply.objects.select_for_update().get_or_create(
+            message=message, defaults={"appointment": appointment, "answer": answer}
+        )
+        if not created and reply.answer != answer:
+            reply.answer = answer
+            reply.answered_at = timezone.now()
+            reply.save(update_fields=["answer", "answered_at"])
+    return reply

@@ -15,4 +15,5 @@ urlpatterns = [
     # Patients' links from emails: no sign-in, signed and expiring tokens.
     path("c/<str:token>/", views.checkin, name="checkin"),
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("a/<str:token>/", views.appointment_reply, name="appointment_reply"),
 ]

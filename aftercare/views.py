@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from aftercare import links, selectors, services
-from aftercare.defaults import DEFAULT_SEQUENCE, PLACEHOLDERS
+from aftercare.defaults import DEFAULT_BOOKING, DEFAULT_SEQUENCE, PLACEHOLDERS
 from aftercare.forms import CheckInNoteForm, MessageTemplateForm, QueueResolveForm
 from aftercare.models import CheckIn, Message, MessageTemplate, SpecialistQueueEntry
 from clinic import roles
@@ -53,7 +53,8 @@ def message_retry(request: HttpRequest, pk: int) -> HttpResponse:
 def sequence(request: HttpRequest) -> HttpResponse:
     templates = services.message_templates_ensure_defaults()
     steps = [templates[step.kind] for step in DEFAULT_SEQUENCE if step.kind in templates]
-    return render(request, "aftercare/sequence.html", {"steps": steps})
+    booking_steps = [templates[step.kind] for step in DEFAULT_BOOKING if step.kind in templates]
+    return render(request, "aftercare/sequence.html", {"steps": steps, "booking_steps": booking_steps})
 
 
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
@@ -146,3 +147,16 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if patient is None:
         return _invalid_link(request)
     return render(request, "aftercare/unsubscribed.html")
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET"])
+def appointment_reply(request: HttpRequest, token: str) -> HttpResponse:
+    link = links.read_booking_token(token)
+    if link is None:
+        return _invalid_link(request)
+    reply = services.appointment_reply_record(message_token=link.message_token, answer=link.answer)
+    if reply is None:
+        return _invalid_link(request)
+    return render(request, "aftercare/appointment_reply.html", {"reply": reply})

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, Model, OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from django.forms import ModelForm
@@ -15,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftercare import hooks as aftercare_hooks
 from clinic.availability import Slot, nearest_free_slots
 from clinic.models import (
     AccessEvent,
@@ -220,10 +220,11 @@ def appointment_book(
         appointment_type=appointment_type, patient=patient, practitioner=practitioner, room=room, start=start, end=end
     )
     # Who booked and when are on the appointment (created_by, created_at); the change rows
-    # record what happens to it afterwards. A single INSERT is atomic by itself; inside a
-    # caller's transaction a savepoint keeps a clash from aborting the caller's work.
+    # record what happens to it afterwards. The appointment and its messages (the aftercare
+    # hook) commit together; inside a caller's transaction a savepoint keeps a clash from
+    # aborting the caller's work.
     try:
-        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        with transaction.atomic():
             appointment = Appointment.objects.create(
                 appointment_type=appointment_type,
                 patient=patient,
@@ -235,6 +236,7 @@ def appointment_book(
                 notes=notes,
                 created_by=acting_user,
             )
+            aftercare_hooks.appointment_booked(appointment=appointment)  # its messages commit with it
     except IntegrityError as error:
         raise BookingRefused(
             _clash_message(error),
@@ -287,6 +289,7 @@ def appointment_reschedule(
                 old_start=old_start,
                 new_start=start,
             )
+            aftercare_hooks.appointment_rescheduled(appointment=appointment)
     except IntegrityError as error:
         appointment.refresh_from_db()
         raise BookingRefused(
@@ -310,6 +313,7 @@ def appointment_cancel(*, acting_user: User, appointment: Appointment, reason: s
         if locked.status == AppointmentStatus.CANCELLED:
             return locked
         locked.cancel(by=acting_user, reason=reason)
+        aftercare_hooks.appointment_cancelled(appointment=locked)
     return locked
 
 

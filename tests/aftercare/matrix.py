@@ -51,5 +51,8 @@ ROWS: dict[str, Row] = {
     ),
     # Patients' links: public, and a bad token shows the same plain page to everyone.
     "aftercare:checkin": Row("get", lambda w: "/aftercare/c/not-a-token/", everyone(BAD_LINK, anonymous=BAD_LINK)),
+    "aftercare:appointment_reply": Row(
+        "get", lambda w: "/aftercare/a/not-a-token/", everyone(BAD_LINK, anonymous=BAD_LINK)
+    ),
     "aftercare:unsubscribe": Row("get", lambda w: "/aftercare/u/not-a-token/", everyone(BAD_LINK, anonymous=BAD_LINK)),
 }
