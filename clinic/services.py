@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Model, OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from django.forms import ModelForm
@@ -220,11 +221,10 @@ def appointment_book(
         appointment_type=appointment_type, patient=patient, practitioner=practitioner, room=room, start=start, end=end
     )
     # Who booked and when are on the appointment (created_by, created_at); the change rows
-    # record what happens to it afterwards. The appointment and its messages (the aftercare
-    # hook) commit together; inside a caller's transaction a savepoint keeps a clash from
-    # aborting the caller's work.
+    # record what happens to it afterwards. A single INSERT is atomic by itself; inside a
+    # caller's transaction a savepoint keeps a clash from aborting the caller's work.
     try:
-        with transaction.atomic():
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
             appointment = Appointment.objects.create(
                 appointment_type=appointment_type,
                 patient=patient,
@@ -236,7 +236,6 @@ def appointment_book(
                 notes=notes,
                 created_by=acting_user,
             )
-            aftercare_hooks.appointment_booked(appointment=appointment)  # its messages commit with it
     except IntegrityError as error:
         raise BookingRefused(
             _clash_message(error),
@@ -245,6 +244,7 @@ def appointment_book(
                 appointment_type=appointment_type, location=room.location, around=start, practitioner=practitioner
             ),
         ) from error
+    aftercare_hooks.appointment_booked(appointment=appointment)
     return appointment
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 import pytest
 import time_machine
@@ -32,8 +32,9 @@ FRIDAY = date(2026, 3, 6)
 
 
 @pytest.fixture
-def booked() -> Iterator[Appointment]:
-    with time_machine.travel(NOW, tick=False):
+def booked(django_capture_on_commit_callbacks: Any) -> Appointment:
+    # The messages are scheduled right after the booking commits (aftercare/hooks.py).
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
         location = LocationFactory(name="Central", time_zone="Europe/London", address="12 Harbour Street, London")
         specialist = UserFactory(username="sara", role=Role.SPECIALIST)
         StaffScheduleFactory.every_day(staff=specialist, location=location)
@@ -45,7 +46,7 @@ def booked() -> Iterator[Appointment]:
             room=RoomFactory(location=location, name="Room 1"),
             start=datetime.combine(FRIDAY, time(14, 0), tzinfo=location.zone),
         )
-        yield appointment
+    return appointment
 
 
 def messages(appointment: Appointment) -> dict[str, Message]:
@@ -74,9 +75,11 @@ def test_the_confirmation_goes_out_with_its_calendar_file(booked: Appointment, s
     assert parts["text/calendar"].get_filename() == "appointment.ics"
 
 
-def test_moving_the_appointment_replaces_its_pending_messages(booked: Appointment) -> None:
+def test_moving_the_appointment_replaces_its_pending_messages(
+    booked: Appointment, django_capture_on_commit_callbacks: Any
+) -> None:
     old_reminder = messages(booked)[MessageKind.BOOKING_REMINDER]
-    with time_machine.travel(NOW, tick=False):
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
         appointment_reschedule(
             acting_user=UserFactory(username="desk2", role=Role.FRONT_DESK),
             appointment=booked,
@@ -98,11 +101,15 @@ def test_a_cancelled_appointment_cancels_its_pending_messages(booked: Appointmen
     assert statuses == {MessageStatus.CANCELLED}
 
 
-def test_a_booking_that_fails_stores_no_messages(booked: Appointment) -> None:
+def test_a_booking_that_fails_stores_no_messages(booked: Appointment, django_capture_on_commit_callbacks: Any) -> None:
     from clinic.services import BookingRefused
 
     count = Message.objects.count()
-    with time_machine.travel(NOW, tick=False), pytest.raises(BookingRefused):
+    with (
+        time_machine.travel(NOW, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(BookingRefused),
+    ):
         appointment_book(
             acting_user=booked.created_by,  # type: ignore[arg-type]
             patient=PatientFactory(),
@@ -149,9 +156,14 @@ def test_a_forged_reminder_link_reveals_nothing(booked: Appointment, client: Cli
     assert not AppointmentReply.objects.exists()
 
 
-def test_a_booking_for_tomorrow_morning_gets_the_confirmation_only(booked: Appointment) -> None:
+def test_a_booking_for_tomorrow_morning_gets_the_confirmation_only(
+    booked: Appointment, django_capture_on_commit_callbacks: Any
+) -> None:
     location: Location = booked.location
-    with time_machine.travel(datetime(2026, 3, 2, 18, 0, tzinfo=UTC), tick=False):
+    with (
+        time_machine.travel(datetime(2026, 3, 2, 18, 0, tzinfo=UTC), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         appointment = appointment_book(
             acting_user=booked.created_by,  # type: ignore[arg-type]
             patient=PatientFactory(),
