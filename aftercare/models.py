@@ -150,11 +150,15 @@ class Message(models.Model):
         return self.status == MessageStatus.SCHEDULED
 
     def mark_sent(self, *, at: datetime) -> None:
+        # One UPDATE, nothing else: this statement's commit closes the dispatcher's only
+        # unguarded window (see aftercare/dispatcher.py), so it stays as short as it can be.
         self.status = MessageStatus.SENT
         self.sent_at = at
         self.attempts += 1
         self.last_error = ""
-        self.save(update_fields=["status", "sent_at", "attempts", "last_error"])
+        Message.objects.filter(pk=self.pk).update(
+            status=self.status, sent_at=at, attempts=models.F("attempts") + 1, last_error=""
+        )
 
     def mark_skipped_no_consent(self) -> None:
         self.status = MessageStatus.SKIPPED_NO_CONSENT

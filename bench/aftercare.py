@@ -350,6 +350,8 @@ def main(results_dir: Path) -> dict[str, Any]:
         assert row is not None
         sent_count, drain, p99, p50, first_wait = (float(v or 0) for v in row)
         worker_rate = sent_count / drain if drain else 0.0
+        figures["cpus"] = os.cpu_count()
+        figures["load_average_1m_during_dispatch"] = round(os.getloadavg()[0], 2)
         figures["messages_sent"] = int(sent_count)
         figures["sink_received"] = handler.count
         figures["sink_distinct_message_ids"] = len(handler.ids)
@@ -367,6 +369,8 @@ def main(results_dir: Path) -> dict[str, Any]:
             stop(process)
         processes.clear()
 
+        if os.environ.get("BENCH_AFTERCARE_SKIP_CLAIM"):  # for iterating on throughput only
+            return figures
         say(f"claim query at {SMALL:,} stored messages")
         with psycopg.connect(bench_url, autocommit=True) as conn:
             conn.execute("DELETE FROM aftercare_message WHERE status <> 'sent'")
@@ -405,6 +409,7 @@ def main(results_dir: Path) -> dict[str, Any]:
         figures["claim_ratio_large_to_small"] = round(large["median_ms"] / small["median_ms"], 2)
         figures["claim_target_ratio"] = "<= 1.5"
         figures["total_bench_s"] = round(time.monotonic() - started_all, 1)
+        figures["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
     finally:
         for process in processes:
             stop(process)
