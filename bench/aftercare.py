@@ -155,7 +155,8 @@ def insert_messages(
     conn.execute(
         f"""
         INSERT INTO aftercare_message (patient_id, location_id, to_user_id, kind, status, due_at, next_attempt_at,
-            attempts, attempt_limit, last_error, sent_at, cancelled_reason, subject, body_text, body_html, token,
+            attempts, attempt_limit, last_error, sent_at, cancelled_reason, subject, body_text, body_html,
+            attachment_ics, token,
             source, idempotency_key, created_at)
         SELECT p.id, NULL, NULL,
             (ARRAY['aftercare_right_after', 'checkin_day1', 'actives_return', 'session_reminder',
@@ -163,7 +164,7 @@ def insert_messages(
             s.status, d.due, d.due,
             CASE WHEN s.status = 'sent' THEN 1 ELSE 0 END, 6, '',
             CASE WHEN s.status = 'sent' THEN d.due + interval '30 seconds' END, '',
-            %(subject)s, %(body)s, %(html)s, gen_random_uuid(),
+            %(subject)s, %(body)s, %(html)s, '', gen_random_uuid(),
             'bench:' || i, 'bench:' || i, now()
         FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i
         CROSS JOIN LATERAL (SELECT {status_sql} AS status) s

@@ -37,7 +37,7 @@ def test_a_worried_patient_answers_adds_a_note_and_the_specialist_sees_it(page: 
     assert CheckIn.objects.get().note == "My chin is swollen."
 
     sign_in(page, base, "spec")
-    page.get_by_role("link", name="Check-in queue").click()
+    page.get_by_role("link", name="Check-ins").click()
     expect(page.get_by_text("Nora Quinn")).to_be_visible()
     expect(page.get_by_text("My chin is swollen.")).to_be_visible()
     assert axe_violations(page) == []
