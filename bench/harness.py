@@ -26,7 +26,9 @@ from pathlib import Path
 
 from bench.data import BENCH_PASSWORD, ROOT, database_url
 
-WORKERS = 2  # one per core of the benchmark machine
+# gunicorn's recommended production size, (2 x cores) + 1: a request waiting on PostgreSQL
+# leaves its core to another worker.
+WORKERS = 2 * (os.cpu_count() or 1) + 1
 
 
 def free_port() -> int:

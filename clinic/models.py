@@ -140,9 +140,14 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         Digits only (after dropping spaces, dashes, brackets and a leading +): the phone's
         last digits. Containing "@": the email's beginning. Otherwise the beginnings of
         name words in any order ("ann smi"), or the email's beginning.
-        Each branch is served by an index (see Patient.Meta.indexes).
+        Each branch is served by an index (see Patient.Meta.indexes). Results come in name
+        order; the ordering is on expressions no index provides, which also keeps PostgreSQL
+        from the "scan the table until 20 rows match" plan that a bare LIMIT invites (seconds
+        at a million patients when the matches are few).
         """
-        text = text.strip()
+        return self._matching(text.strip()).order_by(Lower("last_name"), Lower("first_name"), "id")
+
+    def _matching(self, text: str) -> PatientQuerySet:
         digits = re.sub(r"[^0-9]", "", text)
         if digits and re.fullmatch(r"[0-9\s()+\-.]+", text):
             if len(digits) < 3:

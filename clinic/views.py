@@ -416,7 +416,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     """One search box answering as you type; without a query, the latest registrations."""
     query = request.GET.get("q", "").strip()[:100]
     if query:
-        found = sorted(Patient.objects.search(query)[:SEARCH_LIMIT], key=lambda p: (p.last_name, p.first_name, p.pk))
+        found = list(Patient.objects.search(query)[:SEARCH_LIMIT])
     else:
         found = list(Patient.objects.order_by("-created_at")[:SEARCH_LIMIT])
     context = {"patients": found, "query": query, "limit": SEARCH_LIMIT}
