@@ -1,0 +1,362 @@
+"""The outbox (every email the app sends or will send), the sequence's templates,
+check-in answers, the specialist's queue and the record of email withdrawals.
+
+Patient-side records point at clinic.Patient; nothing here changes clinic's models.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+import pghistory
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from clinic.models import Location, Patient, User
+
+
+class MessageKind(models.TextChoices):
+    AFTERCARE_RIGHT_AFTER = "aftercare_right_after", _("Aftercare: right after the session")
+    CHECKIN_DAY1 = "checkin_day1", _("Next-day check-in")
+    ACTIVES_RETURN = "actives_return", _("Bringing actives back")
+    SESSION_REMINDER = "session_reminder", _("Reminder before a planned session")
+    PROGRESS_REVIEW = "progress_review", _("Progress review invitation")
+    SPECIALIST_ALERT = "specialist_alert", _("Alert to the specialist")
+    BOOKING_CONFIRMATION = "booking_confirmation", _("Booking confirmation")
+    BOOKING_REMINDER = "booking_reminder", _("Appointment reminder")
+
+
+# The kinds the aftercare sequence is made of, in the order a patient receives them.
+SEQUENCE_KINDS = (
+    MessageKind.AFTERCARE_RIGHT_AFTER,
+    MessageKind.CHECKIN_DAY1,
+    MessageKind.ACTIVES_RETURN,
+    MessageKind.SESSION_REMINDER,
+    MessageKind.PROGRESS_REVIEW,
+)
+
+
+class MessageStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    # Claimed by a dispatcher until next_attempt_at (its lease); a dispatcher that dies
+    # leaves it to be claimed again when the lease runs out.
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    SKIPPED_NO_CONSENT = "skipped_no_consent", _("Not sent: no consent to email")
+
+
+CLAIMABLE = (MessageStatus.SCHEDULED, MessageStatus.SENDING)
+
+
+class MessageQuerySet(models.QuerySet["Message"]):
+    def due(self, now: datetime) -> MessageQuerySet:
+        """Rows the dispatcher may claim now: scheduled and due, or claimed under a lease that ran out.
+
+        Served by the partial index ``message_due``, whose size follows the live outbox, not its history.
+        """
+        return self.filter(status__in=CLAIMABLE, next_attempt_at__lte=now)
+
+    def pending(self) -> MessageQuerySet:
+        return self.filter(status=MessageStatus.SCHEDULED)
+
+    def for_patient(self, patient_id: int) -> MessageQuerySet:
+        return self.filter(patient_id=patient_id)
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    # The bodies are the rendered text; their changes are not events worth storing twice.
+    fields=["patient", "kind", "status", "due_at", "attempts", "last_error", "sent_at"],
+    model_name="MessageEvent",
+)
+class Message(models.Model):
+    """One email the app will send, sends, or decided not to send. The outbox row."""
+
+    patient = models.ForeignKey(Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Set for messages to staff about a patient (the specialist's alert); consent does not apply.
+    to_user = models.ForeignKey(
+        User, verbose_name=_("staff recipient"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=MessageKind.choices)
+    status = models.CharField(
+        _("status"), max_length=24, choices=MessageStatus.choices, default=MessageStatus.SCHEDULED
+    )
+    due_at = models.DateTimeField(_("due"))
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    attempt_limit = models.PositiveIntegerField(_("attempt limit"))
+    last_error = models.TextField(_("last error"), blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    cancelled_reason = models.CharField(_("why cancelled"), max_length=200, blank=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    body_text = models.TextField(_("text"))
+    body_html = models.TextField(_("HTML"))
+    # An iCalendar file sent as an attachment (booking confirmations).
+    attachment_ics = models.TextField(_("calendar attachment"), blank=True)
+    # Stable identity: the Message-ID header and the signed links carry it, so a resend
+    # after a crash is recognisable as the same message.
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # What caused the message ("treatment_session:42") and, within it, which one.
+    source = models.CharField(_("source"), max_length=120)
+    idempotency_key = models.CharField(max_length=200)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    objects: ClassVar[MessageQuerySet] = MessageQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "kind", "idempotency_key"], name="message_idempotent"),
+            models.CheckConstraint(condition=Q(status__in=MessageStatus.values), name="message_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status=MessageStatus.SENT, sent_at__isnull=False)
+                | (~Q(status=MessageStatus.SENT) & Q(sent_at__isnull=True)),
+                name="message_sent_has_sent_at",
+            ),
+        ]
+        indexes = [
+            # The dispatcher's claim query reads only this: small however many messages are stored.
+            models.Index(fields=["next_attempt_at", "id"], name="message_due", condition=Q(status__in=CLAIMABLE)),
+            models.Index(fields=["patient", "due_at"], name="message_patient_due"),
+            models.Index(fields=["source"], name="message_source"),
+            models.Index(fields=["status", "kind"], name="message_status_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → patient {self.patient_id} ({self.status})"
+
+    @property
+    def message_id(self) -> str:
+        domain = urlsplit(settings.SITE_URL).hostname or "clinic.invalid"
+        return f"<aftercare-{self.token}@{domain}>"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == MessageStatus.SCHEDULED
+
+    def mark_sent(self, *, at: datetime) -> None:
+        # One UPDATE, nothing else: this statement's commit closes the dispatcher's only
+        # unguarded window (see aftercare/dispatcher.py), so it stays as short as it can be.
+        self.status = MessageStatus.SENT
+        self.sent_at = at
+        self.attempts += 1
+        self.last_error = ""
+        Message.objects.filter(pk=self.pk).update(
+            status=self.status, sent_at=at, attempts=models.F("attempts") + 1, last_error=""
+        )
+
+    def mark_skipped_no_consent(self) -> None:
+        self.status = MessageStatus.SKIPPED_NO_CONSENT
+        self.save(update_fields=["status"])
+
+    def record_failure(self, *, error: str, permanent: bool, at: datetime, retry_base_seconds: int) -> None:
+        """One attempt failed: back off and try again, or give up at the limit (or at once if permanent)."""
+        self.attempts += 1
+        self.last_error = error[:2000]
+        if permanent or self.attempts >= self.attempt_limit:
+            self.status = MessageStatus.FAILED
+        else:
+            self.status = MessageStatus.SCHEDULED
+            backoff = retry_base_seconds * 2 ** (self.attempts - 1)
+            self.next_attempt_at = at + timedelta(seconds=min(backoff, 6 * 60 * 60))
+        self.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class MessageTemplate(models.Model):
+    """One step of the aftercare sequence, as the manager configured it."""
+
+    kind = models.CharField(_("kind"), max_length=32, choices=MessageKind.choices, unique=True)
+    is_active = models.BooleanField(_("send this message"), default=True)
+    offset_days = models.IntegerField(
+        _("day"),
+        help_text=_(
+            "Days after the session (0 = the same day). For session reminders: days before the planned session."
+        ),
+    )
+    send_time = models.TimeField(
+        _("local send time"),
+        null=True,
+        blank=True,
+        help_text=_("In the location's local time. Leave empty to send immediately."),
+    )
+    subject = models.CharField(_("subject"), max_length=200, help_text=_("Seen in the inbox: no clinical detail here."))
+    body_text = models.TextField(_("text"))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.ForeignKey(
+        User, verbose_name=_("updated by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(offset_days__gte=-60) & Q(offset_days__lte=365), name="template_offset_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+    @property
+    def timing_label(self) -> str:
+        """How the manager reads the timing: "day 1 at 10:00", "immediately", "1 day before …"."""
+        at = self.send_time.strftime("%H:%M") if self.send_time else ""
+        if self.kind == MessageKind.BOOKING_REMINDER:
+            before = -self.offset_days
+            return ngettext(
+                "%(n)d day before the appointment at %(time)s",
+                "%(n)d days before the appointment at %(time)s",
+                before,
+            ) % {"n": before, "time": at}
+        if self.kind == MessageKind.BOOKING_CONFIRMATION:
+            return gettext("immediately after booking")
+        if self.kind == MessageKind.SESSION_REMINDER:
+            before = -self.offset_days
+            if before == 0:
+                return gettext("on the day of each planned session at %(time)s") % {"time": at}
+            return ngettext(
+                "%(n)d day before each planned session at %(time)s",
+                "%(n)d days before each planned session at %(time)s",
+                before,
+            ) % {"n": before, "time": at}
+        if self.send_time is None:
+            if self.offset_days == 0:
+                return gettext("immediately")
+            return gettext("day %(day)d, at the time of the session") % {"day": self.offset_days}
+        return gettext("day %(day)d at %(time)s") % {"day": self.offset_days, "time": at}
+
+
+class CheckInAnswer(models.TextChoices):
+    FINE = "fine", _("Fine")
+    RED_OR_SENSITIVE = "red_or_sensitive", _("Still red or sensitive")
+    WORRIED = "worried", _("Worried")
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class CheckIn(models.Model):
+    """A patient's answer to the next-day check-in (one per check-in message)."""
+
+    message = models.OneToOneField(Message, on_delete=models.PROTECT, related_name="checkin")
+    patient = models.ForeignKey(Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="+")
+    answer = models.CharField(_("answer"), max_length=24, choices=CheckInAnswer.choices)
+    note = models.TextField(_("note from the patient"), blank=True, max_length=2000)
+    answered_at = models.DateTimeField(_("answered"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-answered_at"]
+        verbose_name = _("check-in answer")
+        verbose_name_plural = _("check-in answers")
+        constraints = [
+            models.CheckConstraint(condition=Q(answer__in=CheckInAnswer.values), name="checkin_answer_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id}: {self.answer}"
+
+
+class QueueEntryQuerySet(models.QuerySet["SpecialistQueueEntry"]):
+    def open(self) -> QueueEntryQuerySet:
+        return self.filter(resolved_at__isnull=True)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class SpecialistQueueEntry(models.Model):
+    """A patient the specialist should contact (a "worried" check-in answer)."""
+
+    checkin = models.OneToOneField(CheckIn, on_delete=models.PROTECT, related_name="queue_entry")
+    patient = models.ForeignKey(Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("added"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        User, verbose_name=_("resolved by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolution = models.TextField(_("what was done"), blank=True)
+
+    objects: ClassVar[QueueEntryQuerySet] = QueueEntryQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("specialist queue entry")
+        verbose_name_plural = _("specialist queue")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_by__isnull=False),
+                name="queue_resolved_has_resolver",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"queue: patient {self.patient_id}"
+
+    def resolve(self, *, by: User, resolution: str, at: datetime) -> None:
+        self.resolved_at = at
+        self.resolved_by = by
+        self.resolution = resolution
+        self.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+
+
+class AppointmentReplyAnswer(models.TextChoices):
+    CONFIRM = "confirm", _("Confirmed by the patient")
+    RESCHEDULE = "reschedule", _("Asked to reschedule")
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class AppointmentReply(models.Model):
+    """The patient's answer to an appointment reminder (one per reminder; a later click changes it)."""
+
+    message = models.OneToOneField(Message, on_delete=models.PROTECT, related_name="appointment_reply")
+    appointment = models.ForeignKey(
+        "clinic.Appointment", verbose_name=_("appointment"), on_delete=models.PROTECT, related_name="replies"
+    )
+    answer = models.CharField(_("answer"), max_length=16, choices=AppointmentReplyAnswer.choices)
+    answered_at = models.DateTimeField(_("answered"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-answered_at"]
+        verbose_name = _("appointment reply")
+        verbose_name_plural = _("appointment replies")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(answer__in=AppointmentReplyAnswer.values), name="appointment_reply_answer_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"appointment {self.appointment_id}: {self.answer}"
+
+
+@pghistory.track(pghistory.InsertEvent())
+class EmailWithdrawal(models.Model):
+    """The patient withdrew consent to email through an unsubscribe link."""
+
+    patient = models.ForeignKey(Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="+")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(_("withdrawn at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("email withdrawal")
+        verbose_name_plural = _("email withdrawals")
+
+    def __str__(self) -> str:
+        return f"patient {self.patient_id} withdrew email at {self.at:%Y-%m-%d %H:%M}"

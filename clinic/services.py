@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftercare import hooks as aftercare_hooks
 from clinic.availability import Slot, nearest_free_slots
 from clinic.models import (
     AccessEvent,
@@ -261,6 +262,7 @@ def appointment_book(
                 appointment_type=appointment_type, location=room.location, around=start, practitioner=practitioner
             ),
         ) from error
+    aftercare_hooks.appointment_booked(appointment=appointment)
     return appointment
 
 
@@ -305,6 +307,7 @@ def appointment_reschedule(
                 old_start=old_start,
                 new_start=start,
             )
+            aftercare_hooks.appointment_rescheduled(appointment=appointment)
     except IntegrityError as error:
         appointment.refresh_from_db()
         raise BookingRefused(
@@ -328,6 +331,7 @@ def appointment_cancel(*, acting_user: User, appointment: Appointment, reason: s
         if locked.status == AppointmentStatus.CANCELLED:
             return locked
         locked.cancel(by=acting_user, reason=reason)
+        aftercare_hooks.appointment_cancelled(appointment=locked)
     return locked
 
 

@@ -137,8 +137,30 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = "clinic"
 CELERY_TIMEZONE = "UTC"
-# Static and in code (django-celery-beat pins Django < 6.1). Later issues add entries.
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# --- Aftercare outbox (aftercare/dispatcher.py) ---
+# How often beat runs the dispatcher; a message is sent at most this long after it is due.
+AFTERCARE_DISPATCH_INTERVAL_SECONDS = env_int("AFTERCARE_DISPATCH_INTERVAL_SECONDS", 60, minimum=1)
+# Attempts before a message is marked failed, and the first retry's delay (doubling each time).
+AFTERCARE_MAX_ATTEMPTS = env_int("AFTERCARE_MAX_ATTEMPTS", 6, minimum=1)
+AFTERCARE_RETRY_BASE_SECONDS = env_int("AFTERCARE_RETRY_BASE_SECONDS", 60, minimum=1)
+# One dispatcher task sends at most this many, or runs this long, then hands over to a fresh task.
+AFTERCARE_DISPATCH_BATCH = env_int("AFTERCARE_DISPATCH_BATCH", 500, minimum=1)
+AFTERCARE_DISPATCH_BUDGET_SECONDS = env_int("AFTERCARE_DISPATCH_BUDGET_SECONDS", 45, minimum=1)
+# Rows one dispatcher claims at a time, and how long its claim lasts if it dies mid-batch.
+AFTERCARE_CLAIM_BATCH = env_int("AFTERCARE_CLAIM_BATCH", 50, minimum=1)
+AFTERCARE_SENDING_LEASE_SECONDS = env_int("AFTERCARE_SENDING_LEASE_SECONDS", 300, minimum=1)
+# How many tasks a dispatcher that found a backlog hands over to (match the worker's concurrency).
+AFTERCARE_DISPATCH_FANOUT = env_int("AFTERCARE_DISPATCH_FANOUT", 2, minimum=1)
+
+# Static and in code (django-celery-beat pins Django < 6.1).
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "aftercare-dispatch": {
+        "task": "aftercare.tasks.dispatch_due",
+        "schedule": float(AFTERCARE_DISPATCH_INTERVAL_SECONDS),
+        # A tick nobody ran in time is dropped, not piled up: the next one does the same work.
+        "options": {"expires": float(AFTERCARE_DISPATCH_INTERVAL_SECONDS)},
+    },
+}
 
 # --- Auth --------------------------------------------------------------------
 AUTH_USER_MODEL = "clinic.User"

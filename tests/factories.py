@@ -194,3 +194,21 @@ class ProductLotFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
     lot_number = factory.Sequence(lambda n: f"BP-{n:04d}")
     expires_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=365))
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    """An outbox row, due now unless told otherwise (aftercare)."""
+
+    class Meta:
+        model = "aftercare.Message"
+
+    patient = factory.SubFactory(PatientFactory)
+    kind = "aftercare_right_after"
+    due_at = factory.LazyFunction(timezone.now)
+    next_attempt_at = factory.LazyAttribute(lambda m: m.due_at)
+    attempt_limit = 6
+    subject = "Your aftercare"
+    body_text = "Hello,\n\nPlease look after your skin."
+    body_html = "<p>Hello,</p><p>Please look after your skin.</p>"
+    source = factory.Sequence(lambda n: f"test:{n}")
+    idempotency_key = factory.LazyAttribute(lambda m: m.source)

@@ -1,0 +1,81 @@
+"""Demo data for `make run`: patients partway through their aftercare.
+
+Idempotent: each demo sequence has a fixed source, so a second run adds nothing. Runs
+after clinic.demo.seed (it looks the demo patients up by name and skips any missing).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from aftercare.models import CheckIn, CheckInAnswer, Message, MessageKind, MessageStatus, SpecialistQueueEntry
+from aftercare.services import SessionFacts, aftercare_sequence_start
+from clinic.models import Location, Patient
+
+# (first name, last name, days since the session, facts, check-in answer, note)
+DEMO_SESSIONS = (
+    ("Anna", "Smith", 3, SessionFacts("manual_gauze", {"closed_comedones": 18, "open_comedones": 9}), "fine", ""),
+    ("Ben", "Okafor", 1, SessionFacts("lancet", {"pustules": 12, "closed_comedones": 6}), "", ""),
+    ("Chloé", "Martin", 2, SessionFacts("comedone_extractor", {"open_comedones": 22}), "red_or_sensitive", ""),
+    ("Farah", "Haddad", 2, SessionFacts("lancet", {"pustules": 4}), "worried", "My chin is still swollen."),
+    ("Eva", "Rossi", 5, SessionFacts("manual_cotton", {"closed_comedones": 10}), "", ""),
+    ("Daniel", "Nguyen", 70, SessionFacts("manual_gauze", {"open_comedones": 15}), "", ""),
+)
+
+
+def _completed_at(location: Location, days_ago: int) -> datetime:
+    day = location.today() - timedelta(days=days_ago)
+    return datetime.combine(day, time(15, 0), tzinfo=location.zone)
+
+
+@transaction.atomic
+def seed() -> dict[str, int]:
+    created = {"aftercare_messages": 0, "checkins": 0, "queue_entries": 0}
+    location = Location.objects.active().first()
+    if location is None:
+        return created
+    now = timezone.now()
+    for first, last, days_ago, facts, answer, note in DEMO_SESSIONS:
+        patient = Patient.objects.filter(first_name=first, last_name=last).first()
+        if patient is None:
+            continue
+        completed = _completed_at(location, days_ago)
+        planned = [completed + timedelta(weeks=4), completed + timedelta(weeks=8)]
+        messages = aftercare_sequence_start(
+            acting_user=None,
+            patient=patient,
+            location=location,
+            completed_at=completed,
+            facts=facts,
+            planned_sessions=planned,
+            source=f"demo:{first}-{last}",
+        )
+        if not messages:
+            continue
+        created["aftercare_messages"] += len(messages)
+        # What was due before today has been through the dispatcher: record it as it would be.
+        past = Message.objects.filter(source=f"demo:{first}-{last}", due_at__lte=now)
+        if patient.email_consent:
+            past.update(status=MessageStatus.SENT, sent_at=F("due_at"), attempts=1)
+        else:
+            past.update(status=MessageStatus.SKIPPED_NO_CONSENT)
+        if first == "Ben":
+            # A bounced address, for the manager's failed list.
+            Message.objects.filter(source=f"demo:{first}-{last}", kind=MessageKind.AFTERCARE_RIGHT_AFTER).update(
+                status=MessageStatus.FAILED,
+                sent_at=None,
+                attempts=1,
+                last_error="SMTPRecipientsRefused: 550 5.1.1 mailbox unavailable",
+            )
+        if answer:
+            message = Message.objects.get(source=f"demo:{first}-{last}", kind=MessageKind.CHECKIN_DAY1)
+            checkin = CheckIn.objects.create(message=message, patient=patient, answer=CheckInAnswer(answer), note=note)
+            created["checkins"] += 1
+            if answer == CheckInAnswer.WORRIED:
+                SpecialistQueueEntry.objects.create(checkin=checkin, patient=patient, location=location)
+                created["queue_entries"] += 1
+    return created

@@ -1,0 +1,40 @@
+"""Panels other apps' pages include: a patient's messages, the specialist's queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from aftercare import selectors
+from aftercare.forms import QueueResolveForm
+from clinic.models import Appointment, Patient
+
+register = template.Library()
+
+
+@register.inclusion_tag("aftercare/_patient_messages.html")
+def patient_messages(patient: Patient) -> dict[str, Any]:
+    """``{% load aftercare_tags %}{% patient_messages patient %}`` on the patient's page."""
+    return {"patient": patient, "patient_message_list": selectors.patient_messages(patient.pk)}
+
+
+@register.inclusion_tag("aftercare/_specialist_queue.html", takes_context=True)
+def specialist_queue_panel(context: dict[str, Any]) -> dict[str, Any]:
+    """``{% load aftercare_tags %}{% specialist_queue_panel %}`` on the consultations home."""
+    return {
+        "queue_entries": selectors.open_queue(),
+        "resolve_form": QueueResolveForm(),
+        "csrf_token": context.get("csrf_token"),
+        "request": context.get("request"),
+    }
+
+
+@register.inclusion_tag("aftercare/_appointment_reply.html")
+def appointment_reply_badge(appointment: Appointment) -> dict[str, Any]:
+    """``{% load aftercare_tags %}{% appointment_reply_badge appointment %}`` on the day schedule.
+
+    One query per appointment: for a list, prefetch ``replies`` first.
+    """
+    replies = list(appointment.replies.all())
+    return {"reply": max(replies, key=lambda r: r.answered_at) if replies else None}

