@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
@@ -97,11 +97,21 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
     zone = location.zone
     start_bound, end_bound = local_day_bounds(location, day)
     # Only what a card shows: a busy day is hundreds of rows, each row four joined records.
+    from aftercare.models import AppointmentReply
+
     day_qs = (
         Appointment.objects.at_location(location.pk)
         .between(start_bound, end_bound)
         .select_related("patient", "practitioner", "room", "appointment_type")
         .only(*CARD_FIELDS)
+        # The patient's latest answer to the reminder (confirm / reschedule), in the same query.
+        .annotate(
+            patient_reply=Subquery(
+                AppointmentReply.objects.filter(appointment=OuterRef("pk"))
+                .order_by("-answered_at")
+                .values("answer")[:1]
+            )
+        )
     )
     schedules: list[StaffSchedule] = []
     if by == "room":
@@ -225,6 +235,7 @@ class CardText:
     cancel: str
     no_show_question: str
     cancel_question: str
+    replies: dict[str, str]
 
     @classmethod
     def now(cls) -> CardText:
@@ -235,6 +246,7 @@ class CardText:
             cancel=gettext("Cancel"),
             no_show_question=gettext("Mark as a no-show?"),
             cancel_question=gettext("Cancel this appointment? Give the reason:"),
+            replies={"confirm": gettext("Patient confirmed"), "reschedule": gettext("Asks to reschedule")},
         )
 
 
@@ -255,6 +267,13 @@ def render_card(appointment: Appointment, *, zone: ZoneInfo, csrf: str, here: st
         f'<div class="appointment-meta">{escape(appointment.practitioner.display_name)}'
         f" · {escape(appointment.room.name)}</div>"
     ]
+    reply = getattr(appointment, "patient_reply", None)
+    if reply in text.replies:
+        icon = "envelope-check" if reply == "confirm" else "envelope-exclamation"
+        parts.append(
+            f'<div class="appointment-reply reply-{reply}"><i class="bi bi-{icon}" aria-hidden="true"></i> '
+            f"{escape(text.replies[reply])}</div>"
+        )
     if appointment.is_open:
         target = f'hx-target="#appointment-{pk}" hx-swap="outerHTML"'
         hidden = f'<span class="visually-hidden"> {patient}</span>'

@@ -8,7 +8,7 @@ from django import template
 
 from aftercare import selectors
 from aftercare.forms import QueueResolveForm
-from clinic.models import Appointment, Patient
+from clinic.models import Patient
 
 register = template.Library()
 
@@ -28,13 +28,3 @@ def specialist_queue_panel(context: dict[str, Any]) -> dict[str, Any]:
         "csrf_token": context.get("csrf_token"),
         "request": context.get("request"),
     }
-
-
-@register.inclusion_tag("aftercare/_appointment_reply.html")
-def appointment_reply_badge(appointment: Appointment) -> dict[str, Any]:
-    """``{% load aftercare_tags %}{% appointment_reply_badge appointment %}`` on the day schedule.
-
-    One query per appointment: for a list, prefetch ``replies`` first.
-    """
-    replies = list(appointment.replies.all())
-    return {"reply": max(replies, key=lambda r: r.answered_at) if replies else None}

@@ -136,15 +136,14 @@ def test_the_patient_answers_the_reminder_with_one_click(
     assert (reply.appointment_id, reply.answer) == (booked.pk, answer)
 
 
-def test_the_answer_shows_beside_the_appointment(booked: Appointment, client: Client) -> None:
-    from django.template import Context, Template
-
+def test_the_answer_shows_on_the_day_schedule(booked: Appointment, client: Client) -> None:
     reminder = messages(booked)[MessageKind.BOOKING_REMINDER]
     client.get(links.booking_path(reminder.token, AppointmentReplyAnswer.RESCHEDULE))
-    html = Template("{% load aftercare_tags %}{% appointment_reply_badge appointment %}").render(
-        Context({"appointment": booked})
-    )
-    assert "Asked to reschedule" in html
+    client.force_login(UserFactory(username="desk2", role=Role.FRONT_DESK))
+    day = booked.location.local(booked.start).date()
+    page = client.get(f"/front-desk/?date={day.isoformat()}").content.decode()
+    card = page[page.index(f'id="appointment-{booked.pk}"') :]
+    assert "Asks to reschedule" in card[: card.index("appointment-actions")]
 
 
 def test_a_forged_reminder_link_reveals_nothing(booked: Appointment, client: Client) -> None:

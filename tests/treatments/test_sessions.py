@@ -279,3 +279,22 @@ def test_the_database_refuses_a_signed_session_without_its_lot(scene: TreatmentS
         TreatmentSession.objects.filter(pk=session.pk).update(
             status=SessionStatus.SIGNED, signed_at=NOW, signed_by=scene.aesthetician
         )
+
+
+def test_signing_a_session_schedules_the_patients_aftercare_once(
+    scene: TreatmentScene, django_capture_on_commit_callbacks: Any
+) -> None:
+    from aftercare.models import Message, MessageKind
+    from treatments.hooks import on_session_signed
+
+    session = scene.started_and_cleared()
+    with django_capture_on_commit_callbacks(execute=True):
+        session_sign(acting_user=scene.aesthetician, session=session, log=scene.log())
+    source = f"treatment_session:{session.pk}"
+    kinds = set(Message.objects.filter(patient_id=session.patient_id, source=source).values_list("kind", flat=True))
+    assert {MessageKind.AFTERCARE_RIGHT_AFTER, MessageKind.CHECKIN_DAY1, MessageKind.ACTIVES_RETURN} <= kinds
+    # Booked sessions are reminded by the booking messages, not a second time here.
+    assert MessageKind.SESSION_REMINDER not in kinds
+    count = Message.objects.filter(source__startswith=source).count()
+    on_session_signed(session.pk)
+    assert Message.objects.filter(source__startswith=source).count() == count

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+import aftercare.demo
 import consultations.demo
 import treatments.demo
 from clinic import demo
@@ -14,6 +15,7 @@ SEEDS: tuple[Callable[[], dict[str, int]], ...] = (
     demo.seed,
     consultations.demo.seed,
     treatments.demo.seed,
+    aftercare.demo.seed,
 )
 
 
