@@ -12,7 +12,7 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
@@ -143,3 +143,20 @@ def broker_url(redis_url: str) -> str:
     if redis_url.startswith("unix://"):
         return "redis+socket://" + redis_url.removeprefix("unix://")
     return redis_url
+
+
+def database_url_for(settings_dict: Mapping[str, Any], *, name: str | None = None) -> str:
+    """The DATABASE_URL that ``parse_database_url`` reads back as ``settings_dict``.
+
+    For handing a database to another process (a worker, a fresh ``manage.py``); a
+    unix-socket directory travels as ``?host=``.
+    """
+    user = quote(str(settings_dict.get("USER") or ""), safe="")
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{quote(str(password), safe='')}@" if password else (f"{user}@" if user else "")
+    database = quote(name or str(settings_dict["NAME"]), safe="")
+    host = str(settings_dict.get("HOST") or "")
+    if host.startswith("/"):
+        return f"postgresql://{auth}/{database}?host={quote(host, safe='/')}"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgresql://{auth}{host or '127.0.0.1'}:{port}/{database}"

@@ -27,6 +27,7 @@ from django.db import connection
 from django.test import Client
 
 from aftercare.models import Message, MessageStatus
+from clinic.env import database_url_for
 from clinic.roles import Role, sync_role_groups
 from tests.aftercare.smtp_sink import Sink, free_port
 from tests.factories import MessageFactory, PatientFactory
@@ -119,12 +120,10 @@ class Stack:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
-        db = connection.settings_dict
-        auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
         env = dict(os.environ)
         env.update(
             {
-                "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+                "DATABASE_URL": database_url_for(connection.settings_dict),
                 "REDIS_URL": self.redis.url,
                 "CLINIC_TESTING": "true",
                 "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",

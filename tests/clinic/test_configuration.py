@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from clinic.env import ConfigError, env_bool, env_int, env_time_zone, parse_database_url, parse_redis_url
+from clinic.env import (
+    ConfigError,
+    database_url_for,
+    env_bool,
+    env_int,
+    env_time_zone,
+    parse_database_url,
+    parse_redis_url,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,11 +96,7 @@ def test_production_settings_pass_the_deploy_checks(db: None) -> None:
     from django.db import connection
 
     # Some checks read the database: point the fresh process at the test database.
-    test_db = connection.settings_dict
-    name = connection.creation._get_test_db_name()
-    database_url = f"postgres://{test_db['USER']}@{test_db['HOST'] or 'localhost'}:{test_db['PORT'] or 5432}/{name}"
-    if test_db["HOST"].startswith("/"):
-        database_url = f"postgresql://{test_db['USER']}@/{name}?host={test_db['HOST']}"
+    database_url = database_url_for(connection.settings_dict, name=connection.creation._get_test_db_name())
     result = _manage(
         "check",
         "--deploy",
@@ -104,3 +108,14 @@ def test_production_settings_pass_the_deploy_checks(db: None) -> None:
         DATABASE_URL=database_url,
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://postgres@/clinic?host=/srv/pg%20data", "postgresql://app:s%40cret@db.internal:6432/clinic"],
+)
+def test_database_url_for_is_the_inverse_of_parsing(url: str) -> None:
+    settings_dict = parse_database_url("DATABASE_URL", url).django_settings()
+    assert parse_database_url("DATABASE_URL", database_url_for(settings_dict)) == parse_database_url(
+        "DATABASE_URL", url
+    )

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic import roles
 from clinic.models import Patient
+from treatments.rescreen import RESCREEN_RULES_BY_ID
 from treatments.selectors import open_alerts_for, patient_progress
 
 register = template.Library()
@@ -46,6 +47,13 @@ def signed_percent(value: float | None) -> str:
         return "—"
     sign = "−" if value < 0 else ("+" if value > 0 else "")
     return f"{sign}{number_format(abs(value), decimal_pos=1 if abs(value) % 1 else 0)} %"
+
+
+@register.filter
+def rescreen_explanation(rule_id: str) -> str:
+    """The plain-language reason a re-screen rule stopped a session (the id itself if unknown)."""
+    rule = RESCREEN_RULES_BY_ID.get(rule_id)
+    return str(rule.explanation) if rule else rule_id
 
 
 @register.filter
