@@ -7,8 +7,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from consultations.forms import LesionCountsForm
+from consultations.models import BarrierStatus
 from treatments.models import (
-    Barrier,
     Complication,
     Exfoliation,
     ExtractionMethod,
@@ -41,7 +41,7 @@ def _yes_no(label: _StrPromise) -> forms.TypedChoiceField:
 class RescreenForm(forms.Form):
     barrier = forms.ChoiceField(
         label=_("Skin barrier today"),
-        choices=Barrier.choices,
+        choices=BarrierStatus.choices,
         widget=forms.RadioSelect,
         error_messages={"required": _("Say how the barrier is today.")},
     )

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Appointment, Patient, User
-from consultations.models import TreatmentPlan
+from consultations.models import BarrierStatus, TreatmentPlan
 
 
 class ProductQuerySet(models.QuerySet["Product"]):
@@ -98,12 +98,6 @@ class SessionStatus(models.TextChoices):
 
 # A session in one of these is a finished record: the database refuses any change to it.
 FINAL_STATUSES = (SessionStatus.STOPPED, SessionStatus.SIGNED)
-
-
-class Barrier(models.TextChoices):
-    INTACT = "intact", _("Intact")
-    IRRITATED = "irritated", _("Irritated")
-    INFLAMED = "inflamed", _("Inflamed")
 
 
 class Exfoliation(models.TextChoices):
@@ -192,7 +186,7 @@ class TreatmentSession(models.Model):
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
 
     # The day-of re-screen
-    barrier_today = models.CharField(_("skin barrier today"), max_length=20, choices=Barrier.choices, blank=True)
+    barrier_today = models.CharField(_("skin barrier today"), max_length=20, choices=BarrierStatus.choices, blank=True)
     active_infection = models.BooleanField(_("active skin infection"), null=True, blank=True)
     isotretinoin_since_consultation = models.BooleanField(
         _("isotretinoin started since the consultation"), null=True, blank=True

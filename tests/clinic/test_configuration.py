@@ -119,3 +119,10 @@ def test_database_url_for_is_the_inverse_of_parsing(url: str) -> None:
     assert parse_database_url("DATABASE_URL", database_url_for(settings_dict)) == parse_database_url(
         "DATABASE_URL", url
     )
+
+
+def test_every_model_change_has_its_migration(db: None) -> None:
+    from django.core.management import call_command
+
+    # Exits non-zero (SystemExit) when a model changed without a migration.
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
+from consultations.models import BarrierStatus
 from consultations.rules import RULES_BY_ID, Kind, Outcome
-from treatments.models import Barrier
 from treatments.rescreen import RESCREEN_RULES, RescreenAnswers, consultation_rule, rescreen
 
 CLEAR = RescreenAnswers(
@@ -69,4 +69,4 @@ def test_an_unknown_barrier_value_is_refused() -> None:
 def test_the_session_form_and_the_rules_share_the_barrier_vocabulary() -> None:
     from consultations.rules import BARRIER_VALUES
 
-    assert tuple(Barrier.values) == BARRIER_VALUES
+    assert tuple(BarrierStatus.values) == BARRIER_VALUES
