@@ -164,6 +164,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 
 # --- Auth --------------------------------------------------------------------
 AUTH_USER_MODEL = "clinic.User"
+AUTHENTICATION_BACKENDS = ["clinic.backends.ClinicBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

@@ -56,3 +56,26 @@ def test_demo_data_loads_once() -> None:
     assert any(first.values())
     assert not any(second.values())
     assert (User.objects.count(), Location.objects.count(), Patient.objects.count()) == counts
+
+
+def test_a_signed_in_pages_permission_checks_cost_one_query(front_desk: User) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from clinic import roles
+
+    fresh = User.objects.get(pk=front_desk.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert fresh.has_perm(roles.WORK_FRONT_DESK)
+        assert fresh.has_perm(roles.VIEW_PATIENT)
+        assert not fresh.has_perm(roles.MANAGE_CLINIC)
+    assert len(queries) == 1
+
+
+def test_a_permission_granted_to_the_user_directly_counts_too(outsider: User) -> None:
+    from django.contrib.auth.models import Permission
+
+    outsider.user_permissions.add(Permission.objects.get(codename="view_patient"))
+    fresh = User.objects.get(pk=outsider.pk)
+    assert fresh.has_perm("clinic.view_patient")
+    assert not fresh.has_perm("clinic.work_front_desk")
