@@ -446,7 +446,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     """One search box answering as you type; without a query, the latest registrations."""
     query = request.GET.get("q", "").strip()[:100]
     if query:
-        found = list(Patient.objects.search(query)[:SEARCH_LIMIT])
+        found = list(Patient.objects.search(query, limit=SEARCH_LIMIT))
     else:
         found = list(Patient.objects.order_by("-created_at")[:SEARCH_LIMIT])
     context = {"patients": found, "query": query, "limit": SEARCH_LIMIT}

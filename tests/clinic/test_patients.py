@@ -49,6 +49,25 @@ def test_search_finds_an_email_by_its_beginning() -> None:
     assert names(Patient.objects.search("anna.sm")) == {"Anna Smith"}
 
 
+def test_search_finds_words_inside_names_of_more_words() -> None:
+    PatientFactory(first_name="Mary Ann", last_name="Smith-Jones")
+    PatientFactory(first_name="Ann", last_name="Smith")
+    assert names(Patient.objects.search("ann jon")) == {"Mary Ann Smith-Jones"}
+    assert names(Patient.objects.search("mar smi")) == {"Mary Ann Smith-Jones"}
+    assert names(Patient.objects.search("ann smi")) == {"Mary Ann Smith-Jones", "Ann Smith"}
+    assert names(Patient.objects.search("mary ann smith")) == {"Mary Ann Smith-Jones"}
+
+
+def test_search_lists_each_patient_once_in_name_order_up_to_the_limit() -> None:
+    PatientFactory(first_name="Anna", last_name="Smith", email="anna@example.com")
+    PatientFactory(first_name="Annabel", last_name="Jones")
+    PatientFactory(first_name="Ann", last_name="Annan")
+    PatientFactory(first_name="Zoe", last_name="Abbot", email="annie@example.com")
+    found = [p.full_name for p in Patient.objects.search("ann")]
+    assert found == ["Zoe Abbot", "Ann Annan", "Annabel Jones", "Anna Smith"]
+    assert [p.full_name for p in Patient.objects.search("ann", limit=2)] == ["Zoe Abbot", "Ann Annan"]
+
+
 def test_search_does_not_choke_on_punctuation() -> None:
     PatientFactory(first_name="Anna", last_name="O'Neil")
     assert names(Patient.objects.search("o'ne & | ! :*")) == {"Anna O'Neil"}
