@@ -18,7 +18,7 @@ from clinic.models import Appointment
 
 
 def appointment_booked(*, appointment: Appointment) -> None:
-    transaction.on_commit(lambda: services.booking_messages_schedule(appointment=appointment), robust=True)
+    transaction.on_commit(lambda: services.booking_messages_schedule(appointment=appointment, new=True), robust=True)
 
 
 def appointment_rescheduled(*, appointment: Appointment) -> None:

@@ -3,6 +3,7 @@ transaction as what caused it, and the dispatcher is kicked only after the commi
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -407,23 +408,27 @@ def _appointment_source(appointment: Appointment) -> str:
     return f"appointment:{appointment.pk}"
 
 
-def booking_messages_schedule(*, appointment: Appointment) -> list[Message]:
+def booking_messages_schedule(*, appointment: Appointment, new: bool = False) -> list[Message]:
     """Confirmation (with an .ics) now and a reminder before the appointment, for its current time.
 
     Called when an appointment is booked or moved: pending messages for an earlier time are
-    cancelled. A second call for the same time creates nothing.
+    cancelled. A second call for the same time creates nothing. ``new``: the appointment
+    was just booked, so it has no messages yet: nothing to cancel, count or read back (the
+    booking POST is the front desk's busiest request; ON CONFLICT still guards a repeat).
     """
     source = _appointment_source(appointment)
     when = appointment.start.isoformat()
     location = appointment.location
     patient = appointment.patient
     now = timezone.now()
-    with transaction.atomic():
-        Message.objects.filter(source=source).pending().exclude(idempotency_key__endswith=f"@{when}").update(
-            status=MessageStatus.CANCELLED, cancelled_reason=_("The appointment was moved.")[:200]
-        )
-        if Message.objects.filter(source=source, idempotency_key__endswith=f"@{when}").exists():
-            return []
+    # A new booking's messages are one INSERT, atomic on its own; a move also cancels.
+    with transaction.atomic() if not new else contextlib.nullcontext():
+        if not new:
+            Message.objects.filter(source=source).pending().exclude(idempotency_key__endswith=f"@{when}").update(
+                status=MessageStatus.CANCELLED, cancelled_reason=_("The appointment was moved.")[:200]
+            )
+            if Message.objects.filter(source=source, idempotency_key__endswith=f"@{when}").exists():
+                return []
         templates = message_templates_ensure_defaults()
         local = location.local(appointment.start)
         values = {
@@ -443,7 +448,7 @@ def booking_messages_schedule(*, appointment: Appointment) -> list[Message]:
                 key=f"confirmation@{when}",
                 values=values,
             )
-            moves = Message.objects.filter(source=source, kind=MessageKind.BOOKING_CONFIRMATION).count()
+            moves = 0 if new else Message.objects.filter(source=source, kind=MessageKind.BOOKING_CONFIRMATION).count()
             message.attachment_ics = ics.appointment_event(
                 uid=f"appointment-{appointment.pk}",
                 start=appointment.start,
@@ -470,7 +475,7 @@ def booking_messages_schedule(*, appointment: Appointment) -> list[Message]:
                     )
                 )
         Message.objects.bulk_create(build, ignore_conflicts=True)
-        created = list(Message.objects.filter(source=source, idempotency_key__endswith=f"@{when}"))
+        created = build if new else list(Message.objects.filter(source=source, idempotency_key__endswith=f"@{when}"))
         kick_dispatcher()
     return created
 
