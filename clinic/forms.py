@@ -43,8 +43,9 @@ class StaffForm(forms.ModelForm[User]):
         labels = {"is_active": _("Can sign in")}
         help_texts = {"username": _("What they type to sign in. Letters, digits and @ . + - _ only.")}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, acting_user: User | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.acting_user = acting_user
         self.fields["first_name"].required = True
         self.fields["last_name"].required = True
         home_location = self.fields["home_location"]
@@ -52,6 +53,13 @@ class StaffForm(forms.ModelForm[User]):
             home_location.queryset = Location.objects.active()
         if self.instance.pk and self.instance.primary_role:
             self.initial["role"] = self.instance.primary_role.role.value
+
+    def clean_is_active(self) -> bool:
+        is_active = bool(self.cleaned_data.get("is_active"))
+        editing_self = self.acting_user is not None and self.instance.pk == self.acting_user.pk
+        if editing_self and not is_active:
+            raise forms.ValidationError(_("You cannot stop yourself from signing in."))
+        return is_active
 
 
 class NewStaffForm(SetPasswordMixin[User], StaffForm):

@@ -101,14 +101,11 @@ def staff_create(request: HttpRequest) -> HttpResponse:
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
 def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
     staff = get_object_or_404(User, pk=pk)
-    form = StaffForm(request.POST or None, instance=staff)
+    form = StaffForm(request.POST or None, instance=staff, acting_user=request.user)  # type: ignore[arg-type]
     if request.method == "POST" and form.is_valid():
-        if staff.pk == request.user.pk and not form.cleaned_data["is_active"]:
-            form.add_error("is_active", _("You cannot stop yourself from signing in."))
-        else:
-            staff_save(acting_user=request.user, staff=form.save(commit=False), role=form.cleaned_data["role"])  # type: ignore[arg-type]
-            messages.success(request, _("Saved %(name)s.") % {"name": staff.display_name})
-            return redirect("clinic:manager_home")
+        staff_save(acting_user=request.user, staff=form.save(commit=False), role=form.cleaned_data["role"])  # type: ignore[arg-type]
+        messages.success(request, _("Saved %(name)s.") % {"name": staff.display_name})
+        return redirect("clinic:manager_home")
     return render(request, "clinic/user_form.html", {"form": form, "adding": False, "staff": staff})
 
 
