@@ -7,6 +7,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
+from clinic.audit import acting_as
 from clinic.models import AccessEvent, Patient, User
 from tests.factories import PatientFactory
 
@@ -109,3 +110,22 @@ def test_a_change_made_through_a_page_is_attributed_to_the_signed_in_user_and_pa
     assert event.first_name == "New"
     assert event.pgh_context.metadata["user"] == manager.pk
     assert event.pgh_context.metadata["url"] == f"/clinic/staff/{person.pk}/"
+
+
+def test_a_service_outside_any_request_records_its_acting_user(front_desk: User) -> None:
+    patient = PatientFactory(first_name="Ina")
+    with acting_as(front_desk, service="test"):
+        Patient.objects.filter(pk=patient.pk).update(first_name="Ines")
+    context = _events(patient)[-1].pgh_context
+    assert context is not None
+    assert context.metadata["user"] == front_desk.pk
+    assert context.metadata["service"] == "test"
+
+
+def test_a_system_write_is_attributed_to_the_system_not_left_anonymous() -> None:
+    patient = PatientFactory(first_name="Ola")
+    with acting_as(None):
+        Patient.objects.filter(pk=patient.pk).update(first_name="Olga")
+    context = _events(patient)[-1].pgh_context
+    assert context is not None
+    assert context.metadata == {"user": None, "actor": "system"}
