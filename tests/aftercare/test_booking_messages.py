@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from typing import Any
+from urllib.parse import urlsplit
 
+import icalendar
 import pytest
 import time_machine
+from django.conf import settings
 from django.test import Client
 
 from aftercare import links
@@ -53,6 +56,13 @@ def messages(appointment: Appointment) -> dict[str, Message]:
     return {m.kind: m for m in Message.objects.filter(source=f"appointment:{appointment.pk}", status="scheduled")}
 
 
+def calendar_event(message: Message) -> icalendar.Event:
+    calendar = icalendar.Calendar.from_ical(message.attachment_ics)
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    [event] = calendar.events
+    return event
+
+
 def test_booking_schedules_a_confirmation_now_and_a_reminder_the_day_before_at_ten(booked: Appointment) -> None:
     found = messages(booked)
     assert set(found) == {MessageKind.BOOKING_CONFIRMATION, MessageKind.BOOKING_REMINDER}
@@ -90,6 +100,25 @@ def test_moving_the_appointment_replaces_its_pending_messages(
     new = messages(booked)
     assert "at 16:00" in new[MessageKind.BOOKING_REMINDER].body_text
     assert "SEQUENCE:1" in new[MessageKind.BOOKING_CONFIRMATION].attachment_ics
+
+
+def test_moving_the_appointment_updates_the_same_calendar_event_with_a_higher_sequence(
+    booked: Appointment, django_capture_on_commit_callbacks: Any
+) -> None:
+    first = calendar_event(messages(booked)[MessageKind.BOOKING_CONFIRMATION])
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        appointment_reschedule(
+            acting_user=UserFactory(username="desk4", role=Role.FRONT_DESK),
+            appointment=booked,
+            start=datetime.combine(FRIDAY, time(16, 0), tzinfo=booked.location.zone),
+        )
+    moved = calendar_event(messages(booked)[MessageKind.BOOKING_CONFIRMATION])
+    # Same UID, higher SEQUENCE: the patient's calendar moves the event instead of adding a second.
+    assert str(moved["UID"]) == str(first["UID"]) == f"appointment-{booked.pk}@{urlsplit(settings.SITE_URL).hostname}"
+    assert (first["SEQUENCE"], moved["SEQUENCE"]) == (0, 1)
+    assert first.decoded("DTSTART") == datetime(2026, 3, 6, 14, 0, tzinfo=UTC)
+    assert moved.decoded("DTSTART") == datetime(2026, 3, 6, 16, 0, tzinfo=UTC)
+    assert moved.decoded("DTEND") == booked.end.astimezone(UTC)
 
 
 def test_a_cancelled_appointment_cancels_its_pending_messages(booked: Appointment) -> None:
