@@ -109,7 +109,15 @@ def test_a_lancet_and_many_pustules_adjust_the_advice(location: Location) -> Non
 
 def test_subjects_carry_no_clinical_detail(location: Location) -> None:
     facts = SessionFacts(extraction_method="lancet", lesions_extracted={"pustules": 30})
-    for message in start(PatientFactory(), location, timezone.now(), facts=facts):
+    messages = start(PatientFactory(), location, timezone.now(), facts=facts)
+    # The check below runs per message: it must see the whole sequence, not an empty list.
+    assert {m.kind for m in messages} == {
+        MessageKind.AFTERCARE_RIGHT_AFTER,
+        MessageKind.CHECKIN_DAY1,
+        MessageKind.ACTIVES_RETURN,
+        MessageKind.PROGRESS_REVIEW,
+    }
+    for message in messages:
         subject = message.subject.lower()
         assert not any(word in subject for word in ("lancet", "pustule", "acne", "extraction", "spot"))
 
@@ -152,7 +160,9 @@ def test_the_managers_edits_shape_the_next_sequence(location: Location) -> None:
 def test_every_patient_email_carries_a_signed_unsubscribe_link_and_the_check_in_its_answers(
     location: Location,
 ) -> None:
-    for message in start(PatientFactory(), location, timezone.now()):
+    messages = start(PatientFactory(), location, timezone.now())
+    assert len(messages) == 4  # the whole default sequence, so the loop below checks every email
+    for message in messages:
         assert "/aftercare/u/" in message.body_text
         assert "/aftercare/u/" in message.body_html
     checkin = Message.objects.get(kind=MessageKind.CHECKIN_DAY1)

@@ -7,7 +7,7 @@ import pytest
 from consultations.grading import GAGS_MAX, Band, gags, gags_band, lesion_totals
 
 
-def test_gags_of_a_known_face() -> None:
+def test_it_grades_a_known_face_as_zone_weight_times_its_worst_lesion() -> None:
     counts = {
         "forehead": {"open_comedones": 14, "closed_comedones": 20},  # 2 x 1
         "right_cheek": {"papules": 3, "closed_comedones": 5},  # 2 x 2
@@ -70,7 +70,7 @@ def test_the_worst_face_reaches_the_published_maximum() -> None:
         (44, Band.VERY_SEVERE),
     ],
 )
-def test_bands_follow_doshi(total: int, band: Band) -> None:
+def test_it_bands_a_total_at_doshis_published_cut_offs(total: int, band: Band) -> None:
     assert gags_band(total) == band
 
 
