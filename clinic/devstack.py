@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import os
 import shutil
 import signal
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,11 +194,39 @@ class Supervised:
 
 MAX_RESTARTS = 5
 RESTART_WINDOW_SECONDS = 60.0
+# runserver answers a few seconds after it starts (longer on a busy machine); past this,
+# a new user is told it is late rather than left wondering.
+READY_TIMEOUT_SECONDS = 60.0
 
 
-def supervise(children: Sequence[Supervised], env: dict[str, str]) -> int:
+def answers(host: str, port: int, path: str = "/healthz", timeout: float = 1.0) -> bool:
+    """Whether a web server answers HTTP at host:port. Any status counts: /healthz answers
+    503 until the dispatcher's first heartbeat, and the pages work all the same."""
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        connection.request("GET", path)
+        connection.getresponse().read()
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+    return True
+
+
+@dataclass
+class Announcement:
+    """What to tell the user once the web server answers, so that their first click works."""
+
+    ready: Callable[[], bool]
+    announce: Callable[[], None]
+    waiting: str  # said once if the web server is still silent after `timeout` seconds
+    timeout: float = READY_TIMEOUT_SECONDS
+
+
+def supervise(children: Sequence[Supervised], env: dict[str, str], *, announcement: Announcement | None = None) -> int:
     """Run children until Ctrl-C. A worker or beat that dies is restarted; if one keeps
-    dying (5 times in a minute), or the web server dies, everything stops with a message."""
+    dying (5 times in a minute), or the web server dies, everything stops with a message.
+    The announcement (the URL and sign-ins) is made once `announcement.ready()` is true."""
     stopping = False
 
     def request_stop(signum: int, frame: object) -> None:
@@ -208,9 +237,19 @@ def supervise(children: Sequence[Supervised], env: dict[str, str]) -> int:
     for child in children:
         child.start(env)
     status = 0
+    pending = announcement
+    deadline = time.monotonic() + announcement.timeout if announcement is not None else None
     try:
         while not stopping:
             time.sleep(0.5)
+            if pending is not None:
+                if pending.ready():
+                    pending.announce()
+                    pending = None
+                elif deadline is not None and time.monotonic() > deadline:
+                    # Keep waiting: it may only be slow, and the sign-ins still follow when it answers.
+                    say(pending.waiting)
+                    deadline = None
             for child in children:
                 code = child.process.poll() if child.process is not None else -1
                 if code is None:
@@ -280,8 +319,29 @@ def command_run(args: argparse.Namespace) -> int:
                 restart=True,
             ),
         ]
-        manage(env, "demo_signins", f"--url=http://{host}:{port}/")
-        return supervise(children, env)
+        # Rendered now, printed once /healthz answers: a URL printed before the web server
+        # listens makes a new user's first click fail.
+        signins = subprocess.run(
+            [python, "manage.py", "demo_signins", f"--url=http://{host}:{port}/"],
+            env=env,
+            cwd=BASE_DIR,
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        if signins.returncode != 0:
+            sys.stderr.write(signins.stderr)
+            raise SystemExit(signins.returncode)
+        say(f"starting the web server, worker and beat; the sign-ins follow once http://{host}:{port}/ answers")
+        announcement = Announcement(
+            ready=lambda: answers(host, args.port),
+            announce=lambda: print(signins.stdout, flush=True),
+            waiting=(
+                f"the web server has not answered http://{host}:{port}/healthz after "
+                f"{READY_TIMEOUT_SECONDS:.0f} s; still waiting (its output is above)"
+            ),
+        )
+        return supervise(children, env, announcement=announcement)
 
 
 def command_exec(args: argparse.Namespace) -> int:

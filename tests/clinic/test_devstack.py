@@ -1,9 +1,11 @@
-"""`make run` supervises its processes: a dying worker is restarted, a dying web server stops everything."""
+"""`make run` supervises its processes: a dying worker is restarted, a dying web server stops everything,
+and the URL and sign-ins are printed only once the web server answers."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from clinic import devstack
-from clinic.devstack import Supervised, supervise
+from clinic.devstack import Announcement, Supervised, answers, supervise
 
 
 def _script(tmp_path: Path, name: str, body: str) -> list[str]:
@@ -58,3 +60,70 @@ def test_ctrl_c_stops_every_child(tmp_path: Path) -> None:
     assert status == 0
     assert time.monotonic() - started < 30
     assert all(child.process is not None and child.process.poll() is not None for child in children)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# A web server that starts listening only after a delay and answers /healthz with 503, as the
+# app does before the dispatcher's first heartbeat: answering at all is what counts.
+SLOW_WEB = """
+import http.server, sys, time
+time.sleep(float(sys.argv[2]))
+
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(503 if self.path == "/healthz" else 404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
+"""
+
+
+def test_the_sign_ins_are_printed_only_once_the_web_server_answers(tmp_path: Path) -> None:
+    port = _free_port()
+    web = [*_script(tmp_path, "web", SLOW_WEB), str(port), "2"]
+    events: list[str] = []
+
+    def ready() -> bool:
+        answered = answers("127.0.0.1", port)
+        events.append("answers" if answered else "silent")
+        return answered
+
+    announcement = Announcement(ready=ready, announce=lambda: events.append("announced"), waiting="late")
+    threading.Timer(8, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    status = supervise([Supervised("web server", web, restart=False)], dict(os.environ), announcement=announcement)
+    assert status == 0
+    # Asked while the server was still starting, announced right after its first answer, once.
+    assert events[0] == "silent"
+    assert events[-2:] == ["answers", "announced"]
+    assert events.count("announced") == 1
+    assert set(events[:-2]) == {"silent"}
+
+
+def test_a_web_server_that_never_answers_is_reported_and_the_stack_keeps_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    silent = _script(tmp_path, "web", "import time\ntime.sleep(60)\n")
+    announced: list[bool] = []
+    announcement = Announcement(
+        ready=lambda: answers("127.0.0.1", _free_port()),
+        announce=lambda: announced.append(True),
+        waiting="the web server has not answered yet",
+        timeout=1,
+    )
+    threading.Timer(3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    children = [Supervised("web server", silent, restart=False)]
+    status = supervise(children, dict(os.environ), announcement=announcement)
+    assert status == 0  # stopped by Ctrl-C, not by the wait
+    assert announced == []
+    out = capsys.readouterr().out
+    assert out.count("the web server has not answered yet") == 1
+    assert children[0].process is not None
+    assert children[0].process.poll() is not None
