@@ -1,4 +1,4 @@
-"""The default aftercare sequence (PRODUCT.md, "Aftercare content"). The manager edits it in the app.
+"""The default aftercare sequence (docs/product.md, "Aftercare content"). The manager edits it in the app.
 
 Texts use $placeholders (see ``PLACEHOLDERS``); links (check-in answers, unsubscribe)
 and the session-specific advice are added by the renderer, not typed by the manager.

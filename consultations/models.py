@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from consultations import rules
 from consultations.grading import FACE_ZONES, LESION_MAX_PER_ZONE, Band, Iga, Lesion, Zone
 
-# The progress review falls 8-10 weeks after the consultation (PRODUCT.md).
+# The progress review falls 8-10 weeks after the consultation (docs/product.md).
 REVIEW_MIN_DAYS = 56
 REVIEW_MAX_DAYS = 70
 

@@ -14,7 +14,7 @@ Public API (stable; used by the consultation form and by anyone integrating)::
 Importable after ``django.setup()`` without touching the database (explanations are
 lazy translations; nothing here queries).
 
-Source of every rule: ``PRODUCT.md`` ("Clinical knowledge the app encodes"), which cites
+Source of every rule: ``docs/product.md`` ("Clinical knowledge the app encodes"), which cites
 the clinic's treatment description and a dermatology guide on professional whitehead
 extraction. Lesion counts are whole-face totals (all zones added together).
 

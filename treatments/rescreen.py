@@ -4,7 +4,7 @@ Plain data plus pure functions, like ``consultations/rules.py`` (whose Rule, Kin
 Outcome types it reuses): each rule has an id, and the session records the ids that
 stopped it. Importable without touching the database.
 
-Source: ``PRODUCT.md`` ("Clinical knowledge the app encodes"): "The aesthetician re-screens
+Source: ``docs/product.md`` ("Clinical knowledge the app encodes"): "The aesthetician re-screens
 on the day of every session (barrier, infection, new medication such as isotretinoin or a
 topical retinoid started since): a contraindication found then stops the session from being
 logged as performed and tells the specialist." Sunburn is added from the issue's re-screen
