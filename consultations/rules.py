@@ -36,7 +36,9 @@ Thresholds (each one's source and why are in ``consultations/RULES.md``):
 - ``MILD_CLOSED_COMEDONES_MAX = 19`` and ``WIDESPREAD_CONGESTION_MIN_COMEDONES = 20``:
   Lehmann et al. 2002, mild acne is fewer than 20 comedones.
 - ``INFLAMMATORY_ACNE_MIN = 2``: FDA 2005 IGA, "almost clear" allows one small inflammatory
-  lesion; two or more is inflammatory acne.
+  lesion; two or more that outnumber the comedones is inflammatory acne.
+- ``MODERATE_INFLAMMATORY_LESIONS_MIN = 15``: Lehmann et al. 2002, 15 or more inflammatory
+  lesions is moderate acne, inflammatory whatever the comedones.
 - ``SEVERE_INFLAMMATORY_LESIONS_OVER = 50`` and ``SEVERE_IGA = 4``: Lehmann et al. 2002 (severe:
   more than 50 inflammatory lesions) and the FDA IGA (4 = severe).
 - ``RESURFACING_WAIT_DAYS = 14``: the clinic's choice.
@@ -64,8 +66,9 @@ CI_OPEN_WOUND_OR_SUNBURN               contraindication  defer            open_w
 CI_RECENT_RESURFACING                  contraindication  defer            days_since_resurfacing < 14
 CI_CYSTIC_ACNE                         contraindication  not_rec (hard)   nodules + cysts >= 1 (refer)
 CI_SEVERE_INFLAMMATORY_ACNE            contraindication  not_rec (hard)   iga == 4 or papules + pustules > 50 (refer)
-CI_INFLAMMATORY_ACNE                   contraindication  not_rec          papules + pustules >= 2, no comedonal
-                                                                          indication, not severe (refer)
+CI_INFLAMMATORY_ACNE                   contraindication  not_rec          papules + pustules >= 15, or >= 2 and
+                                                                          >= open + closed; no comedonal
+                                                                          indication; not severe (refer)
 CI_MILD_WHITEHEADS                     contraindication  not_rec          1 <= closed <= 19, weeks unknown or < 8,
                                                                           no indication (topical care first)
 NO_INDICATION                          none              not_rec          nothing above applies
@@ -122,6 +125,7 @@ MIN_COMEDONES_FOR_INDICATION = 5
 MILD_CLOSED_COMEDONES_MAX = 19
 WIDESPREAD_CONGESTION_MIN_COMEDONES = 20
 INFLAMMATORY_ACNE_MIN = 2
+MODERATE_INFLAMMATORY_LESIONS_MIN = 15
 SEVERE_INFLAMMATORY_LESIONS_OVER = 50
 SEVERE_IGA = 4
 RESURFACING_WAIT_DAYS = 14
@@ -371,9 +375,16 @@ def _severe_inflammatory_acne(f: Findings) -> bool:
 
 
 def _inflammatory_acne(f: Findings) -> bool:
-    # Severe inflammatory acne has its own (hard-stop) reason; this one is the rest.
+    # Acne is "inflammatory" when papules and pustules predominate, or reach a moderate count
+    # whatever the comedones. A couple of papules beside many comedones is comedonal acne that
+    # has not yet earned an indication (NO_INDICATION or CI_MILD_WHITEHEADS says so). Severe
+    # inflammatory acne has its own, hard-stop reason.
+    inflammatory = f.inflammatory_lesions
+    predominant = inflammatory >= INFLAMMATORY_ACNE_MIN and inflammatory >= f.comedones
     return (
-        f.inflammatory_lesions >= INFLAMMATORY_ACNE_MIN and not _any_indication(f) and not _severe_inflammatory_acne(f)
+        (predominant or inflammatory >= MODERATE_INFLAMMATORY_LESIONS_MIN)
+        and not _any_indication(f)
+        and not _severe_inflammatory_acne(f)
     )
 
 
@@ -598,6 +609,8 @@ RULES: tuple[Rule, ...] = (
         + "extraction clears clogged pores, not inflamed lesions; "
         + _FDA_IGA
         + " (IGA 1 allows no more than one small inflammatory lesion); "
+        + _LEHMANN
+        + " (15 or more inflammatory lesions is moderate); "
         + _AAD,
         explanation=_(
             "The acne is inflammatory (papules and pustules) and there are not enough clogged pores for "

@@ -23,6 +23,7 @@ from consultations.rules import (
     INFLAMMATORY_ACNE_MIN,
     MILD_CLOSED_COMEDONES_MAX,
     MIN_COMEDONES_FOR_INDICATION,
+    MODERATE_INFLAMMATORY_LESIONS_MIN,
     NO_INDICATION,
     RESURFACING_WAIT_DAYS,
     RULES,
@@ -542,6 +543,28 @@ def test_inflammatory_acne_without_a_comedonal_indication_is_referred_from_two_l
     papules: int, pustules: int, reason: str
 ) -> None:
     assert assess(findings(papules=papules, pustules=pustules)).reasons == (reason,)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        # Comedonal acne with a couple of papules, topical care not yet tried: no referral.
+        ({"closed_comedones": 25, "open_comedones": 30, "papules": 2}, "NO_INDICATION"),
+        ({"closed_comedones": 6, "open_comedones": 4, "papules": 3}, "CI_MILD_WHITEHEADS"),
+        # Papules and pustules outnumber the comedones: inflammatory acne.
+        ({"open_comedones": 3, "papules": 3}, "CI_INFLAMMATORY_ACNE"),
+        # A moderate inflammatory count is inflammatory acne whatever the comedones.
+        (
+            {"closed_comedones": 40, "papules": 10, "pustules": MODERATE_INFLAMMATORY_LESIONS_MIN - 10},
+            "CI_INFLAMMATORY_ACNE",
+        ),
+        ({"closed_comedones": 40, "papules": 10, "pustules": MODERATE_INFLAMMATORY_LESIONS_MIN - 11}, "NO_INDICATION"),
+    ],
+)
+def test_acne_is_inflammatory_when_papules_and_pustules_predominate_or_reach_a_moderate_count(
+    overrides: dict[str, Any], reason: str
+) -> None:
+    assert assess(findings(**overrides)).reasons == (reason,)
 
 
 def test_inflammatory_lesions_beside_a_comedonal_indication_do_not_refer() -> None:
