@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from consultations.rules import (
     MODERATE_INFLAMMATORY_LESIONS_MIN,
     NO_INDICATION,
     RESURFACING_WAIT_DAYS,
+    RETINOID_PAUSE_DAYS,
     RULES,
     RULES_BY_ID,
     RULESET_VERSION,
@@ -357,6 +359,19 @@ def test_each_caution_alone_travels_with_the_patient_and_leaves_the_outcome(
     assert result.outcome == "recommended"
     assert result.reasons == ("IND_PERSISTENT_WHITEHEADS",)
     assert result.cautions == (caution,)
+
+
+def test_rules_md_lists_every_rule_and_caution_and_the_current_version() -> None:
+    import consultations.rules as module
+
+    text = (Path(module.__file__).parent / "RULES.md").read_text(encoding="utf-8")
+    for rule_id in (*RULES_BY_ID, *CAUTIONS_BY_ID):
+        assert f"`{rule_id}`" in text, f"{rule_id} is missing from consultations/RULES.md"
+    assert f"**{RULESET_VERSION}**" in text
+
+
+def test_the_retinoid_pause_in_the_advice_is_the_documented_one() -> None:
+    assert f"{RETINOID_PAUSE_DAYS} days" in str(CAUTIONS_BY_ID["CA_TOPICAL_RETINOID"].advice)
 
 
 def test_every_caution_is_tested_alone() -> None:
