@@ -36,7 +36,7 @@ Thresholds (each one's source and why are in ``consultations/RULES.md``):
 - ``MILD_CLOSED_COMEDONES_MAX = 19`` and ``WIDESPREAD_CONGESTION_MIN_COMEDONES = 20``:
   Lehmann et al. 2002, mild acne is fewer than 20 comedones.
 - ``INFLAMMATORY_ACNE_MIN = 2``: FDA 2005 IGA, "almost clear" allows one small inflammatory
-  lesion; two or more that outnumber the comedones is inflammatory acne.
+  lesion; two or more, at least as many as the comedones, is inflammatory acne.
 - ``MODERATE_INFLAMMATORY_LESIONS_MIN = 15``: Lehmann et al. 2002, 15 or more inflammatory
   lesions is moderate acne, inflammatory whatever the comedones.
 - ``SEVERE_INFLAMMATORY_LESIONS_OVER = 50`` and ``SEVERE_IGA = 4``: Lehmann et al. 2002 (severe:
@@ -70,7 +70,8 @@ CI_INFLAMMATORY_ACNE                   contraindication  not_rec          papule
                                                                           >= open + closed; no comedonal
                                                                           indication; not severe (refer)
 CI_MILD_WHITEHEADS                     contraindication  not_rec          1 <= closed <= 19, weeks unknown or < 8,
-                                                                          no indication (topical care first)
+                                                                          no stalled treatment, no indication
+                                                                          (topical care first)
 NO_INDICATION                          none              not_rec          nothing above applies
 =====================================  ================  ===============  ==========================================
 
