@@ -252,7 +252,13 @@ class Consultation(models.Model):
             weeks_consistent_skincare=self.weeks_consistent_skincare,
             whiteheads_often_inflame=self.whiteheads_often_inflame,
             isotretinoin_within_6_months=self.isotretinoin_within_6_months,
-            **totals,
+            # Named, not **totals: Findings also takes bool and text keywords since ruleset 2026.2.
+            open_comedones=totals["open_comedones"],
+            closed_comedones=totals["closed_comedones"],
+            papules=totals["papules"],
+            pustules=totals["pustules"],
+            nodules=totals["nodules"],
+            cysts=totals["cysts"],
         )
 
     def missing_for_signing(self) -> list[str]:

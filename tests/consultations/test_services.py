@@ -14,7 +14,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from clinic.models import AppointmentKind, AppointmentStatus
 from clinic.roles import Role
 from clinic.services import BookingRefused, appointment_book
-from consultations import services
+from consultations import rules, services
 from consultations.eligibility import patient_cleared_for_extraction
 from consultations.models import Consultation, ConsultationAddendum, TreatmentPlan
 from tests.factories import (
@@ -123,12 +123,9 @@ def test_signing_records_the_rules_outcome_reasons_and_version(consultation: Con
     assert signed.status == "signed"
     assert signed.signed_at == NOW
     assert signed.rules_outcome == "recommended"
-    assert signed.rules_reasons == [
-        "IND_PERSISTENT_WHITEHEADS",
-        "IND_WIDESPREAD_CONGESTION",
-        "IND_CLOGGED_PORES_HINDER_PROGRESS",
-    ]
-    assert signed.ruleset_version == "2026.1"
+    # No treatment has stalled, so the blackheads are not "clogged pores hindering progress" (2026.2).
+    assert signed.rules_reasons == ["IND_PERSISTENT_WHITEHEADS", "IND_WIDESPREAD_CONGESTION"]
+    assert signed.ruleset_version == rules.RULESET_VERSION
     assert signed.final_outcome == "recommended"
 
 

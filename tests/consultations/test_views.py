@@ -38,6 +38,8 @@ ANALYSIS = {
     "weeks_consistent_skincare": "9",
     "routine": "Cleanser",
 }
+# Widespread congestion is an indication only with its comedones counted (ruleset 2026.2).
+COUNTED = {"lesions-forehead__closed_comedones": "25"}
 
 
 @pytest.fixture
@@ -108,7 +110,13 @@ def test_an_override_without_a_reason_is_refused_beside_the_reason(consultation:
 
 
 def test_the_live_preview_grades_and_decides_without_saving(consultation: Consultation) -> None:
-    data = {**ANALYSIS, "barrier": "inflamed", "lesions-left_cheek__pustules": "2"}
+    # Counted whiteheads back the widespread congestion; the pustules alone would be inflammatory acne.
+    data = {
+        **ANALYSIS,
+        "barrier": "inflamed",
+        "lesions-left_cheek__pustules": "2",
+        "lesions-left_cheek__closed_comedones": "20",
+    }
     response = client_for(consultation.specialist).post(
         f"/consultations/{consultation.pk}/preview/", data, headers={"HX-Request": "true"}
     )
@@ -124,7 +132,7 @@ def test_the_live_preview_grades_and_decides_without_saving(consultation: Consul
 
 def test_a_signed_consultation_opens_read_only_with_addenda(consultation: Consultation) -> None:
     client = client_for(consultation.specialist)
-    client.post(f"/consultations/{consultation.pk}/edit/", {**ANALYSIS, "sign": "1"})
+    client.post(f"/consultations/{consultation.pk}/edit/", {**ANALYSIS, **COUNTED, "sign": "1"})
     assert client.get(f"/consultations/{consultation.pk}/edit/").status_code == 302
     client.post(f"/consultations/{consultation.pk}/addenda/", {"text": "Phoned: no allergies."})
     page = client.get(f"/consultations/{consultation.pk}/").content.decode()
@@ -134,7 +142,7 @@ def test_a_signed_consultation_opens_read_only_with_addenda(consultation: Consul
 
 def test_the_plan_form_refuses_a_review_outside_8_to_10_weeks(consultation: Consultation) -> None:
     client = client_for(consultation.specialist)
-    client.post(f"/consultations/{consultation.pk}/edit/", {**ANALYSIS, "sign": "1"})
+    client.post(f"/consultations/{consultation.pk}/edit/", {**ANALYSIS, **COUNTED, "sign": "1"})
     data = {
         "sessions_planned": "4",
         "interval_days": "21",
