@@ -7,7 +7,6 @@ and the alerts that tell a patient's specialist a session was stopped.
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
 
 import pghistory
 import pgtrigger
@@ -37,7 +36,7 @@ class Product(models.Model):
         _("in use"), default=True, help_text=_("Products no longer in use are not offered in the session log.")
     )
 
-    objects: ClassVar[ProductQuerySet] = ProductQuerySet.as_manager()  # type: ignore[assignment]
+    objects = ProductQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -63,7 +62,7 @@ class ProductLot(models.Model):
     is_active = models.BooleanField(_("in stock"), default=True)
     created_at = models.DateTimeField(_("added at"), default=timezone.now, editable=False)
 
-    objects: ClassVar[ProductLotQuerySet] = ProductLotQuerySet.as_manager()  # type: ignore[assignment]
+    objects = ProductLotQuerySet.as_manager()
 
     class Meta:
         ordering = ["product__name", "expires_on", "lot_number"]
@@ -236,7 +235,7 @@ class TreatmentSession(models.Model):
         User, verbose_name=_("signed by"), on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
 
-    objects: ClassVar[TreatmentSessionQuerySet] = TreatmentSessionQuerySet.as_manager()  # type: ignore[assignment]
+    objects = TreatmentSessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["started_at", "id"]
@@ -363,7 +362,7 @@ class SpecialistAlert(models.Model):
     resolved_at = models.DateTimeField(_("seen at"), null=True, blank=True)
     resolved_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
 
-    objects: ClassVar[SpecialistAlertQuerySet] = SpecialistAlertQuerySet.as_manager()  # type: ignore[assignment]
+    objects = SpecialistAlertQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
