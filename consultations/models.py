@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.models import RELEASED_STATUSES
 from consultations import rules
 from consultations.grading import FACE_ZONES, LESION_MAX_PER_ZONE, Band, Iga, Lesion, Zone
 
@@ -235,6 +236,15 @@ class Consultation(models.Model):
         return str(Outcome(self.final_outcome).label) if self.final_outcome else ""
 
     @property
+    def allows_treatment_plan(self) -> bool:
+        """A treatment plan follows only a signed consultation whose decision recommends extraction."""
+        return self.is_signed and self.final_outcome == Outcome.RECOMMENDED
+
+    def plan_starts_on(self) -> date:
+        """The day a plan from this consultation starts: the signing day, in the location's time."""
+        return self.appointment.location.local(self.signed_at or timezone.now()).date()
+
+    @property
     def reason_rules(self) -> tuple[rules.Rule, ...]:
         return tuple(rules.RULES_BY_ID[r] for r in self.rules_reasons if r in rules.RULES_BY_ID)
 
@@ -303,7 +313,7 @@ class TreatmentPlanQuerySet(models.QuerySet["TreatmentPlan"]):
         return self.annotate(
             sessions_booked=models.Count(
                 "sessions",
-                filter=~Q(sessions__appointment__status__in=("cancelled", "no_show")),
+                filter=~Q(sessions__appointment__status__in=RELEASED_STATUSES),
             )
         )
 

@@ -12,7 +12,7 @@ from clinic.models import Appointment, AppointmentKind, Location, Patient
 from consultations.grading import Lesion, Zone
 from treatments.charts import Chart, line_chart
 from treatments.models import SpecialistAlert, TreatmentSession
-from treatments.plans import PlanSummary, plan_summaries, plan_summary
+from consultations.selectors import PlanSummary, plan_summaries, plan_summary
 from treatments.progress import BASELINE, SESSION, Point, Progress, progress
 
 

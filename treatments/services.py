@@ -33,7 +33,7 @@ from treatments.models import (
     SpecialistAlert,
     TreatmentSession,
 )
-from treatments.plans import plan_session_for, plan_summary
+from consultations.selectors import plan_session_for, plan_summary
 from treatments.rescreen import RescreenAnswers, RescreenResult, rescreen
 
 logger = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from treatments.forms import (
     SessionLogForm,
 )
 from treatments.models import Product, ProductLot, SessionStatus, SpecialistAlert, TreatmentSession
-from treatments.plans import plan_summary
+from consultations.selectors import plan_summary
 from treatments.rescreen import RESCREEN_RULES_BY_ID
 from treatments.selectors import patient_progress, sessions_today
 

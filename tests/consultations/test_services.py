@@ -385,3 +385,15 @@ def test_every_saved_version_of_a_consultation_is_in_the_audit_trail(consultatio
     sign(consultation, routine="v2")
     routines = list(consultation.events.order_by("pgh_id").values_list("routine", flat=True))  # type: ignore[attr-defined]
     assert routines[-2:] == ["v1", "v2"]
+
+
+def test_a_consultation_signed_outside_a_request_names_the_specialist_in_the_audit_trail(
+    consultation: Consultation,
+) -> None:
+    # No request and so no HistoryMiddleware, as from a Celery task, a command or the demo loader.
+    specialist = consultation.specialist
+    sign(consultation)
+    signed = consultation.events.order_by("pgh_id").last()  # type: ignore[attr-defined]
+    assert signed.status == "signed"
+    assert signed.pgh_context is not None
+    assert signed.pgh_context.metadata["user"] == specialist.pk
