@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinic.models import Appointment, Patient, User
+from clinic.models import Appointment, AppointmentStatus, Patient, User
 from consultations.models import BarrierStatus, TreatmentPlan
 
 
@@ -97,6 +97,12 @@ class SessionStatus(models.TextChoices):
 
 # A session in one of these is a finished record: the database refuses any change to it.
 FINAL_STATUSES = (SessionStatus.STOPPED, SessionStatus.SIGNED)
+
+# A session opens once the patient is here: checked in, or already set in progress by the
+# desk from the day schedule (the session is logged still).
+SESSION_STARTS_FROM = (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS)
+# Booked but the patient not here yet: the desk checks them in first.
+AWAITING_CHECK_IN = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
 
 
 class Exfoliation(models.TextChoices):
