@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import ClassVar
 from urllib.parse import urlsplit
 
 import pghistory
@@ -114,7 +113,7 @@ class Message(models.Model):
     idempotency_key = models.CharField(max_length=200)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
-    objects: ClassVar[MessageQuerySet] = MessageQuerySet.as_manager()  # type: ignore[assignment]
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -292,7 +291,7 @@ class SpecialistQueueEntry(models.Model):
     )
     resolution = models.TextField(_("what was done"), blank=True)
 
-    objects: ClassVar[QueueEntryQuerySet] = QueueEntryQuerySet.as_manager()  # type: ignore[assignment]
+    objects = QueueEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at"]

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,18 +17,15 @@ from aftercare.defaults import DEFAULT_BOOKING, DEFAULT_SEQUENCE, PLACEHOLDERS
 from aftercare.forms import CheckInNoteForm, MessageTemplateForm, QueueResolveForm
 from aftercare.models import CheckIn, Message, MessageTemplate, SpecialistQueueEntry
 from clinic import roles
-from clinic.models import Patient, User
+from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest
+from clinic.models import Patient
 from clinic.services import patient_record_access
 
 FIGURES_DAYS = 30
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     since = timezone.now() - timedelta(days=FIGURES_DAYS)
     context = {
         "figures": selectors.delivery_figures(since=since),
@@ -40,9 +37,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
-def message_retry(request: HttpRequest, pk: int) -> HttpResponse:
+def message_retry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(Message, pk=pk)
-    if services.message_retry(acting_user=_user(request), message=message):
+    if services.message_retry(acting_user=request.user, message=message):
         messages.success(request, _("The message will be sent again now."))
     else:
         messages.info(request, _("That message is no longer failed; nothing to retry."))
@@ -50,7 +47,7 @@ def message_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
-def sequence(request: HttpRequest) -> HttpResponse:
+def sequence(request: AuthenticatedHttpRequest) -> HttpResponse:
     templates = services.message_templates_ensure_defaults()
     steps = [templates[step.kind] for step in DEFAULT_SEQUENCE if step.kind in templates]
     booking_steps = [templates[step.kind] for step in DEFAULT_BOOKING if step.kind in templates]
@@ -58,11 +55,11 @@ def sequence(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
-def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def template_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(MessageTemplate, pk=pk)
     form = MessageTemplateForm(request.POST or None, instance=template)
     if request.method == "POST" and form.is_valid():
-        services.message_template_update(acting_user=_user(request), template=template, **form.cleaned_data)
+        services.message_template_update(acting_user=request.user, template=template, **form.cleaned_data)
         messages.success(request, _("“%(name)s” saved.") % {"name": template.get_kind_display()})
         return redirect("aftercare:sequence")
     placeholders = PLACEHOLDERS
@@ -72,35 +69,33 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(roles.VIEW_PATIENT, raise_exception=True)
-def patient_messages(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_messages(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
-    patient_record_access(acting_user=_user(request), patient=patient, request=request, page="aftercare_messages")
+    patient_record_access(acting_user=request.user, patient=patient, request=request, page="aftercare_messages")
     context = {"patient": patient, "patient_message_list": selectors.patient_messages(patient.pk)}
     template = "aftercare/patient_messages.html"
-    if getattr(request, "htmx", False):
+    if request.htmx:
         template += "#messages"
     return render(request, template, context)
 
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
-def specialist_queue(request: HttpRequest) -> HttpResponse:
+def specialist_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     template = "aftercare/specialist_queue.html"
-    if getattr(request, "htmx", False):
+    if request.htmx:
         template += "#queue"
     return render(request, template, {"queue_entries": selectors.open_queue(), "resolve_form": QueueResolveForm()})
 
 
 @require_POST
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
-def queue_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+def queue_resolve(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(SpecialistQueueEntry, pk=pk)
     form = QueueResolveForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Say what was done before closing the entry."))
         return redirect("aftercare:specialist_queue")
-    if services.queue_entry_resolve(
-        acting_user=_user(request), entry=entry, resolution=form.cleaned_data["resolution"]
-    ):
+    if services.queue_entry_resolve(acting_user=request.user, entry=entry, resolution=form.cleaned_data["resolution"]):
         messages.success(request, _("Closed: %(patient)s.") % {"patient": entry.patient.full_name})
     return redirect("aftercare:specialist_queue")
 
@@ -108,7 +103,7 @@ def queue_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Patients' pages (from email links: no sign-in) ------------------------------------
 
 
-def _invalid_link(request: HttpRequest) -> HttpResponse:
+def _invalid_link(request: ClinicHttpRequest) -> HttpResponse:
     # One page for every bad, tampered or expired link: it reveals nothing about why.
     return render(request, "aftercare/link_invalid.html", status=400)
 
@@ -116,7 +111,7 @@ def _invalid_link(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def checkin(request: HttpRequest, token: str) -> HttpResponse:
+def checkin(request: ClinicHttpRequest, token: str) -> HttpResponse:
     link = links.read_checkin_token(token)
     if link is None:
         return _invalid_link(request)
@@ -139,7 +134,7 @@ def checkin(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @csrf_exempt  # RFC 8058 one-click unsubscribe: mail providers POST without a CSRF token
 @require_http_methods(["GET", "POST"])
-def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+def unsubscribe(request: ClinicHttpRequest, token: str) -> HttpResponse:
     message_token = links.read_unsubscribe_token(token)
     if message_token is None:
         return _invalid_link(request)
@@ -152,7 +147,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @login_not_required
 @never_cache
 @require_http_methods(["GET"])
-def appointment_reply(request: HttpRequest, token: str) -> HttpResponse:
+def appointment_reply(request: ClinicHttpRequest, token: str) -> HttpResponse:
     link = links.read_booking_token(token)
     if link is None:
         return _invalid_link(request)

@@ -10,7 +10,7 @@ the audit shows each version of the analysis as the specialist saved it.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any, ClassVar
+from typing import Any, cast
 
 import pghistory
 import pgtrigger
@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.models import RELEASED_STATUSES
 from consultations import rules
 from consultations.grading import FACE_ZONES, LESION_MAX_PER_ZONE, Band, Iga, Lesion, Zone
 
@@ -180,7 +181,7 @@ class Consultation(models.Model):
     updated_at = models.DateTimeField(_("saved at"), auto_now=True)
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
 
-    objects: ClassVar[ConsultationQuerySet] = ConsultationQuerySet.as_manager()  # type: ignore[assignment]
+    objects = ConsultationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -235,6 +236,15 @@ class Consultation(models.Model):
         return str(Outcome(self.final_outcome).label) if self.final_outcome else ""
 
     @property
+    def allows_treatment_plan(self) -> bool:
+        """A treatment plan follows only a signed consultation whose decision recommends extraction."""
+        return self.is_signed and self.final_outcome == Outcome.RECOMMENDED
+
+    def plan_starts_on(self) -> date:
+        """The day a plan from this consultation starts: the signing day, in the location's time."""
+        return self.appointment.location.local(self.signed_at or timezone.now()).date()
+
+    @property
     def reason_rules(self) -> tuple[rules.Rule, ...]:
         return tuple(rules.RULES_BY_ID[r] for r in self.rules_reasons if r in rules.RULES_BY_ID)
 
@@ -245,10 +255,11 @@ class Consultation(models.Model):
             for lesion, count in per_lesion.items():
                 totals[lesion] += count
         return rules.Findings(
-            barrier=self.barrier or "intact",  # type: ignore[arg-type]
-            sensitivity=self.sensitivity or "normal",  # type: ignore[arg-type]
+            # The fields' choices are the rules' literals; blank reads as the benign default.
+            barrier=cast(rules.Barrier, self.barrier or BarrierStatus.INTACT.value),
+            sensitivity=cast(rules.Sensitivity, self.sensitivity or Sensitivity.NORMAL.value),
             active_infection=self.active_infection,
-            congestion=self.congestion or "none",  # type: ignore[arg-type]
+            congestion=cast(rules.Congestion, self.congestion or Congestion.NONE.value),
             weeks_consistent_skincare=self.weeks_consistent_skincare,
             whiteheads_often_inflame=self.whiteheads_often_inflame,
             isotretinoin_within_6_months=self.isotretinoin_within_6_months,
@@ -308,12 +319,13 @@ class TreatmentPlanQuerySet(models.QuerySet["TreatmentPlan"]):
         return self.annotate(
             sessions_booked=models.Count(
                 "sessions",
-                filter=~Q(sessions__appointment__status__in=("cancelled", "no_show")),
+                filter=~Q(sessions__appointment__status__in=RELEASED_STATUSES),
             )
         )
 
     def with_sessions_to_book(self) -> TreatmentPlanQuerySet:
-        return self.with_sessions_booked().filter(sessions_booked__lt=models.F("sessions_planned"))  # type: ignore[misc]
+        # Through Q: django-stubs checks keyword lookups against model fields, not annotations.
+        return self.with_sessions_booked().filter(Q(sessions_booked__lt=models.F("sessions_planned")))
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
@@ -349,7 +361,7 @@ class TreatmentPlan(models.Model):
     created_by = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("written at"), default=timezone.now, editable=False)
 
-    objects: ClassVar[TreatmentPlanQuerySet] = TreatmentPlanQuerySet.as_manager()  # type: ignore[assignment]
+    objects = TreatmentPlanQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

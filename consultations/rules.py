@@ -113,7 +113,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
+from typing import Literal, cast
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext
@@ -870,7 +870,8 @@ def decide(assessment: Assessment, *, override: str | None = None, override_reas
     reason = override_reason.strip()
     if not reason:
         raise OverrideNeedsReason("an override needs a written reason")
-    return Decision(assessment=assessment, override=override, override_reason=reason)  # type: ignore[arg-type]
+    # Checked against the Outcome values above, so it is one of the OutcomeValue literals.
+    return Decision(assessment=assessment, override=cast(OutcomeValue, override), override_reason=reason)
 
 
 # --- Findings that contradict each other -------------------------------------------------

@@ -1,4 +1,9 @@
-"""Consultation workflows. Each owns its transaction and takes the acting user."""
+"""Consultation workflows. Each owns its transaction and takes the acting user.
+
+Every workflow a person starts wraps its writes in ``clinic.audit.acting_as(acting_user)``,
+so the audit trail names them also when no request is behind the call (the demo loader,
+a management command, a Celery task).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic.models import Appointment, AppointmentKind, AppointmentStatus, AppointmentType, Room, User
+from clinic.audit import acting_as
+from clinic.models import RELEASED_STATUSES, Appointment, AppointmentKind, AppointmentType, Room, User
 from clinic.services import appointment_book
 from consultations import rules
 from consultations.consent import CONSENT_TEXTS, CURRENT_CONSENT_VERSION
@@ -21,12 +27,12 @@ from consultations.models import (
     Consultation,
     ConsultationAddendum,
     ConsultationStatus,
-    Outcome,
     PlanSession,
     TreatmentPlan,
     review_window,
     validate_lesion_counts,
 )
+from consultations.selectors import plan_next_session_number
 
 # The fields a consultation's form may set (history and analysis); everything else is derived.
 EDITABLE_FIELDS = (
@@ -54,8 +60,6 @@ EDITABLE_FIELDS = (
     "iga",
     "analysis_notes",
 )
-
-RELEASED = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
 
 
 class ConsultationRefused(ValidationError):
@@ -89,14 +93,14 @@ def consultation_preview(*, values: Mapping[str, Any], lesion_counts: Counts) ->
 
 def consultation_start(*, acting_user: User, appointment: Appointment) -> Consultation:
     """Open (or reopen) the draft consultation of a consultation appointment."""
-    with transaction.atomic():
+    with transaction.atomic(), acting_as(acting_user):
         locked = Appointment.objects.select_for_update().select_related("appointment_type").get(pk=appointment.pk)
         existing = Consultation.objects.filter(appointment_id=locked.pk).first()
         if existing is not None:
             return existing
         if locked.appointment_type.kind != AppointmentKind.CONSULTATION:
             raise ConsultationRefused(_("Only a consultation appointment has a consultation."))
-        if locked.status in RELEASED:
+        if locked.status in RELEASED_STATUSES:
             raise ConsultationRefused(
                 _("This appointment was %(status)s.") % {"status": locked.get_status_display().lower()}
             )
@@ -137,7 +141,7 @@ def consultation_save_draft(
     override_reason: str = "",
 ) -> Consultation:
     """Save what the specialist entered so far; the decision so far is recomputed and kept."""
-    with transaction.atomic():
+    with transaction.atomic(), acting_as(acting_user):
         locked = _lock_draft(consultation)
         assessment = _apply(locked, values=values, lesion_counts=lesion_counts, today=_today(locked))
         _set_override(locked, assessment, override_outcome, override_reason, strict=False)
@@ -155,7 +159,7 @@ def consultation_sign(
     override_reason: str = "",
 ) -> Consultation:
     """Save and sign: the analysis must be complete; after this only addenda change it."""
-    with transaction.atomic():
+    with transaction.atomic(), acting_as(acting_user):
         locked = Consultation.objects.select_for_update().get(pk=consultation.pk)
         if locked.is_signed:
             return locked
@@ -199,7 +203,8 @@ def consultation_add_addendum(*, acting_user: User, consultation: Consultation, 
         raise ConsultationRefused(_("A draft is edited directly; addenda are for signed consultations."))
     if consultation.specialist_id != acting_user.pk:
         raise ConsultationRefused(_("Only the specialist who signed this consultation can add an addendum."))
-    return ConsultationAddendum.objects.create(consultation=consultation, author=acting_user, text=text)
+    with transaction.atomic(), acting_as(acting_user):
+        return ConsultationAddendum.objects.create(consultation=consultation, author=acting_user, text=text)
 
 
 # --- The pre-visit questionnaire ----------------------------------------------------------
@@ -228,7 +233,7 @@ def questionnaire_submit(*, appointment: Appointment, answers: Mapping[str, Any]
         consultation = Consultation.objects.filter(appointment_id=locked.pk).first()
         if consultation is not None and (consultation.is_signed or consultation.questionnaire_received_at):
             raise ConsultationRefused(_("Your answers have already reached the clinic."))
-        if locked.appointment_type.kind != AppointmentKind.CONSULTATION or locked.status in RELEASED:
+        if locked.appointment_type.kind != AppointmentKind.CONSULTATION or locked.status in RELEASED_STATUSES:
             raise ConsultationRefused(_("This questionnaire is no longer open."))
         if consultation is None:
             consultation = Consultation.objects.create(
@@ -265,16 +270,16 @@ def plan_create(
     consent_name: str = "",
 ) -> TreatmentPlan:
     """The treatment programme of a signed, recommended consultation, with the patient's consent."""
-    with transaction.atomic():
+    with transaction.atomic(), acting_as(acting_user):
         locked = (
             Consultation.objects.select_for_update().select_related("appointment__location").get(pk=consultation.pk)
         )
         existing = TreatmentPlan.objects.filter(consultation_id=locked.pk).first()
         if existing is not None:
             return existing
-        if not locked.is_signed or locked.final_outcome != Outcome.RECOMMENDED:
+        if not locked.allows_treatment_plan:
             raise ConsultationRefused(_("A treatment plan follows a signed consultation that recommends extraction."))
-        starts_on = locked.appointment.location.local(locked.signed_at or timezone.now()).date()
+        starts_on = locked.plan_starts_on()
         earliest, latest = review_window(starts_on)
         if not earliest <= review_on <= latest:
             raise ConsultationRefused(
@@ -313,26 +318,13 @@ def plan_record_consent(
         raise ConsultationRefused({"consent_name": _("The patient types their name to consent.")})
     if version not in CONSENT_TEXTS:
         raise ConsultationRefused(_("Unknown consent text."))
-    with transaction.atomic():
+    with transaction.atomic(), acting_as(acting_user):
         locked = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
         if locked.is_consented:
             return locked
         locked.consent_version, locked.consent_name, locked.consented_at = version, name, timezone.now()
         locked.save(update_fields=["consent_version", "consent_name", "consented_at"])
     return locked
-
-
-def plan_next_session_number(plan: TreatmentPlan) -> int | None:
-    """The lowest session number without an appointment holding its time, or None when all are booked."""
-    held = set(
-        PlanSession.objects.filter(plan_id=plan.pk)
-        .exclude(appointment__status__in=RELEASED)
-        .values_list("number", flat=True)
-    )
-    for number in range(1, plan.sessions_planned + 1):
-        if number not in held:
-            return number
-    return None
 
 
 def plan_book_session(
@@ -347,7 +339,7 @@ def plan_book_session(
     """Book the plan's next session with the booking service (which checks clearance again)."""
     if appointment_type.kind != AppointmentKind.EXTRACTION:
         raise ConsultationRefused({"appointment_type": _("Plan sessions are extraction sessions.")})
-    with transaction.atomic():
+    with transaction.atomic(), acting_as(acting_user):
         locked = TreatmentPlan.objects.select_for_update().select_related("patient").get(pk=plan.pk)
         number = plan_next_session_number(locked)
         if number is None:

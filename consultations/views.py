@@ -6,14 +6,15 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from clinic import roles
-from clinic.models import Appointment, AppointmentKind, AppointmentType, Location, User
+from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest, working_location
+from clinic.models import Appointment, AppointmentKind, Location, User
 from clinic.services import BookingRefused, patient_record_access
 from consultations import services
 from consultations.consent import CURRENT_CONSENT_VERSION, consent_text
@@ -28,19 +29,9 @@ from consultations.forms import (
 )
 from consultations.models import Consultation, TreatmentPlan
 from consultations.questionnaire import questionnaire_appointment_id, questionnaire_url
+from consultations.selectors import extraction_session_type, plan_next_session_number, plan_next_session_suggestion
 
 LESIONS_PREFIX = "lesions"
-
-
-def _location(request: HttpRequest) -> Location:
-    location = getattr(request, "location", None)
-    if not location:
-        raise PermissionDenied(_("No active location is set up yet. Ask the clinic manager."))
-    return location
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def _day_bounds(location: Location) -> tuple[datetime, datetime]:
@@ -49,9 +40,9 @@ def _day_bounds(location: Location) -> tuple[datetime, datetime]:
 
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Today's consultations at this location, and drafts still awaiting a decision."""
-    location = getattr(request, "location", None)
+    location = request.location
     if not location:
         return render(request, "consultations/home.html", {"today": [], "awaiting": []})
     start, end = _day_bounds(location)
@@ -75,10 +66,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 @require_POST
-def consultation_start(request: HttpRequest, appointment_pk: int) -> HttpResponse:
+def consultation_start(request: AuthenticatedHttpRequest, appointment_pk: int) -> HttpResponse:
     appointment = get_object_or_404(Appointment, pk=appointment_pk)
     try:
-        consultation = services.consultation_start(acting_user=_user(request), appointment=appointment)
+        consultation = services.consultation_start(acting_user=request.user, appointment=appointment)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("consultations:home")
@@ -91,7 +82,9 @@ def _consultation(pk: int) -> Consultation:
     )
 
 
-def _consultation_forms(request: HttpRequest, consultation: Consultation) -> tuple[ConsultationForm, LesionCountsForm]:
+def _consultation_forms(
+    request: AuthenticatedHttpRequest, consultation: Consultation
+) -> tuple[ConsultationForm, LesionCountsForm]:
     data = request.POST if request.method == "POST" else None
     form = ConsultationForm(data, instance=consultation)
     counts = LesionCountsForm(data, prefix=LESIONS_PREFIX, counts=consultation.lesion_counts)
@@ -113,11 +106,9 @@ def _preview(consultation: Consultation, form: ConsultationForm, counts: LesionC
 
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
-def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def consultation_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     consultation = _consultation(pk)
-    patient_record_access(
-        acting_user=_user(request), patient=consultation.patient, request=request, page="consultation"
-    )
+    patient_record_access(acting_user=request.user, patient=consultation.patient, request=request, page="consultation")
     if consultation.is_signed:
         return redirect(consultation)
     form, counts = _consultation_forms(request, consultation)
@@ -126,7 +117,7 @@ def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
         action = services.consultation_sign if sign else services.consultation_save_draft
         try:
             action(
-                acting_user=_user(request),
+                acting_user=request.user,
                 consultation=consultation,
                 values=form.values(),
                 lesion_counts=counts.counts(),
@@ -159,7 +150,7 @@ def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 @require_POST
-def consultation_preview(request: HttpRequest, pk: int) -> HttpResponse:
+def consultation_preview(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """htmx: the GAGS grade and the rules' decision for what the form holds now. Saves nothing."""
     consultation = _consultation(pk)
     form, counts = _consultation_forms(request, consultation)
@@ -171,11 +162,9 @@ def consultation_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
-def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def consultation_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     consultation = _consultation(pk)
-    patient_record_access(
-        acting_user=_user(request), patient=consultation.patient, request=request, page="consultation"
-    )
+    patient_record_access(acting_user=request.user, patient=consultation.patient, request=request, page="consultation")
     plan = TreatmentPlan.objects.filter(consultation_id=consultation.pk).first()
     context = {
         "consultation": consultation,
@@ -192,13 +181,13 @@ def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 @require_POST
-def consultation_addendum(request: HttpRequest, pk: int) -> HttpResponse:
+def consultation_addendum(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     consultation = _consultation(pk)
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:
             services.consultation_add_addendum(
-                acting_user=_user(request), consultation=consultation, text=form.cleaned_data["text"]
+                acting_user=request.user, consultation=consultation, text=form.cleaned_data["text"]
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
@@ -210,21 +199,19 @@ def consultation_addendum(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
-def plan_create(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     consultation = _consultation(pk)
-    patient_record_access(acting_user=_user(request), patient=consultation.patient, request=request, page="plan_create")
+    patient_record_access(acting_user=request.user, patient=consultation.patient, request=request, page="plan_create")
     existing = TreatmentPlan.objects.filter(consultation_id=consultation.pk).first()
     if existing is not None:
         return redirect(existing)
-    if not consultation.is_signed or consultation.final_outcome != "recommended":
+    if not consultation.allows_treatment_plan:
         messages.error(request, _("A treatment plan follows a signed consultation that recommends extraction."))
         return redirect(consultation)
-    location = consultation.appointment.location
-    starts_on = location.local(consultation.signed_at).date() if consultation.signed_at else location.today()
-    form = PlanForm(request.POST or None, starts_on=starts_on)
+    form = PlanForm(request.POST or None, starts_on=consultation.plan_starts_on())
     if request.method == "POST" and form.is_valid():
         try:
-            plan = services.plan_create(acting_user=_user(request), consultation=consultation, **form.cleaned_data)
+            plan = services.plan_create(acting_user=request.user, consultation=consultation, **form.cleaned_data)
         except ValidationError as error:
             for field, errors in getattr(error, "error_dict", {None: error.error_list}).items():
                 form.add_error(field if field in form.fields else None, errors)
@@ -248,14 +235,14 @@ def _plan(pk: int) -> TreatmentPlan:
 
 
 @permission_required(roles.VIEW_PATIENT, raise_exception=True)
-def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     plan = _plan(pk)
-    patient_record_access(acting_user=_user(request), patient=plan.patient, request=request, page="plan_detail")
+    patient_record_access(acting_user=request.user, patient=plan.patient, request=request, page="plan_detail")
     sessions = plan.sessions.select_related("appointment__practitioner", "appointment__room")
     context = {
         "plan": plan,
         "sessions": sessions,
-        "next_number": services.plan_next_session_number(plan),
+        "next_number": plan_next_session_number(plan),
         "consent_form": ConsentForm(),
         "consent_text": consent_text(plan.consent_version or CURRENT_CONSENT_VERSION),
     }
@@ -264,12 +251,12 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 @require_POST
-def plan_consent(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_consent(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     plan = _plan(pk)
     form = ConsentForm(request.POST)
     if form.is_valid():
         services.plan_record_consent(
-            acting_user=_user(request), plan=plan, consent_name=form.cleaned_data["consent_name"]
+            acting_user=request.user, plan=plan, consent_name=form.cleaned_data["consent_name"]
         )
         messages.success(request, _("Consent recorded."))
     else:
@@ -278,7 +265,7 @@ def plan_consent(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
-def plans_to_book(request: HttpRequest) -> HttpResponse:
+def plans_to_book(request: AuthenticatedHttpRequest) -> HttpResponse:
     plans = (
         TreatmentPlan.objects.active()
         .consented()
@@ -290,23 +277,24 @@ def plans_to_book(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
-def plan_book_session(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_book_session(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     plan = _plan(pk)
-    patient_record_access(acting_user=_user(request), patient=plan.patient, request=request, page="plan_book_session")
-    number = services.plan_next_session_number(plan)
+    patient_record_access(acting_user=request.user, patient=plan.patient, request=request, page="plan_book_session")
+    number = plan_next_session_number(plan)
     if number is None:
         messages.info(request, _("Every session of this plan is booked."))
         return redirect(plan)
-    location = _location(request)
-    form = BookSessionForm(request.POST or None, location=location, initial=_suggested_session(plan, location))
-    appointment_type = AppointmentType.objects.active().filter(kind=AppointmentKind.EXTRACTION).first()
+    location = working_location(request)
+    suggestion = plan_next_session_suggestion(plan, location)
+    form = BookSessionForm(request.POST or None, location=location, initial=suggestion.as_initial())
+    appointment_type = extraction_session_type()
     if appointment_type is None:
         messages.error(request, _("No extraction session type is set up. Ask the clinic manager."))
         return redirect(plan)
     if request.method == "POST" and form.is_valid():
         try:
             session = services.plan_book_session(
-                acting_user=_user(request), plan=plan, appointment_type=appointment_type, **form.cleaned_data
+                acting_user=request.user, plan=plan, appointment_type=appointment_type, **form.cleaned_data
             )
         except BookingRefused as error:
             form.add_error(error.field if error.field in form.fields else None, error.messages)
@@ -319,28 +307,9 @@ def plan_book_session(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "consultations/plan_book.html", context, status=400 if form.errors else 200)
 
 
-def _suggested_session(plan: TreatmentPlan, location: Location) -> dict[str, Any]:
-    """The plan's interval after its latest booked session (same time, same aesthetician and room)."""
-    latest = (
-        plan.sessions.exclude(appointment__status__in=services.RELEASED)
-        .select_related("appointment")
-        .order_by("-appointment__start")
-        .first()
-    )
-    if latest is None:
-        start = datetime.combine(location.today() + timedelta(days=1), time(10, 0), tzinfo=location.zone)
-        return {"start": start.replace(tzinfo=None)}
-    start = location.local(latest.appointment.start) + timedelta(days=plan.interval_days)
-    return {
-        "start": start.replace(tzinfo=None),
-        "practitioner": latest.appointment.practitioner_id,
-        "room": latest.appointment.room_id,
-    }
-
-
 @login_not_required
 @never_cache
-def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
+def questionnaire(request: ClinicHttpRequest, token: str) -> HttpResponse:
     """The patient's pre-visit questionnaire, opened from a signed, expiring link."""
     appointment_id = questionnaire_appointment_id(token)
     appointment = (
@@ -375,16 +344,16 @@ def _may_send_questionnaire(user: User) -> bool:
     return user.has_perm(roles.WORK_FRONT_DESK) or user.has_perm(roles.WORK_CONSULTATIONS)
 
 
-def questionnaire_link(request: HttpRequest, appointment_pk: int) -> HttpResponse:
+def questionnaire_link(request: AuthenticatedHttpRequest, appointment_pk: int) -> HttpResponse:
     """Staff copy the patient's pre-visit link from here (email sending comes with the outbox)."""
-    if not _may_send_questionnaire(_user(request)):
+    if not _may_send_questionnaire(request.user):
         raise PermissionDenied
     appointment = get_object_or_404(
         Appointment.objects.with_related().filter(appointment_type__kind=AppointmentKind.CONSULTATION),
         pk=appointment_pk,
     )
     patient_record_access(
-        acting_user=_user(request), patient=appointment.patient, request=request, page="questionnaire_link"
+        acting_user=request.user, patient=appointment.patient, request=request, page="questionnaire_link"
     )
     consultation = Consultation.objects.filter(appointment_id=appointment.pk).first()
     context = {

@@ -10,8 +10,8 @@ from typing import Any
 
 from aftercare.services import SessionFacts, aftercare_sequence_start
 from consultations.grading import lesion_totals
+from consultations.selectors import plan_summary
 from treatments.models import TreatmentSession
-from treatments.plans import plan_summary
 
 
 def aftercare_arguments(session: TreatmentSession) -> dict[str, Any]:

@@ -7,7 +7,6 @@ and the alerts that tell a patient's specialist a session was stopped.
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
 
 import pghistory
 import pgtrigger
@@ -18,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinic.models import Appointment, Patient, User
+from clinic.models import Appointment, AppointmentStatus, Patient, User
 from consultations.models import BarrierStatus, TreatmentPlan
 
 
@@ -37,7 +36,7 @@ class Product(models.Model):
         _("in use"), default=True, help_text=_("Products no longer in use are not offered in the session log.")
     )
 
-    objects: ClassVar[ProductQuerySet] = ProductQuerySet.as_manager()  # type: ignore[assignment]
+    objects = ProductQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -63,7 +62,7 @@ class ProductLot(models.Model):
     is_active = models.BooleanField(_("in stock"), default=True)
     created_at = models.DateTimeField(_("added at"), default=timezone.now, editable=False)
 
-    objects: ClassVar[ProductLotQuerySet] = ProductLotQuerySet.as_manager()  # type: ignore[assignment]
+    objects = ProductLotQuerySet.as_manager()
 
     class Meta:
         ordering = ["product__name", "expires_on", "lot_number"]
@@ -98,6 +97,12 @@ class SessionStatus(models.TextChoices):
 
 # A session in one of these is a finished record: the database refuses any change to it.
 FINAL_STATUSES = (SessionStatus.STOPPED, SessionStatus.SIGNED)
+
+# A session opens once the patient is here: checked in, or already set in progress by the
+# desk from the day schedule (the session is logged still).
+SESSION_STARTS_FROM = (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS)
+# Booked but the patient not here yet: the desk checks them in first.
+AWAITING_CHECK_IN = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
 
 
 class Exfoliation(models.TextChoices):
@@ -236,7 +241,7 @@ class TreatmentSession(models.Model):
         User, verbose_name=_("signed by"), on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
 
-    objects: ClassVar[TreatmentSessionQuerySet] = TreatmentSessionQuerySet.as_manager()  # type: ignore[assignment]
+    objects = TreatmentSessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["started_at", "id"]
@@ -363,7 +368,7 @@ class SpecialistAlert(models.Model):
     resolved_at = models.DateTimeField(_("seen at"), null=True, blank=True)
     resolved_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
 
-    objects: ClassVar[SpecialistAlertQuerySet] = SpecialistAlertQuerySet.as_manager()  # type: ignore[assignment]
+    objects = SpecialistAlertQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -1,4 +1,4 @@
-"""Read-side queries for the treatment pages: a patient's progress and today's sessions."""
+"""Read-side queries for the treatment pages: a patient's treatment record and today's sessions."""
 
 from __future__ import annotations
 
@@ -10,30 +10,32 @@ from django.utils.translation import gettext as _
 
 from clinic.models import Appointment, AppointmentKind, Location, Patient
 from consultations.grading import Lesion, Zone
+from consultations.selectors import PlanSummary, plan_summaries, plan_summary
 from treatments.charts import Chart, line_chart
-from treatments.models import SpecialistAlert, TreatmentSession
-from treatments.plans import PlanSummary, plan_summaries, plan_summary
-from treatments.progress import BASELINE, SESSION, Point, Progress, progress
+from treatments.lesion_trend import BASELINE, SESSION, LesionTrend, Point, lesion_trend
+from treatments.models import AWAITING_CHECK_IN, SESSION_STARTS_FROM, SpecialistAlert, TreatmentSession
 
 
 @dataclass(frozen=True)
-class PatientProgress:
+class TreatmentRecord:
+    """A patient's programme so far: their plan, signed sessions, and the lesion trend with its charts."""
+
     patient: Patient
     plan: PlanSummary
     sessions: list[TreatmentSession]
-    progress: Progress
+    trend: LesionTrend
     charts: list[Chart]
 
     @property
     def has_data(self) -> bool:
-        return bool(self.progress.rows)
+        return bool(self.trend.rows)
 
 
 def _point_label(point: Point) -> str:
     return _("Baseline") if point.kind == BASELINE else _("Session %(number)s") % {"number": point.number}
 
 
-def progress_charts(figures: Progress) -> list[Chart]:
+def lesion_trend_charts(figures: LesionTrend) -> list[Chart]:
     """Total lesions, lesions by type, by zone, and GAGS severity: one chart each."""
     if not figures.rows:
         return []
@@ -56,7 +58,7 @@ def progress_charts(figures: Progress) -> list[Chart]:
     ]
 
 
-def patient_progress(patient: Patient) -> PatientProgress:
+def treatment_record(patient: Patient) -> TreatmentRecord:
     """The patient's baseline (their consultation) and signed sessions, with the figures and charts."""
     summary = plan_summary(patient.pk)
     sessions = list(
@@ -70,8 +72,8 @@ def patient_progress(patient: Patient) -> PatientProgress:
     ]
     if summary.consultation is not None and summary.baseline_on is not None:
         points.append(Point(BASELINE, summary.baseline_on, summary.baseline_counts))
-    figures = progress(points)
-    return PatientProgress(patient, summary, sessions, figures, progress_charts(figures))
+    trend = lesion_trend(points)
+    return TreatmentRecord(patient, summary, sessions, trend, lesion_trend_charts(trend))
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,15 @@ class DaySession:
     appointment: Appointment
     session: TreatmentSession | None
     plan: PlanSummary
+
+    @property
+    def may_start(self) -> bool:
+        """No session yet and the patient is here: ``session_start`` would open one."""
+        return self.session is None and self.appointment.status in SESSION_STARTS_FROM
+
+    @property
+    def awaiting_check_in(self) -> bool:
+        return self.session is None and self.appointment.status in AWAITING_CHECK_IN
 
     @property
     def number_label(self) -> str:

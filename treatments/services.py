@@ -18,8 +18,10 @@ from django.utils.translation import gettext as _
 
 from clinic.models import Appointment, AppointmentKind, AppointmentStatus, User
 from consultations.models import PlanStatus, TreatmentPlan
+from consultations.selectors import plan_session_for, plan_summary
 from treatments import hooks
 from treatments.models import (
+    SESSION_STARTS_FROM,
     Complication,
     Exfoliation,
     ExtractionMethod,
@@ -33,7 +35,6 @@ from treatments.models import (
     SpecialistAlert,
     TreatmentSession,
 )
-from treatments.plans import plan_session_for, plan_summary
 from treatments.rescreen import RescreenAnswers, RescreenResult, rescreen
 
 logger = logging.getLogger(__name__)
@@ -100,8 +101,7 @@ def session_start(*, acting_user: User, appointment: Appointment) -> TreatmentSe
             return existing
         if locked.appointment_type.kind != AppointmentKind.EXTRACTION:
             raise SessionRefused(_("Only an extraction session appointment can start a treatment session."))
-        # In progress without a session: the desk marked it so from the day schedule; log it still.
-        if locked.status not in (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS):
+        if locked.status not in SESSION_STARTS_FROM:
             raise SessionRefused(
                 _("Check the patient in first: this appointment is %(status)s.")
                 % {"status": locked.get_status_display().lower()}

@@ -1,19 +1,22 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinic import roles
-from clinic.models import Appointment, Location, Patient, User
+from clinic.http import AuthenticatedHttpRequest
+from clinic.models import Appointment, Patient
 from clinic.services import patient_record_access
 from consultations.forms import LesionCountsForm
 from consultations.grading import Counts, Lesion, Zone
 from consultations.models import TreatmentPlan
+from consultations.selectors import plan_summary
 from treatments import services
 from treatments.forms import (
     AddendumForm,
@@ -24,26 +27,14 @@ from treatments.forms import (
     SessionLogForm,
 )
 from treatments.models import Product, ProductLot, SessionStatus, SpecialistAlert, TreatmentSession
-from treatments.plans import plan_summary
 from treatments.rescreen import RESCREEN_RULES_BY_ID
-from treatments.selectors import patient_progress, sessions_today
+from treatments.selectors import sessions_today, treatment_record
 
 EXTRACTED_PREFIX = "extracted"
 CLINICAL = (roles.WORK_TREATMENTS, roles.WORK_CONSULTATIONS)
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _location(request: HttpRequest) -> Location:
-    location = getattr(request, "location", None)
-    if not location:
-        raise PermissionDenied(_("No active location is set up yet. Ask the clinic manager."))
-    return location
-
-
-def _require_clinical(request: HttpRequest) -> None:
+def _require_clinical(request: AuthenticatedHttpRequest) -> None:
     """Treatment records are for the clinical roles: the aesthetician and the specialist."""
     if not any(request.user.has_perm(perm) for perm in CLINICAL):
         raise PermissionDenied(_("Treatment records are not available to your role."))
@@ -53,18 +44,18 @@ def _session(pk: int) -> TreatmentSession:
     return get_object_or_404(TreatmentSession.objects.with_related(), pk=pk)
 
 
-def _refused(form: object, error: services.SessionRefused) -> None:
+def _refused(form: forms.BaseForm, error: services.SessionRefused) -> None:
     """Put a service refusal beside its field, or at the top of the form."""
-    field = error.field if error.field in getattr(form, "fields", {}) else None
-    form.add_error(field, error.messages[0])  # type: ignore[attr-defined]
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.messages[0])
 
 
 # --- The aesthetician's day ---------------------------------------------------------------
 
 
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)
-def home(request: HttpRequest) -> HttpResponse:
-    location = getattr(request, "location", None)
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
+    location = request.location
     if not location:
         return render(request, "treatments/home.html", {"day": [], "today": None})
     return render(request, "treatments/home.html", {"day": sessions_today(location), "today": location.today()})
@@ -72,10 +63,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)
 @require_POST
-def session_start(request: HttpRequest, appointment_pk: int) -> HttpResponse:
+def session_start(request: AuthenticatedHttpRequest, appointment_pk: int) -> HttpResponse:
     appointment = get_object_or_404(Appointment, pk=appointment_pk)
     try:
-        session = services.session_start(acting_user=_user(request), appointment=appointment)
+        session = services.session_start(acting_user=request.user, appointment=appointment)
     except services.SessionRefused as error:
         messages.error(request, error.messages[0])
         return redirect("treatments:home")
@@ -83,15 +74,15 @@ def session_start(request: HttpRequest, appointment_pk: int) -> HttpResponse:
 
 
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)
-def session_rescreen(request: HttpRequest, pk: int) -> HttpResponse:
+def session_rescreen(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     session = _session(pk)
-    patient_record_access(acting_user=_user(request), patient=session.patient, request=request, page="session_rescreen")
+    patient_record_access(acting_user=request.user, patient=session.patient, request=request, page="session_rescreen")
     if session.status != SessionStatus.RESCREEN:
         return redirect(session.get_absolute_url() if session.is_final else "treatments:session_log", session.pk)
     form = RescreenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         result = services.session_rescreen(
-            acting_user=_user(request), session=session, answers=form.answers(), notes=form.cleaned_data["notes"]
+            acting_user=request.user, session=session, answers=form.answers(), notes=form.cleaned_data["notes"]
         )
         if result.stopped:
             messages.warning(
@@ -108,9 +99,9 @@ def session_rescreen(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)
-def session_log(request: HttpRequest, pk: int) -> HttpResponse:
+def session_log(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     session = _session(pk)
-    patient_record_access(acting_user=_user(request), patient=session.patient, request=request, page="session_log")
+    patient_record_access(acting_user=request.user, patient=session.patient, request=request, page="session_log")
     if session.status == SessionStatus.RESCREEN:
         return redirect("treatments:session_rescreen", session.pk)
     if session.is_final:
@@ -123,9 +114,9 @@ def session_log(request: HttpRequest, pk: int) -> HttpResponse:
             signing = request.POST.get("action") == "sign"
             try:
                 if signing:
-                    services.session_sign(acting_user=_user(request), session=session, log=form.to_log(counts))
+                    services.session_sign(acting_user=request.user, session=session, log=form.to_log(counts))
                 else:
-                    services.session_log_save(acting_user=_user(request), session=session, log=form.to_log(counts))
+                    services.session_log_save(acting_user=request.user, session=session, log=form.to_log(counts))
             except services.SessionRefused as error:
                 _refused(form, error)
             else:
@@ -160,11 +151,11 @@ def extracted_rows(counts: Counts) -> list[tuple[str, list[tuple[str, int]]]]:
     ]
 
 
-def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def session_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require_clinical(request)
     session = _session(pk)
-    patient_record_access(acting_user=_user(request), patient=session.patient, request=request, page="session_detail")
-    may_add = session.is_final and _user(request).pk in (session.signed_by_id, session.aesthetician_id)
+    patient_record_access(acting_user=request.user, patient=session.patient, request=request, page="session_detail")
+    may_add = session.is_final and request.user.pk in (session.signed_by_id, session.aesthetician_id)
     return render(
         request,
         "treatments/session_detail.html",
@@ -180,12 +171,12 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)
 @require_POST
-def session_addendum(request: HttpRequest, pk: int) -> HttpResponse:
+def session_addendum(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     session = _session(pk)
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:
-            services.session_add_addendum(acting_user=_user(request), session=session, text=form.cleaned_data["text"])
+            services.session_add_addendum(acting_user=request.user, session=session, text=form.cleaned_data["text"])
         except services.SessionRefused as error:
             messages.error(request, error.messages[0])
         else:
@@ -198,24 +189,26 @@ def session_addendum(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Progress -----------------------------------------------------------------------------
 
 
-def patient_progress_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """The patient's treatment record: sessions and progress, printable."""
+def treatment_record_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The patient's treatment record: plan, signed sessions and the lesion trend, printable."""
     _require_clinical(request)
     patient = get_object_or_404(Patient, pk=pk)
-    patient_record_access(acting_user=_user(request), patient=patient, request=request, page="treatment_progress")
-    return render(request, "treatments/patient_progress.html", {"patient": patient, "data": patient_progress(patient)})
+    patient_record_access(acting_user=request.user, patient=patient, request=request, page="treatment_progress")
+    return render(
+        request, "treatments/treatment_record.html", {"patient": patient, "record": treatment_record(patient)}
+    )
 
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
-def progress_review(request: HttpRequest, plan_pk: int) -> HttpResponse:
+def progress_review(request: AuthenticatedHttpRequest, plan_pk: int) -> HttpResponse:
     plan = get_object_or_404(TreatmentPlan.objects.select_related("patient", "consultation"), pk=plan_pk)
     patient = plan.patient
-    patient_record_access(acting_user=_user(request), patient=patient, request=request, page="progress_review")
+    patient_record_access(acting_user=request.user, patient=patient, request=request, page="progress_review")
     form = ProgressReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.progress_review_decide(
-                acting_user=_user(request),
+                acting_user=request.user,
                 plan=plan,
                 decision=form.cleaned_data["decision"],
                 notes=form.cleaned_data["notes"],
@@ -226,9 +219,9 @@ def progress_review(request: HttpRequest, plan_pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Progress review recorded."))
             return redirect("treatments:progress_review", plan.pk)
-    data = patient_progress(patient)
-    baseline = data.progress.baseline
-    latest = data.progress.latest if data.progress.has_comparison else None
+    record = treatment_record(patient)
+    baseline = record.trend.baseline
+    latest = record.trend.latest if record.trend.has_comparison else None
     baseline_map = LesionCountsForm(counts=baseline.point.counts if baseline else {}, prefix="baseline")
     latest_map = LesionCountsForm(counts=latest.point.counts if latest else {}, prefix="latest")
     for face_map in (baseline_map, latest_map):
@@ -240,7 +233,7 @@ def progress_review(request: HttpRequest, plan_pk: int) -> HttpResponse:
         {
             "plan": plan,
             "patient": patient,
-            "data": data,
+            "record": record,
             "form": form,
             "baseline_map": baseline_map,
             "latest_map": latest_map,
@@ -251,9 +244,9 @@ def progress_review(request: HttpRequest, plan_pk: int) -> HttpResponse:
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 @require_POST
-def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+def alert_resolve(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     alert = get_object_or_404(SpecialistAlert, pk=pk)
-    services.specialist_alert_resolve(acting_user=_user(request), alert=alert)
+    services.specialist_alert_resolve(acting_user=request.user, alert=alert)
     messages.success(request, _("Marked as seen."))
     return redirect("consultations:home")
 
@@ -262,39 +255,39 @@ def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
-def product_list(request: HttpRequest) -> HttpResponse:
+def product_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     products = Product.objects.prefetch_related("lots").order_by("-is_active", "name")
-    location = getattr(request, "location", None)
+    location = request.location
     today = location.today() if location else None
     return render(request, "treatments/product_list.html", {"products": products, "today": today})
 
 
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
-def product_create(request: HttpRequest) -> HttpResponse:
+def product_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _product_form(request, Product())
 
 
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
-def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def product_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _product_form(request, get_object_or_404(Product, pk=pk))
 
 
-def _product_form(request: HttpRequest, product: Product) -> HttpResponse:
+def _product_form(request: AuthenticatedHttpRequest, product: Product) -> HttpResponse:
     form = ProductForm(request.POST or None, instance=product)
     if request.method == "POST" and form.is_valid():
-        saved = services.product_save(acting_user=_user(request), product=form.save(commit=False))
+        saved = services.product_save(acting_user=request.user, product=form.save(commit=False))
         messages.success(request, _("Saved %(name)s.") % {"name": saved.name})
         return redirect("treatments:product_list")
     return render(request, "treatments/product_form.html", {"form": form, "product": product})
 
 
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
-def lot_create(request: HttpRequest, pk: int) -> HttpResponse:
+def lot_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     product = get_object_or_404(Product, pk=pk)
     form = ProductLotForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            lot = services.product_lot_add(acting_user=_user(request), product=product, **form.cleaned_data)
+            lot = services.product_lot_add(acting_user=request.user, product=product, **form.cleaned_data)
         except services.SessionRefused as error:
             _refused(form, error)
         else:
@@ -305,8 +298,8 @@ def lot_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
 @require_POST
-def lot_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def lot_withdraw(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     lot = get_object_or_404(ProductLot, pk=pk)
-    services.product_lot_withdraw(acting_user=_user(request), lot=lot)
+    services.product_lot_withdraw(acting_user=request.user, lot=lot)
     messages.success(request, _("Lot %(lot)s is no longer offered.") % {"lot": lot.lot_number})
     return redirect("treatments:product_list")

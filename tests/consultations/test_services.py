@@ -17,6 +17,7 @@ from clinic.services import BookingRefused, appointment_book
 from consultations import rules, services
 from consultations.eligibility import patient_cleared_for_extraction
 from consultations.models import Consultation, ConsultationAddendum, TreatmentPlan
+from consultations.selectors import plan_next_session_suggestion
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -332,6 +333,19 @@ def test_a_cancelled_session_can_be_booked_again_and_a_full_plan_cannot(booking:
         book(booking, at(90, 10))
 
 
+def test_the_next_session_is_suggested_one_interval_later_with_the_same_aesthetician_and_room(
+    booking: dict[str, object],
+) -> None:
+    plan: TreatmentPlan = booking["plan"]  # type: ignore[assignment]
+    location = plan.consultation.appointment.location
+    first = plan_next_session_suggestion(plan, location)
+    assert first.as_initial() == {"start": datetime.combine(NOW.date() + timedelta(days=1), time(10))}
+    book(booking, at(7, 11))
+    after = plan_next_session_suggestion(plan, location)
+    assert after.start == location.local(at(7 + plan.interval_days, 11))
+    assert (after.practitioner_id, after.room_id) == (booking["practitioner"].pk, booking["room"].pk)  # type: ignore[attr-defined]
+
+
 def test_an_extraction_for_a_patient_without_clearance_is_refused(booking: dict[str, object]) -> None:
     other = AppointmentFactory().patient
     with pytest.raises(BookingRefused, match="cleared"):
@@ -382,3 +396,15 @@ def test_every_saved_version_of_a_consultation_is_in_the_audit_trail(consultatio
     sign(consultation, routine="v2")
     routines = list(consultation.events.order_by("pgh_id").values_list("routine", flat=True))  # type: ignore[attr-defined]
     assert routines[-2:] == ["v1", "v2"]
+
+
+def test_a_consultation_signed_outside_a_request_names_the_specialist_in_the_audit_trail(
+    consultation: Consultation,
+) -> None:
+    # No request and so no HistoryMiddleware, as from a Celery task, a command or the demo loader.
+    specialist = consultation.specialist
+    sign(consultation)
+    signed = consultation.events.order_by("pgh_id").last()  # type: ignore[attr-defined]
+    assert signed.status == "signed"
+    assert signed.pgh_context is not None
+    assert signed.pgh_context.metadata["user"] == specialist.pk

@@ -89,7 +89,7 @@ ROWS: dict[str, Row] = {
         only("aesthetician", status=REDIRECT),
         data=lambda w: {"text": "A correction"},
     ),
-    "treatments:patient_progress": Row(
+    "treatments:treatment_record": Row(
         "get", lambda w: f"/treatments/patients/{w['treatment_plan'].patient_id}/progress/", only(*CLINICAL)
     ),
     "treatments:progress_review": Row(

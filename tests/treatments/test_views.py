@@ -64,6 +64,14 @@ def test_the_aesthetician_sees_todays_session_with_plan_number_and_allergies(sce
     assert "Start session" in page
 
 
+def test_the_day_list_offers_to_start_a_session_only_once_the_patient_is_checked_in(scene: TreatmentScene) -> None:
+    scene.appointment.status = AppointmentStatus.CONFIRMED
+    scene.appointment.save(update_fields=["status"])
+    page = signed_in(scene.aesthetician).get("/treatments/").content.decode()
+    assert "Awaiting check-in" in page
+    assert "Start session" not in page
+
+
 def test_the_home_page_keeps_a_fixed_number_of_queries(
     scene: TreatmentScene, django_assert_max_num_queries: object
 ) -> None:
@@ -187,7 +195,7 @@ def test_the_patient_page_section_shows_progress_to_clinical_roles_only(
 ) -> None:
     session = scene.started_and_cleared()
     session_sign(acting_user=scene.aesthetician, session=session, log=scene.log())
-    template = Template("{% load treatments %}{% treatment_progress patient %}")
+    template = Template("{% load treatments %}{% lesion_trend_section patient %}")
     request = RequestFactory().get("/")
     request.user = scene.specialist
     html = template.render(Context({"request": request, "patient": scene.patient}))

@@ -1,7 +1,7 @@
-"""Template pieces other pages include: a patient's progress, a specialist's alerts.
+"""Template pieces other pages include: a patient's lesion trend, a specialist's alerts.
 
 {% load treatments %}
-{% treatment_progress patient %}      (templates/clinic/patient_detail.html)
+{% lesion_trend_section patient %}    (templates/clinic/patient_detail.html)
 {% specialist_alerts %}               (templates/consultations/home.html)
 """
 
@@ -16,18 +16,18 @@ from django.utils.translation import gettext_lazy as _
 from clinic import roles
 from clinic.models import Patient
 from treatments.rescreen import RESCREEN_RULES_BY_ID
-from treatments.selectors import open_alerts_for, patient_progress
+from treatments.selectors import open_alerts_for, treatment_record
 
 register = template.Library()
 
 
-@register.inclusion_tag("treatments/_progress_section.html", takes_context=True)
-def treatment_progress(context: template.Context, patient: Patient) -> dict[str, Any]:
-    """The patient's progress over their programme, for the clinical roles only."""
+@register.inclusion_tag("treatments/_lesion_trend_section.html", takes_context=True)
+def lesion_trend_section(context: template.Context, patient: Patient) -> dict[str, Any]:
+    """The patient's lesion trend over their programme, for the clinical roles only."""
     request = context.get("request")
     user = getattr(request, "user", None)
     allowed = user is not None and any(user.has_perm(p) for p in (roles.WORK_TREATMENTS, roles.WORK_CONSULTATIONS))
-    return {"allowed": allowed, "patient": patient, "data": patient_progress(patient) if allowed else None}
+    return {"allowed": allowed, "patient": patient, "record": treatment_record(patient) if allowed else None}
 
 
 @register.inclusion_tag("treatments/_specialist_alerts.html", takes_context=True)

@@ -1,4 +1,4 @@
-"""Progress figures and charts from known counts."""
+"""The lesion trend (figures per baseline and session) and its charts, from known counts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from treatments.charts import line_chart, nice_step
-from treatments.progress import BASELINE, SESSION, Point, percent_change, progress
+from treatments.lesion_trend import BASELINE, SESSION, Point, lesion_trend, percent_change
 
 BASELINE_COUNTS = {
     "forehead": {"closed_comedones": 20, "papules": 4},
@@ -31,22 +31,22 @@ def points() -> list[Point]:
     ]
 
 
-def test_percent_change_since_baseline() -> None:
+def test_percent_change_is_negative_for_fewer_lesions_and_none_without_a_baseline_count() -> None:
     assert percent_change(66, 21) == -68.2
     assert percent_change(10, 15) == 50.0
     assert percent_change(10, 10) == 0.0
     assert percent_change(0, 5) is None
 
 
-def test_totals_per_point_and_change_since_baseline() -> None:
-    result = progress(points())
+def test_the_baseline_comes_first_and_each_session_reports_its_total_change_from_it() -> None:
+    result = lesion_trend(points())
     assert [row.point.kind for row in result.rows] == [BASELINE, SESSION, SESSION]
     assert result.total_series() == [66, 48, 21]
     assert [row.total_change for row in result.rows] == [None, -27.3, -68.2]
 
 
-def test_lesion_type_series() -> None:
-    series = progress(points()).lesion_series()
+def test_each_lesion_type_is_summed_over_every_zone_at_each_point() -> None:
+    series = lesion_trend(points()).lesion_series()
     assert series["closed_comedones"] == [30, 22, 9]
     assert series["open_comedones"] == [30, 24, 12]
     assert series["papules"] == [4, 2, 0]
@@ -54,8 +54,8 @@ def test_lesion_type_series() -> None:
     assert series["cysts"] == [0, 0, 0]
 
 
-def test_zone_series_and_changes() -> None:
-    result = progress(points())
+def test_zone_changes_compare_baseline_to_latest_and_leave_out_zones_empty_at_both() -> None:
+    result = lesion_trend(points())
     assert result.zone_series()["forehead"] == [24, 16, 6]
     assert result.zone_series()["nose"] == [30, 24, 12]
     assert result.zone_series()["left_cheek"] == [0, 0, 0]
@@ -63,8 +63,8 @@ def test_zone_series_and_changes() -> None:
     assert changes == {"Forehead": (24, 6, -75.0), "Nose": (30, 12, -60.0), "Chin": (12, 3, -75.0)}
 
 
-def test_gags_over_time() -> None:
-    result = progress(points())
+def test_each_point_is_graded_by_the_gags_score_of_its_own_counts() -> None:
+    result = lesion_trend(points())
     # Baseline: forehead papule 2x2=4, nose comedone 1x1=1, chin pustule 1x3=3 -> 8 (mild).
     # Session 1: forehead 2x2=4, nose 1, chin comedone 1 -> 6. Session 2: 2 + 1 + 1 -> 4.
     assert result.gags_series() == [8, 6, 4]
@@ -72,20 +72,20 @@ def test_gags_over_time() -> None:
 
 
 def test_optional_zones_appear_only_when_counted() -> None:
-    assert [zone.value for zone in progress(points()).zones][-1] == "jawline"
+    assert [zone.value for zone in lesion_trend(points()).zones][-1] == "jawline"
     with_back = [*points(), Point(SESSION, date(2026, 3, 3), {"back": {"papules": 3}}, number=3)]
-    assert [zone.value for zone in progress(with_back).zones][-1] == "back"
+    assert [zone.value for zone in lesion_trend(with_back).zones][-1] == "back"
 
 
 def test_without_a_baseline_there_is_no_change_to_report() -> None:
-    result = progress([Point(SESSION, date(2026, 2, 3), SESSION_1, number=1)])
+    result = lesion_trend([Point(SESSION, date(2026, 2, 3), SESSION_1, number=1)])
     assert result.baseline is None
     assert result.rows[0].total_change is None
     assert result.zone_changes() == []
 
 
 @pytest.mark.parametrize(("maximum", "step"), [(0, 1), (4, 1), (9, 2), (48, 10), (66, 20), (240, 50)])
-def test_chart_steps_are_round(maximum: int, step: int) -> None:
+def test_chart_y_axis_steps_are_1_2_or_5_times_a_power_of_ten(maximum: int, step: int) -> None:
     assert nice_step(maximum) == step
 
 

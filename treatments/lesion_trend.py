@@ -1,4 +1,4 @@
-"""Progress over a programme: lesion counts from the consultation's baseline, then each session.
+"""The lesion trend over a programme: counts from the consultation's baseline, then each session.
 
 Pure functions over plain data (no database, no clock), so every figure is unit-tested.
 
@@ -57,7 +57,7 @@ def percent_change(baseline: int, now: int) -> float | None:
 
 @dataclass(frozen=True)
 class Row:
-    """One point's figures, as the progress table and charts show them."""
+    """One point's figures, as the trend's table and charts show them."""
 
     point: Point
     lesions: dict[str, int]
@@ -77,7 +77,7 @@ class Change:
 
 
 @dataclass(frozen=True)
-class Progress:
+class LesionTrend:
     rows: tuple[Row, ...]
     zones: tuple[Zone, ...]
 
@@ -137,7 +137,7 @@ class Progress:
         ]
 
 
-def progress(points: Sequence[Point]) -> Progress:
+def lesion_trend(points: Sequence[Point]) -> LesionTrend:
     """The figures for ``points``, in order: the baseline first when there is one, then sessions by date.
 
     The optional zones (chest, back) are included only when some point counted there.
@@ -165,4 +165,4 @@ def progress(points: Sequence[Point]) -> Progress:
                 ),
             )
         )
-    return Progress(rows=tuple(rows), zones=zones)
+    return LesionTrend(rows=tuple(rows), zones=zones)

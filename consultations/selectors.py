@@ -1,21 +1,90 @@
-"""What a treatment session needs to know about the patient's consultation and plan.
+"""Read-only queries over consultations and treatment plans.
 
-One narrow read-only seam between the treatment log and the consultation app: the plan
-(sessions planned, interval, focus zones, home care, review date), the patient's
-specialist, the consultation's lesion counts (the progress baseline) and the alerts the
-aesthetician must see before touching the skin (allergies, conditions, medication).
+Pure reads, no writes: what the plan pages need (the next session to book and when), and
+the one narrow seam through which the treatment log reads the patient's consultation and
+plan (sessions planned, interval, focus zones, home care, review date, the patient's
+specialist, the consultation's lesion counts as the baseline, and the alerts the
+aesthetician must see before touching the skin: allergies, conditions, medication).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.utils.translation import gettext as _
 
+from clinic.models import RELEASED_STATUSES, AppointmentKind, AppointmentType, Location
 from consultations.grading import Counts
 from consultations.models import Consultation, PlanSession, PlanStatus, TreatmentPlan
+
+# A plan's first session, with nothing booked before it, is suggested for the next morning.
+FIRST_SESSION_AT = time(10, 0)
+
+
+# --- Booking a plan's sessions ------------------------------------------------------------
+
+
+def plan_next_session_number(plan: TreatmentPlan) -> int | None:
+    """The lowest session number without an appointment holding its time, or None when all are booked."""
+    held = set(
+        PlanSession.objects.filter(plan_id=plan.pk)
+        .exclude(appointment__status__in=RELEASED_STATUSES)
+        .values_list("number", flat=True)
+    )
+    for number in range(1, plan.sessions_planned + 1):
+        if number not in held:
+            return number
+    return None
+
+
+def extraction_session_type() -> AppointmentType | None:
+    """The appointment type a plan's sessions are booked as, or None when the manager set none up."""
+    return AppointmentType.objects.active().filter(kind=AppointmentKind.EXTRACTION).first()
+
+
+@dataclass(frozen=True)
+class SessionSuggestion:
+    """When, with whom and where the plan's next session would fit (the booking form's defaults)."""
+
+    start: datetime  # aware, in the location's time zone
+    practitioner_id: int | None = None
+    room_id: int | None = None
+
+    def as_initial(self) -> dict[str, Any]:
+        # The form's datetime-local input shows the location's wall-clock time, without a zone.
+        initial: dict[str, Any] = {"start": self.start.replace(tzinfo=None)}
+        if self.practitioner_id is not None:
+            initial["practitioner"] = self.practitioner_id
+        if self.room_id is not None:
+            initial["room"] = self.room_id
+        return initial
+
+
+def plan_next_session_suggestion(plan: TreatmentPlan, location: Location) -> SessionSuggestion:
+    """The plan's interval after its latest booked session, same time, aesthetician and room.
+
+    With nothing booked yet: tomorrow at ``FIRST_SESSION_AT``, local time at ``location``.
+    """
+    latest = (
+        plan.sessions.exclude(appointment__status__in=RELEASED_STATUSES)
+        .select_related("appointment")
+        .order_by("-appointment__start")
+        .first()
+    )
+    if latest is None:
+        tomorrow = location.today() + timedelta(days=1)
+        return SessionSuggestion(start=datetime.combine(tomorrow, FIRST_SESSION_AT, tzinfo=location.zone))
+    return SessionSuggestion(
+        start=location.local(latest.appointment.start) + timedelta(days=plan.interval_days),
+        practitioner_id=latest.appointment.practitioner_id,
+        room_id=latest.appointment.room_id,
+    )
+
+
+# --- What the treatment log reads ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
