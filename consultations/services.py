@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic.booking.services import appointment_book
 from clinic.models import Appointment, AppointmentKind, AppointmentStatus, AppointmentType, Room, User
-from clinic.services import appointment_book
 from consultations import rules
 from consultations.consent import CONSENT_TEXTS, CURRENT_CONSENT_VERSION
 from consultations.grading import Counts, gags

@@ -10,7 +10,14 @@ import pytest
 import time_machine
 from django.db import IntegrityError, transaction
 
-from clinic.availability import free_slots
+from clinic.booking.availability import free_slots
+from clinic.booking.services import (
+    BookingRefused,
+    appointment_book,
+    appointment_cancel,
+    appointment_reschedule,
+    appointment_set_status,
+)
 from clinic.models import (
     Appointment,
     AppointmentKind,
@@ -24,13 +31,6 @@ from clinic.models import (
     User,
 )
 from clinic.roles import Role
-from clinic.services import (
-    BookingRefused,
-    appointment_book,
-    appointment_cancel,
-    appointment_reschedule,
-    appointment_set_status,
-)
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
