@@ -247,7 +247,10 @@ _PLACEHOLDER_PK = 2147483647
 
 @dataclass(frozen=True)
 class CardPath:
-    """One URL of a card, resolved with reverse() once per request and filled in per card."""
+    """One URL of a card, resolved with reverse() once per request and filled in per card.
+
+    Both parts are HTML-escaped once here; a pk adds only digits.
+    """
 
     before: str
     after: str
@@ -255,7 +258,7 @@ class CardPath:
     @classmethod
     def of(cls, url_name: str) -> CardPath:
         before, _, after = reverse(url_name, args=[_PLACEHOLDER_PK]).partition(str(_PLACEHOLDER_PK))
-        return cls(before, after)
+        return cls(escape(before), escape(after))
 
     def __call__(self, pk: int) -> str:
         return f"{self.before}{pk}{self.after}"
@@ -282,14 +285,14 @@ def render_card(
     pk = appointment.pk
     status = appointment.status
     patient = escape(appointment.patient.full_name)
-    status_url = escape(paths.status(pk))
-    cancel_url = escape(paths.cancel(pk))
+    status_url = paths.status(pk)
+    cancel_url = paths.cancel(pk)
     start = appointment.start.astimezone(zone).strftime("%H:%M")
     end = appointment.end.astimezone(zone).strftime("%H:%M")
     parts = [
         f'<div class="appointment-card appointment-{status}" id="appointment-{pk}">'
         '<div class="d-flex justify-content-between align-items-start gap-2">'
-        f'<a class="appointment-patient" href="{escape(paths.detail(pk))}">{patient}</a>'
+        f'<a class="appointment-patient" href="{paths.detail(pk)}">{patient}</a>'
         f'<span class="badge status-badge status-{status}">{escape(text.statuses[status])}</span></div>'
         f'<div class="appointment-meta">{start}–{end} · {escape(appointment.appointment_type.name)}</div>'
         f'<div class="appointment-meta">{escape(appointment.practitioner.display_name)}'
