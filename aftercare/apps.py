@@ -3,3 +3,17 @@ from django.apps import AppConfig
 
 class AftercareConfig(AppConfig):
     name = "aftercare"
+
+    def ready(self) -> None:
+        # Imported once the models are loaded (what ready() is for), not to hide a cycle:
+        # these modules import clinic, and clinic imports none of them.
+        from aftercare import demo, hooks, selectors
+        from clinic import hooks as clinic_hooks
+
+        clinic_hooks.booking.register(
+            booked=hooks.appointment_booked,
+            rescheduled=hooks.appointment_rescheduled,
+            cancelled=hooks.appointment_cancelled,
+        )
+        clinic_hooks.provide_appointment_reply(selectors.latest_appointment_reply)
+        clinic_hooks.register_demo_seed(demo.seed)

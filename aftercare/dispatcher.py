@@ -38,8 +38,7 @@ from django.utils import timezone
 from aftercare.links import unsubscribe_path
 from aftercare.models import Message, MessageStatus
 from aftercare.rendering import absolute
-from clinic.health import DISPATCHER_HEARTBEAT
-from clinic.services import heartbeat_beat
+from clinic.health import DISPATCHER_HEARTBEAT, heartbeat_beat
 
 logger = logging.getLogger(__name__)
 

@@ -5,9 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 
-from aftercare.models import CheckIn, CheckInAnswer, Message, MessageKind, MessageStatus, SpecialistQueueEntry
+from aftercare.models import (
+    AppointmentReply,
+    CheckIn,
+    CheckInAnswer,
+    Message,
+    MessageKind,
+    MessageStatus,
+    SpecialistQueueEntry,
+)
+
+
+def latest_appointment_reply() -> Subquery:
+    """The patient's latest answer to an appointment's reminder ("confirm" / "reschedule"),
+    for the appointment at ``OuterRef("pk")``: the front desk's day grid shows it."""
+    return Subquery(
+        AppointmentReply.objects.filter(appointment=OuterRef("pk")).order_by("-answered_at").values("answer")[:1]
+    )
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from aftercare.models import (
     MessageTemplate,
     SpecialistQueueEntry,
 )
+from aftercare.tasks import dispatch_due
 from clinic.models import Appointment, Location, Patient, User
 from clinic.roles import ROLES, Role
 
@@ -81,8 +82,6 @@ def session_advice(facts: SessionFacts) -> list[str]:
 
 def kick_dispatcher() -> None:
     """After the commit, ask a worker to send what is due now (beat would, within a minute)."""
-    from aftercare.tasks import dispatch_due
-
     # robust: a broker that is down must not turn a saved action into an error page;
     # the message is already stored and the every-minute beat will send it.
     transaction.on_commit(dispatch_due.delay, robust=True)

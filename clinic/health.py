@@ -6,12 +6,18 @@ from dataclasses import dataclass
 
 import redis
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from clinic.models import Heartbeat
 
 DISPATCHER_HEARTBEAT = "aftercare.dispatcher"
+
+
+def heartbeat_beat(*, name: str) -> None:
+    """Record that the background process ``name`` is alive now (no person acts)."""
+    with transaction.atomic():
+        Heartbeat.objects.update_or_create(name=name, defaults={"at": timezone.now()})
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from clinic.http import ClinicHttpRequest
 from clinic.selectors import current_location
+
+if TYPE_CHECKING:
+    from clinic.models import Location
 
 
 class LocationMiddleware:
@@ -20,11 +25,13 @@ class LocationMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.location = SimpleLazyObject(lambda: current_location(request))  # type: ignore[attr-defined]
+        clinic_request = cast(ClinicHttpRequest, request)
+        # The lazy object stands in for the location it wraps (falsy when that is None).
+        clinic_request.location = cast("Location | None", SimpleLazyObject(lambda: current_location(request)))
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and request.location:  # type: ignore[attr-defined]
+        if user is not None and user.is_authenticated and clinic_request.location:
             # Staff read times in the zone of the location they are working at.
-            timezone.activate(request.location.zone)  # type: ignore[attr-defined]
+            timezone.activate(clinic_request.location.zone)
         try:
             return self.get_response(request)
         finally:

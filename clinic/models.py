@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import ClassVar
 
 import pghistory
 import pgtrigger
 import phonenumbers
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, BigIntegerRangeField, DateTimeRangeField, RangeOperators
 from django.contrib.postgres.indexes import GinIndex, OpClass
@@ -34,6 +34,23 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(_("“%(value)s” is not a known time zone."), params={"value": value}) from None
 
 
+class UserQuerySet(models.QuerySet["User"]):
+    def in_roles(self, *roles: Role) -> UserQuerySet:
+        """Staff who can sign in and hold any of ``roles``."""
+        names = [ROLES[role].group_name for role in roles]
+        return self.filter(is_active=True, groups__name__in=names).distinct()
+
+
+class StaffManager(UserManager["User"]):
+    """Django's user manager (create_user, …) whose querysets have the staff filters."""
+
+    def get_queryset(self) -> UserQuerySet:
+        return UserQuerySet(self.model, using=self._db)
+
+    def in_roles(self, *roles: Role) -> UserQuerySet:
+        return self.get_queryset().in_roles(*roles)
+
+
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), exclude=["password", "last_login"])
 class User(AbstractUser):
     """A member of staff. Patients never sign in; they act through signed email links."""
@@ -47,9 +64,13 @@ class User(AbstractUser):
         related_name="+",
     )
 
-    class Meta(AbstractUser.Meta):
-        verbose_name = _("staff member")  # type: ignore[assignment]
-        verbose_name_plural = _("staff")  # type: ignore[assignment]
+    objects: ClassVar[StaffManager] = StaffManager()
+
+    # Not AbstractUser.Meta: its two options are both set here (and `abstract` is never
+    # inherited), and its str-typed stubs would refuse the lazy translations.
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
 
     @property
     def display_name(self) -> str:
@@ -90,7 +111,7 @@ class Location(models.Model):
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
-    objects: ClassVar[LocationQuerySet] = LocationQuerySet.as_manager()  # type: ignore[assignment]
+    objects = LocationQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -109,6 +130,13 @@ class Location(models.Model):
 
     def local(self, moment: datetime) -> datetime:
         return timezone.localtime(moment, self.zone)
+
+    def day_bounds(self, day: date) -> tuple[datetime, datetime]:
+        """The aware start of ``day`` and of the next day here (23 or 25 hours apart across DST)."""
+        return (
+            datetime.combine(day, time.min, tzinfo=self.zone),
+            datetime.combine(day + timedelta(days=1), time.min, tzinfo=self.zone),
+        )
 
 
 class SimpleTsVector(Func):
@@ -281,6 +309,8 @@ class Patient(models.Model):
         editable=False,
     )
 
+    objects = PatientQuerySet.as_manager()
+
     class Meta:
         ordering = ["last_name", "first_name", "id"]
         verbose_name = _("patient")
@@ -311,8 +341,6 @@ class Patient(models.Model):
             ),
         ]
 
-    objects: ClassVar[PatientQuerySet] = PatientQuerySet.as_manager()  # type: ignore[assignment]
-
     def __str__(self) -> str:
         return self.full_name
 
@@ -338,7 +366,7 @@ class AccessEvent(models.Model):
     path = models.CharField(max_length=500)
     at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    objects: ClassVar[AccessEventQuerySet] = AccessEventQuerySet.as_manager()  # type: ignore[assignment]
+    objects = AccessEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at"]
@@ -380,7 +408,7 @@ class Room(models.Model):
     name = models.CharField(_("name"), max_length=80)
     is_active = models.BooleanField(_("active"), default=True)
 
-    objects: ClassVar[RoomQuerySet] = RoomQuerySet.as_manager()  # type: ignore[assignment]
+    objects = RoomQuerySet.as_manager()
 
     class Meta:
         ordering = ["location__name", "name"]
@@ -423,7 +451,7 @@ class AppointmentType(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
 
-    objects: ClassVar[AppointmentTypeQuerySet] = AppointmentTypeQuerySet.as_manager()  # type: ignore[assignment]
+    objects = AppointmentTypeQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -445,8 +473,12 @@ class AppointmentType(models.Model):
         return timedelta(minutes=self.duration_minutes)
 
     @property
+    def performer_role(self) -> Role:
+        return Role(self.performed_by)
+
+    @property
     def performer_group_name(self) -> str:
-        return ROLES[Role(self.performed_by)].group_name
+        return ROLES[self.performer_role].group_name
 
 
 class Weekday(models.IntegerChoices):
@@ -582,6 +614,10 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
     def between(self, start: datetime, end: datetime) -> AppointmentQuerySet:
         return self.filter(start__gte=start, start__lt=end)
 
+    def on_local_day(self, location: Location, day: date) -> AppointmentQuerySet:
+        """Appointments at ``location`` starting on ``day`` as the clock there reads it."""
+        return self.at_location(location.pk).between(*location.day_bounds(day))
+
     def for_practitioner(self, practitioner_id: int) -> AppointmentQuerySet:
         return self.filter(practitioner_id=practitioner_id)
 
@@ -615,7 +651,7 @@ class Appointment(models.Model):
     created_at = models.DateTimeField(_("booked at"), default=timezone.now, editable=False)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
 
-    objects: ClassVar[AppointmentQuerySet] = AppointmentQuerySet.as_manager()  # type: ignore[assignment]
+    objects = AppointmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["start", "id"]

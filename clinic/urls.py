@@ -3,26 +3,19 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from clinic import views
 from clinic.forms import SignInForm
 
 app_name = "clinic"
 
-clinic_patterns = [
-    path("front-desk/", views.front_desk_home, name="front_desk_home"),
-    path("front-desk/week/", views.schedule_week, name="schedule_week"),
-    path("front-desk/day-sheet/", views.schedule_print, name="schedule_print"),
+clinic_patterns: list[URLPattern | URLResolver] = [
+    path("", include("clinic.booking.urls")),
     path("patients/", views.patient_list, name="patient_list"),
     path("patients/new/", views.patient_create, name="patient_create"),
     path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
     path("patients/<int:pk>/edit/", views.patient_edit, name="patient_edit"),
-    path("patients/<int:patient_pk>/book/", views.appointment_new, name="appointment_new"),
-    path("appointments/<int:pk>/", views.appointment_detail, name="appointment_detail"),
-    path("appointments/<int:pk>/move/", views.appointment_reschedule_view, name="appointment_reschedule"),
-    path("appointments/<int:pk>/status/", views.appointment_status, name="appointment_status"),
-    path("appointments/<int:pk>/cancel/", views.appointment_cancel_view, name="appointment_cancel"),
     path("clinic/", views.manager_home, name="manager_home"),
     path("clinic/staff/new/", views.staff_create, name="staff_create"),
     path("clinic/staff/<int:pk>/", views.staff_edit, name="staff_edit"),

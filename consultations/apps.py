@@ -3,3 +3,12 @@ from django.apps import AppConfig
 
 class ConsultationsConfig(AppConfig):
     name = "consultations"
+
+    def ready(self) -> None:
+        # Imported once the models are loaded (what ready() is for), not to hide a cycle:
+        # these modules import clinic, and clinic imports none of them.
+        from clinic import hooks
+        from consultations import demo, eligibility
+
+        hooks.provide_extraction_clearance(eligibility.patient_cleared_for_extraction)
+        hooks.register_demo_seed(demo.seed)

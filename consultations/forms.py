@@ -11,8 +11,9 @@ from django.utils import formats
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from clinic.forms import StaffChoiceField
 from clinic.models import Location, Room, User
-from clinic.roles import ROLES, Role
+from clinic.roles import Role
 from consultations.grading import (
     FACE_ZONES,
     LESION_MAX_PER_ZONE,
@@ -339,11 +340,6 @@ class QuestionnaireForm(forms.Form):
     )
 
 
-class StaffChoiceField(forms.ModelChoiceField["User"]):
-    def label_from_instance(self, obj: User) -> str:
-        return obj.display_name
-
-
 class BookSessionForm(forms.Form):
     practitioner = StaffChoiceField(label=_("Aesthetician"), queryset=User.objects.none())
     room = forms.ModelChoiceField(label=_("Room"), queryset=Room.objects.none())
@@ -355,8 +351,8 @@ class BookSessionForm(forms.Form):
 
     def __init__(self, *args: Any, location: Location, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(StaffChoiceField, self.fields["practitioner"]).queryset = User.objects.filter(
-            is_active=True, groups__name=ROLES[Role.AESTHETICIAN].group_name
+        cast(StaffChoiceField, self.fields["practitioner"]).queryset = User.objects.in_roles(
+            Role.AESTHETICIAN
         ).order_by("first_name", "last_name")
         cast(forms.ModelChoiceField[Room], self.fields["room"]).queryset = Room.objects.active().filter(
             location=location

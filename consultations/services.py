@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic.audit import acting_as
+from clinic.booking.services import appointment_book
 from clinic.models import RELEASED_STATUSES, Appointment, AppointmentKind, AppointmentType, Room, User
-from clinic.services import appointment_book
 from consultations import rules
 from consultations.consent import CONSENT_TEXTS, CURRENT_CONSENT_VERSION
 from consultations.grading import Counts, gags

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -13,9 +12,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from clinic import roles
+from clinic.booking.services import BookingRefused
 from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest, working_location
-from clinic.models import Appointment, AppointmentKind, Location, User
-from clinic.services import BookingRefused, patient_record_access
+from clinic.models import Appointment, AppointmentKind, User
+from clinic.services import patient_record_access
 from consultations import services
 from consultations.consent import CURRENT_CONSENT_VERSION, consent_text
 from consultations.forms import (
@@ -34,21 +34,15 @@ from consultations.selectors import extraction_session_type, plan_next_session_n
 LESIONS_PREFIX = "lesions"
 
 
-def _day_bounds(location: Location) -> tuple[datetime, datetime]:
-    start = datetime.combine(location.today(), time.min, tzinfo=location.zone)
-    return start, start + timedelta(days=1)
-
-
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Today's consultations at this location, and drafts still awaiting a decision."""
     location = request.location
     if not location:
         return render(request, "consultations/home.html", {"today": [], "awaiting": []})
-    start, end = _day_bounds(location)
+    start, end = location.day_bounds(location.today())
     today = list(
-        Appointment.objects.at_location(location.pk)
-        .between(start, end)
+        Appointment.objects.on_local_day(location, location.today())
         .filter(appointment_type__kind=AppointmentKind.CONSULTATION)
         .exclude(status="cancelled")
         .with_related()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
 
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -106,10 +105,8 @@ class DaySession:
 
 def sessions_today(location: Location) -> list[DaySession]:
     """Today's extraction appointments at ``location`` with their session and plan (fixed query count)."""
-    start = datetime.combine(location.today(), time.min, tzinfo=location.zone)
     appointments = list(
-        Appointment.objects.at_location(location.pk)
-        .between(start, start + timedelta(days=1))
+        Appointment.objects.on_local_day(location, location.today())
         .filter(appointment_type__kind=AppointmentKind.EXTRACTION)
         .exclude(status="cancelled", treatment_session__isnull=True)
         .with_related()

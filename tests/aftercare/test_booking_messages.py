@@ -15,9 +15,9 @@ from django.test import Client
 from aftercare import links
 from aftercare.dispatcher import dispatch_due
 from aftercare.models import AppointmentReply, AppointmentReplyAnswer, Message, MessageKind, MessageStatus
+from clinic.booking.services import BookingRefused, appointment_book, appointment_cancel, appointment_reschedule
 from clinic.models import Appointment, Location
 from clinic.roles import Role
-from clinic.services import appointment_book, appointment_cancel, appointment_reschedule
 from tests.aftercare.smtp_sink import Sink
 from tests.factories import (
     AppointmentTypeFactory,
@@ -131,8 +131,6 @@ def test_a_cancelled_appointment_cancels_its_pending_messages(booked: Appointmen
 
 
 def test_a_booking_that_fails_stores_no_messages(booked: Appointment, django_capture_on_commit_callbacks: Any) -> None:
-    from clinic.services import BookingRefused
-
     count = Message.objects.count()
     with (
         time_machine.travel(NOW, tick=False),

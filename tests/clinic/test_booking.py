@@ -10,7 +10,14 @@ import pytest
 import time_machine
 from django.db import IntegrityError, transaction
 
-from clinic.availability import free_slots
+from clinic.booking.availability import free_slots
+from clinic.booking.services import (
+    BookingRefused,
+    appointment_book,
+    appointment_cancel,
+    appointment_reschedule,
+    appointment_set_status,
+)
 from clinic.models import (
     Appointment,
     AppointmentKind,
@@ -24,13 +31,6 @@ from clinic.models import (
     User,
 )
 from clinic.roles import Role
-from clinic.services import (
-    BookingRefused,
-    appointment_book,
-    appointment_cancel,
-    appointment_reschedule,
-    appointment_set_status,
-)
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -102,6 +102,19 @@ def test_it_books_for_the_types_duration_and_records_who_booked(scene: Scene) ->
     assert appointment.location_id == scene.location.pk
     assert appointment.created_by == scene.desk
     assert appointment.created_at == NOW
+
+
+def test_a_booking_and_a_cancellation_outside_a_request_record_the_acting_user_in_the_audit(scene: Scene) -> None:
+    # As the demo loader, a management command or a Celery task would: no request, so no
+    # context from the middleware; the services set it from acting_user.
+    appointment = scene.book(scene.at(10))
+    appointment_cancel(acting_user=scene.other_specialist, appointment=appointment, reason="Unwell")
+    events = Appointment.pgh_event_models["insert"].objects.filter(pgh_obj_id=appointment.pk)  # type: ignore[attr-defined]
+    booked = events.get(pgh_label="insert")
+    cancelled = events.filter(pgh_label="update").order_by("pgh_id").last()
+    assert booked.pgh_context.metadata["user"] == scene.desk.pk
+    assert cancelled.status == AppointmentStatus.CANCELLED
+    assert cancelled.pgh_context.metadata["user"] == scene.other_specialist.pk
 
 
 def test_it_refuses_overlapping_booking_for_the_same_practitioner_and_offers_nearest_slots(scene: Scene) -> None:

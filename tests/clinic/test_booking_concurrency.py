@@ -13,9 +13,9 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
 
+from clinic.booking.services import BookingRefused, appointment_book
 from clinic.models import Appointment, Room, User
 from clinic.roles import Role, sync_role_groups
-from clinic.services import BookingRefused, appointment_book
 from tests.factories import (
     AppointmentTypeFactory,
     LocationFactory,

@@ -11,9 +11,9 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 
+from clinic.booking.services import BookingRefused, appointment_book
 from clinic.models import AppointmentKind, AppointmentStatus
 from clinic.roles import Role
-from clinic.services import BookingRefused, appointment_book
 from consultations import rules, services
 from consultations.eligibility import patient_cleared_for_extraction
 from consultations.models import Consultation, ConsultationAddendum, TreatmentPlan

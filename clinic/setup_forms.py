@@ -1,6 +1,6 @@
-"""The manager's set-up pages: locations, rooms, appointment types, working hours, time off.
-
-One registry so the four generic views (list, add, edit, delete) serve every section.
+"""The forms of the manager's set-up pages: locations, rooms, appointment types, working
+hours, time off, and SECTIONS, the registry that lets the four generic views (list, add,
+edit, delete) serve every section.
 """
 
 from __future__ import annotations
@@ -14,16 +14,14 @@ from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from clinic.forms import PERFORMER_GROUPS, StaffChoiceField
+from clinic.forms import PERFORMER_ROLES, StaffChoiceField
 from clinic.models import AppointmentType, Location, Room, StaffSchedule, TimeOff, User
 
 
 def _staff_field() -> StaffChoiceField:
     return StaffChoiceField(
         label=_("Staff member"),
-        queryset=User.objects.filter(is_active=True, groups__name__in=PERFORMER_GROUPS)
-        .distinct()
-        .order_by("last_name", "first_name"),
+        queryset=User.objects.in_roles(*PERFORMER_ROLES).order_by("last_name", "first_name"),
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
@@ -24,21 +24,8 @@ class Slot:
     room: Room
 
 
-def local_day_bounds(location: Location, day: date) -> tuple[datetime, datetime]:
-    """The aware start of ``day`` and of the next day in the location's zone (DST-safe)."""
-    zone = location.zone
-    return (
-        datetime.combine(day, time.min, tzinfo=zone),
-        datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone),
-    )
-
-
 def performers(appointment_type: AppointmentType) -> list[User]:
-    return list(
-        User.objects.filter(is_active=True, groups__name=appointment_type.performer_group_name)
-        .distinct()
-        .order_by("last_name", "first_name", "id")
-    )
+    return list(User.objects.in_roles(appointment_type.performer_role).order_by("last_name", "first_name", "id"))
 
 
 def _overlaps(start: datetime, end: datetime, busy: list[tuple[datetime, datetime]]) -> bool:
@@ -63,7 +50,7 @@ def free_slots(
         return []
     ids = [p.pk for p in candidates]
     by_id = {p.pk: p for p in candidates}
-    day_start, day_end = local_day_bounds(location, day)
+    day_start, day_end = location.day_bounds(day)
     duration = appointment_type.duration
     not_before = not_before or timezone.now()
 

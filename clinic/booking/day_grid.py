@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
-from clinic.availability import local_day_bounds
+from clinic import hooks
 from clinic.models import RELEASED_STATUSES, Appointment, AppointmentStatus, Location, Room, StaffSchedule, User
 
 ROW = timedelta(minutes=15)
@@ -83,8 +84,7 @@ class DayGrid:
 
 
 def day_appointments(location: Location, day: date) -> list[Appointment]:
-    start, end = local_day_bounds(location, day)
-    return list(Appointment.objects.at_location(location.pk).between(start, end).with_related().order_by("start", "id"))
+    return list(Appointment.objects.on_local_day(location, day).with_related().order_by("start", "id"))
 
 
 def build_day_grid(location: Location, day: date, by: str = "practitioner", page: int = 1) -> DayGrid:
@@ -95,23 +95,14 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
     Two queries: the columns (working hours, or rooms), then the visible columns' appointments.
     """
     zone = location.zone
-    start_bound, end_bound = local_day_bounds(location, day)
     # Only what a card shows: a busy day is hundreds of rows, each row four joined records.
-    from aftercare.models import AppointmentReply
-
     day_qs = (
-        Appointment.objects.at_location(location.pk)
-        .between(start_bound, end_bound)
+        Appointment.objects.on_local_day(location, day)
         .select_related("patient", "practitioner", "room", "appointment_type")
         .only(*CARD_FIELDS)
-        # The patient's latest answer to the reminder (confirm / reschedule), in the same query.
-        .annotate(
-            patient_reply=Subquery(
-                AppointmentReply.objects.filter(appointment=OuterRef("pk"))
-                .order_by("-answered_at")
-                .values("answer")[:1]
-            )
-        )
+        # The patient's latest answer to the reminder (confirm / reschedule), in the same
+        # query; aftercare provides it (clinic.hooks).
+        .annotate(patient_reply=hooks.appointment_reply())
     )
     schedules: list[StaffSchedule] = []
     if by == "room":
@@ -193,7 +184,7 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
         first = int((appointment.start - grid_start) / ROW)
         span = max(1, math.ceil((appointment.end - grid_start) / ROW) - first)
         covered = range(first, min(first + span, len(rows)))
-        if any(rows[i].cells[n] is None or rows[i].cells[n].appointment is not None for i in covered):  # type: ignore[union-attr]
+        if any((cell := rows[i].cells[n]) is None or cell.appointment is not None for i in covered):
             unplaced.append(appointment)  # off the 15-minute grid and touching a neighbour
             continue
         rows[first].cells[n] = Cell(appointment=appointment, rowspan=len(covered), working=True)
@@ -209,8 +200,8 @@ def week_days(day: date) -> list[date]:
 
 def week_appointments(location: Location, day: date) -> dict[date, list[Appointment]]:
     days = week_days(day)
-    start, _ = local_day_bounds(location, days[0])
-    _, end = local_day_bounds(location, days[-1])
+    start, _ = location.day_bounds(days[0])
+    _, end = location.day_bounds(days[-1])
     by_day: dict[date, list[Appointment]] = {d: [] for d in days}
     for appointment in (
         Appointment.objects.at_location(location.pk).between(start, end).with_related().order_by("start", "id")
@@ -250,18 +241,58 @@ class CardText:
         )
 
 
-def render_card(appointment: Appointment, *, zone: ZoneInfo, csrf: str, here: str, text: CardText) -> SafeString:
+# Any pk: it stands in for the real one when a path is resolved, then is cut out.
+_PLACEHOLDER_PK = 2147483647
+
+
+@dataclass(frozen=True)
+class CardPath:
+    """One URL of a card, resolved with reverse() once per request and filled in per card.
+
+    Both parts are HTML-escaped once here; a pk adds only digits.
+    """
+
+    before: str
+    after: str
+
+    @classmethod
+    def of(cls, url_name: str) -> CardPath:
+        before, _, after = reverse(url_name, args=[_PLACEHOLDER_PK]).partition(str(_PLACEHOLDER_PK))
+        return cls(escape(before), escape(after))
+
+    def __call__(self, pk: int) -> str:
+        return f"{self.before}{pk}{self.after}"
+
+
+@dataclass(frozen=True)
+class CardPaths:
+    detail: CardPath
+    status: CardPath
+    cancel: CardPath
+
+    @classmethod
+    def now(cls) -> CardPaths:
+        return cls(
+            detail=CardPath.of("clinic:appointment_detail"),
+            status=CardPath.of("clinic:appointment_status"),
+            cancel=CardPath.of("clinic:appointment_cancel"),
+        )
+
+
+def render_card(
+    appointment: Appointment, *, zone: ZoneInfo, csrf: str, here: str, text: CardText, paths: CardPaths
+) -> SafeString:
     pk = appointment.pk
     status = appointment.status
     patient = escape(appointment.patient.full_name)
-    status_url = f"/appointments/{pk}/status/"
-    cancel_url = f"/appointments/{pk}/cancel/"
+    status_url = paths.status(pk)
+    cancel_url = paths.cancel(pk)
     start = appointment.start.astimezone(zone).strftime("%H:%M")
     end = appointment.end.astimezone(zone).strftime("%H:%M")
     parts = [
         f'<div class="appointment-card appointment-{status}" id="appointment-{pk}">'
         '<div class="d-flex justify-content-between align-items-start gap-2">'
-        f'<a class="appointment-patient" href="/appointments/{pk}/">{patient}</a>'
+        f'<a class="appointment-patient" href="{paths.detail(pk)}">{patient}</a>'
         f'<span class="badge status-badge status-{status}">{escape(text.statuses[status])}</span></div>'
         f'<div class="appointment-meta">{start}–{end} · {escape(appointment.appointment_type.name)}</div>'
         f'<div class="appointment-meta">{escape(appointment.practitioner.display_name)}'
@@ -296,7 +327,7 @@ def render_card(appointment: Appointment, *, zone: ZoneInfo, csrf: str, here: st
 
 
 def render_grid_body(grid: DayGrid, *, zone: ZoneInfo, csrf: str, here: str) -> SafeString:
-    text = CardText.now()
+    text, paths = CardText.now(), CardPaths.now()
     out: list[str] = []
     for row in grid.rows:
         label = row.start.strftime("%H:%M")
@@ -309,7 +340,7 @@ def render_grid_body(grid: DayGrid, *, zone: ZoneInfo, csrf: str, here: str) -> 
             if cell is None:
                 continue
             if cell.appointment is not None:
-                card = render_card(cell.appointment, zone=zone, csrf=csrf, here=here, text=text)
+                card = render_card(cell.appointment, zone=zone, csrf=csrf, here=here, text=text, paths=paths)
                 out.append(f'<td rowspan="{cell.rowspan}" class="schedule-slot schedule-busy">{card}</td>')
             elif cell.working:
                 out.append('<td class="schedule-slot"></td>')
@@ -320,5 +351,5 @@ def render_grid_body(grid: DayGrid, *, zone: ZoneInfo, csrf: str, here: str) -> 
 
 
 def render_cards(appointments: list[Appointment], *, zone: ZoneInfo, csrf: str, here: str) -> list[SafeString]:
-    text = CardText.now()
-    return [render_card(a, zone=zone, csrf=csrf, here=here, text=text) for a in appointments]
+    text, paths = CardText.now(), CardPaths.now()
+    return [render_card(a, zone=zone, csrf=csrf, here=here, text=text, paths=paths) for a in appointments]

@@ -1,0 +1,337 @@
+"""The front desk's pages: the day schedule, the week, the day sheet, and booking,
+moving, checking in and cancelling appointments."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import formats
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from clinic import roles
+from clinic.booking.availability import Slot, free_slots
+from clinic.booking.day_grid import (
+    build_day_grid,
+    day_appointments,
+    render_cards,
+    render_grid_body,
+    week_appointments,
+    week_days,
+)
+from clinic.booking.forms import CancelForm, SlotChoiceForm, SlotSearchForm
+from clinic.booking.services import (
+    BookingRefused,
+    appointment_book,
+    appointment_cancel,
+    appointment_reschedule,
+    appointment_set_status,
+)
+from clinic.http import AuthenticatedHttpRequest, working_location
+from clinic.models import (
+    RELEASED_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    Location,
+    Patient,
+    StatusChangeRefused,
+    User,
+)
+from clinic.services import patient_record_access
+
+
+def _day(request: AuthenticatedHttpRequest, location: Location) -> date:
+    try:
+        return date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        return location.today()
+
+
+# --- The day schedule ----------------------------------------------------------------------
+
+
+@permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+def front_desk_home(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The front desk's home: one location's day, a column per practitioner (or per room)."""
+    location = request.location
+    if not location:  # a lazy object wrapping None: nothing is set up yet, which the page says
+        return render(request, "clinic/front_desk_home.html", {"no_location": True})
+    day = _day(request, location)
+    by = "room" if request.GET.get("by") == "room" else "practitioner"
+    try:
+        page = int(request.GET.get("cols", "1"))
+    except ValueError:
+        page = 1
+    grid = build_day_grid(location, day, by, page)
+    csrf, here = get_token(request), request.get_full_path()
+    context = {
+        "grid": grid,
+        "grid_body": render_grid_body(grid, zone=location.zone, csrf=csrf, here=here),
+        "other_cards": render_cards(grid.unplaced + grid.released, zone=location.zone, csrf=csrf, here=here),
+        "day": day,
+        "by": by,
+        "location": location,
+        "is_today": day == location.today(),
+        "previous_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1),
+        "status_counts": _status_counts(grid.appointments),
+    }
+    return render(request, "clinic/front_desk_home.html", context)
+
+
+def _status_counts(appointments: list[Appointment]) -> list[tuple[str, str, int]]:
+    counts = dict.fromkeys(AppointmentStatus, 0)
+    for appointment in appointments:
+        counts[AppointmentStatus(appointment.status)] += 1
+    return [(status.value, str(status.label), n) for status, n in counts.items() if n]
+
+
+@permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+def schedule_week(request: AuthenticatedHttpRequest) -> HttpResponse:
+    location = working_location(request)
+    day = _day(request, location)
+    by_day = week_appointments(location, day)
+    days = week_days(day)
+    context = {
+        "location": location,
+        "day": day,
+        "week": [(d, by_day[d]) for d in days],
+        "previous_week": days[0] - timedelta(days=7),
+        "next_week": days[0] + timedelta(days=7),
+        "today": location.today(),
+    }
+    return render(request, "clinic/schedule_week.html", context)
+
+
+@permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+def schedule_print(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The day sheet: each practitioner's appointments, to print."""
+    location = working_location(request)
+    day = _day(request, location)
+    sheets: dict[int, tuple[User, list[Appointment]]] = {}
+    # The whole day, every practitioner: the sheet is printed once, not reloaded all morning.
+    for appointment in day_appointments(location, day):
+        if appointment.status not in RELEASED_STATUSES:
+            sheets.setdefault(appointment.practitioner_id, (appointment.practitioner, []))[1].append(appointment)
+    context = {"location": location, "day": day, "sheets": list(sheets.values())}
+    return render(request, "clinic/schedule_print.html", context)
+
+
+# --- Appointments --------------------------------------------------------------------------
+
+
+def _appointment(pk: int) -> Appointment:
+    return get_object_or_404(Appointment.objects.with_related(), pk=pk)
+
+
+def _detail_context(
+    appointment: Appointment, request: AuthenticatedHttpRequest, cancel_form: CancelForm
+) -> dict[str, Any]:
+    return {
+        "appointment": appointment,
+        "changes": appointment.status_changes.select_related("by").order_by("at", "id"),
+        "cancel_form": cancel_form,
+        "can_book": request.user.has_perm(roles.WORK_FRONT_DESK),
+    }
+
+
+@permission_required(roles.VIEW_PATIENT, raise_exception=True)
+def appointment_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    appointment = _appointment(pk)
+    patient_record_access(
+        acting_user=request.user,
+        patient=appointment.patient,
+        request=request,
+        page="appointment_detail",
+    )
+    return render(request, "clinic/appointment_detail.html", _detail_context(appointment, request, CancelForm()))
+
+
+def _slot_context(
+    request: AuthenticatedHttpRequest,
+    location: Location,
+    *,
+    patient: Patient,
+    initial_type: AppointmentType | None,
+    exclude_appointment_id: int | None = None,
+) -> dict[str, Any]:
+    data = request.GET if "appointment_type" in request.GET else None
+    search = SlotSearchForm(
+        data, initial={"day": location.today(), "appointment_type": initial_type}, auto_id="find_%s"
+    )
+    slots: list[Slot] = []
+    if search.is_bound and search.is_valid():
+        slots = free_slots(
+            appointment_type=search.cleaned_data["appointment_type"],
+            location=location,
+            day=search.cleaned_data["day"],
+            practitioner=search.cleaned_data["practitioner"],
+            exclude_appointment_id=exclude_appointment_id,
+        )
+    chosen_type = search.cleaned_data["appointment_type"] if slots else initial_type
+    return {
+        "patient": patient,
+        "search": search,
+        "slots": slots,
+        "location": location,
+        "slot_type_id": chosen_type.pk if chosen_type else "",
+    }
+
+
+@permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+def appointment_book_view(request: AuthenticatedHttpRequest, patient_pk: int) -> HttpResponse:
+    """Book: pick a type (and maybe a practitioner) and a day, then click a free slot."""
+    patient = get_object_or_404(Patient, pk=patient_pk)
+    location = working_location(request)
+
+    def page_context() -> dict[str, Any]:
+        # Only when the page is shown: a successful booking POST needs none of it.
+        first_type = AppointmentType.objects.active().first()
+        return _slot_context(request, location, patient=patient, initial_type=first_type)
+
+    if request.method == "POST":
+        choice = SlotChoiceForm(request.POST)
+        if not choice.is_valid():
+            context = page_context()
+            context["refused"] = BookingRefused(_("Choose a time from the list of free slots."))
+            return render(request, "clinic/appointment_book.html", context, status=400)
+        try:
+            appointment = appointment_book(
+                acting_user=request.user,
+                patient=patient,
+                appointment_type=choice.cleaned_data["appointment_type"],
+                practitioner=choice.cleaned_data["practitioner"],
+                room=choice.cleaned_data["room"],
+                start=choice.cleaned_data["start"],
+                notes=choice.cleaned_data["notes"],
+            )
+        except BookingRefused as refused:
+            context = page_context()
+            context.update(
+                refused=refused, nearest=refused.nearest, slot_type_id=choice.cleaned_data["appointment_type"].pk
+            )
+            return render(request, "clinic/appointment_book.html", context, status=409)
+        when = formats.date_format(appointment.room.location.local(appointment.start), "D j M, H:i")
+        messages.success(request, _("Booked %(patient)s for %(when)s.") % {"patient": patient.full_name, "when": when})
+        return redirect(appointment)
+    context = page_context()
+    if request.htmx:
+        return render(request, "clinic/appointment_book.html#slots", context)
+    return render(request, "clinic/appointment_book.html", context)
+
+
+@permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+def appointment_reschedule_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    appointment = _appointment(pk)
+    if not appointment.is_open:
+        messages.error(request, _("Only a booked or confirmed appointment can be moved."))
+        return redirect(appointment)
+    context = _slot_context(
+        request,
+        appointment.location,
+        patient=appointment.patient,
+        initial_type=appointment.appointment_type,
+        exclude_appointment_id=appointment.pk,
+    )
+    context["appointment"] = appointment
+    if request.method == "POST":
+        choice = SlotChoiceForm(request.POST)
+        if not choice.is_valid():
+            context["refused"] = BookingRefused(_("Choose a time from the list of free slots."))
+            return render(request, "clinic/appointment_book.html", context, status=400)
+        try:
+            appointment_reschedule(
+                acting_user=request.user,
+                appointment=appointment,
+                start=choice.cleaned_data["start"],
+                practitioner=choice.cleaned_data["practitioner"],
+                room=choice.cleaned_data["room"],
+                reason=choice.cleaned_data["notes"],
+            )
+        except BookingRefused as refused:
+            context.update(
+                refused=refused, nearest=refused.nearest, slot_type_id=choice.cleaned_data["appointment_type"].pk
+            )
+            return render(request, "clinic/appointment_book.html", context, status=409)
+        messages.success(request, _("The appointment has been moved."))
+        return redirect(appointment)
+    if request.htmx:
+        return render(request, "clinic/appointment_book.html#slots", context)
+    return render(request, "clinic/appointment_book.html", context)
+
+
+def _after_action(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """htmx from the day schedule: the changed card. Otherwise back where the desk was."""
+    appointment = _appointment(pk)
+    if request.htmx:
+        here = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(here, allowed_hosts={request.get_host()}):
+            here = reverse("clinic:front_desk_home")
+        card = render_cards([appointment], zone=appointment.location.zone, csrf=get_token(request), here=here)[0]
+        return render(request, "clinic/front_desk_home.html#appointment_card", {"card": card})
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(appointment)
+    return redirect(target)
+
+
+@require_POST
+@permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+def appointment_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Check in or mark a no-show (or confirm, start, complete) — from the grid without a reload."""
+    appointment = _appointment(pk)
+    status = request.POST.get("status", "")
+    if status not in AppointmentStatus.values or status == AppointmentStatus.CANCELLED:
+        messages.error(request, _("That is not a status this button can set."))
+        return _after_action(request, pk)
+    try:
+        appointment = appointment_set_status(
+            acting_user=request.user,
+            appointment=appointment,
+            status=status,
+        )
+    except StatusChangeRefused as refused:
+        messages.error(request, refused.messages[0])
+    else:
+        messages.success(
+            request,
+            _("%(patient)s: %(status)s.")
+            % {"patient": appointment.patient.full_name, "status": appointment.get_status_display()},
+        )
+    return _after_action(request, pk)
+
+
+@require_POST
+@permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+def appointment_cancel_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    appointment = _appointment(pk)
+    data = request.POST.copy()
+    # From the grid, htmx asks for the reason (hx-prompt) and sends it in a header.
+    if request.htmx and not data.get("reason"):
+        data["reason"] = request.headers.get("HX-Prompt", "")
+    form = CancelForm(data)
+    if not form.is_valid():
+        if request.htmx:
+            messages.error(request, _("Say why the appointment is cancelled."))
+            return _after_action(request, pk)
+        return render(
+            request, "clinic/appointment_detail.html", _detail_context(appointment, request, form), status=400
+        )
+    try:
+        appointment_cancel(acting_user=request.user, appointment=appointment, reason=form.cleaned_data["reason"])
+    except StatusChangeRefused as refused:
+        messages.error(request, refused.messages[0])
+    else:
+        messages.success(request, _("The appointment is cancelled."))
+    return _after_action(request, pk)

@@ -1,0 +1,125 @@
+"""The few places where the clinic core asks the apps built on it, without importing them.
+
+Dependencies run one way: ``consultations``, ``treatments`` and ``aftercare`` import
+``clinic``, never the reverse (``treatments → consultations → clinic``, ``aftercare →
+clinic``). Yet booking needs answers only those apps have: a booking schedules aftercare's
+messages, an extraction session needs consultations' clearance, the day grid shows the
+patient's reply to a reminder, and the demo loader seeds every app. Each such call goes
+through a registration point below, which the owning app fills in from its
+``AppConfig.ready()``. Plain typed functions, no Django signals: one look here lists
+everything the core hands upward, and an unregistered point has a safe default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from django.db.models import CharField, Value
+from django.db.models.expressions import BaseExpression
+
+if TYPE_CHECKING:
+    from clinic.models import Appointment, Patient
+
+
+class AppointmentListener(Protocol):
+    def __call__(self, *, appointment: Appointment) -> None: ...
+
+
+class BookingListeners:
+    """Called by the booking services, at the moment each docstring states.
+
+    A listener decides its own transaction timing: aftercare's schedules messages after the
+    booking commits (``transaction.on_commit(..., robust=True)``) and cancels them inside
+    the cancellation's transaction.
+    """
+
+    def __init__(self) -> None:
+        self._booked: list[AppointmentListener] = []
+        self._rescheduled: list[AppointmentListener] = []
+        self._cancelled: list[AppointmentListener] = []
+
+    def register(
+        self,
+        *,
+        booked: AppointmentListener | None = None,
+        rescheduled: AppointmentListener | None = None,
+        cancelled: AppointmentListener | None = None,
+    ) -> None:
+        for listeners, listener in (
+            (self._booked, booked),
+            (self._rescheduled, rescheduled),
+            (self._cancelled, cancelled),
+        ):
+            if listener is not None and listener not in listeners:
+                listeners.append(listener)
+
+    def booked(self, *, appointment: Appointment) -> None:
+        """Right after the appointment's INSERT, inside the booking's transaction if any."""
+        for listener in self._booked:
+            listener(appointment=appointment)
+
+    def rescheduled(self, *, appointment: Appointment) -> None:
+        """Inside the move's transaction, after the new time is saved."""
+        for listener in self._rescheduled:
+            listener(appointment=appointment)
+
+    def cancelled(self, *, appointment: Appointment) -> None:
+        """Inside the cancellation's transaction, after the status is saved."""
+        for listener in self._cancelled:
+            listener(appointment=appointment)
+
+
+booking = BookingListeners()
+
+
+def _nobody_cleared(patient: Patient) -> bool:
+    # Without a consultations app no one has been cleared: refusing is the safe answer.
+    return False
+
+
+_extraction_clearance: Callable[[Patient], bool] = _nobody_cleared
+
+
+def provide_extraction_clearance(provider: Callable[[Patient], bool]) -> None:
+    """Set who answers "has a consultation cleared this patient for extraction?" (consultations)."""
+    global _extraction_clearance
+    _extraction_clearance = provider
+
+
+def patient_cleared_for_extraction(patient: Patient) -> bool:
+    return _extraction_clearance(patient)
+
+
+def _no_reply() -> BaseExpression:
+    return Value(None, output_field=CharField())
+
+
+_appointment_reply: Callable[[], BaseExpression] = _no_reply
+
+
+def provide_appointment_reply(provider: Callable[[], BaseExpression]) -> None:
+    """Set the expression (over ``OuterRef("pk")`` of an appointment) giving the patient's
+    latest answer to its reminder: ``"confirm"``, ``"reschedule"`` or NULL (aftercare)."""
+    global _appointment_reply
+    _appointment_reply = provider
+
+
+def appointment_reply() -> BaseExpression:
+    """The day grid annotates each appointment with this, in the grid's one query."""
+    return _appointment_reply()
+
+
+type DemoSeed = Callable[[], dict[str, int]]
+_demo_seeds: list[DemoSeed] = []
+
+
+def register_demo_seed(seed: DemoSeed) -> None:
+    """Add an app's demo loader; ``seed_demo`` runs them after the clinic's own, in
+    INSTALLED_APPS order (the workflow's order: each builds on the ones before)."""
+    if seed not in _demo_seeds:
+        _demo_seeds.append(seed)
+
+
+def demo_seeds() -> list[DemoSeed]:
+    return list(_demo_seeds)
