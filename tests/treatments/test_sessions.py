@@ -179,6 +179,24 @@ def test_signing_kicks_the_dispatcher_only_once_it_has_committed(
     assert kicked == ["kick"]
 
 
+def test_a_broker_that_is_down_does_not_turn_a_signed_session_into_an_error(
+    scene: TreatmentScene, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aftercare.tasks import dispatch_due
+
+    def broker_down() -> None:
+        raise ConnectionRefusedError("redis is down")
+
+    monkeypatch.setattr(dispatch_due, "delay", broker_down)
+    session = scene.started_and_cleared()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        session_sign(acting_user=scene.aesthetician, session=session, log=scene.log())
+    assert len(callbacks) == 1  # the kick ran, failed, and was logged; the rows wait for beat
+    session.refresh_from_db()
+    assert session.status == SessionStatus.SIGNED
+    assert Message.objects.filter(source=f"treatment_session:{session.pk}").exists()
+
+
 def test_a_failure_writing_the_aftercare_rolls_the_signing_back_and_says_so(
     scene: TreatmentScene, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
