@@ -38,6 +38,7 @@ from django.utils import timezone
 from aftercare.links import unsubscribe_path
 from aftercare.models import Message, MessageStatus
 from aftercare.rendering import absolute
+from clinic.audit import acting_as
 from clinic.health import DISPATCHER_HEARTBEAT, heartbeat_beat
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,11 @@ def send_one(connection: BaseEmailBackend, message: Message) -> tuple[str, bool]
 
 def dispatch_due(*, limit: int | None = None, budget_seconds: float | None = None) -> DispatchResult:
     """Send due messages until none is left, ``limit`` is reached or the time budget is spent."""
+    with acting_as(None):  # no person acts: the outbox's status changes are the system's
+        return _dispatch(limit=limit, budget_seconds=budget_seconds)
+
+
+def _dispatch(*, limit: int | None, budget_seconds: float | None) -> DispatchResult:
     limit = limit or settings.AFTERCARE_DISPATCH_BATCH
     budget = budget_seconds if budget_seconds is not None else settings.AFTERCARE_DISPATCH_BUDGET_SECONDS
     started = time.monotonic()

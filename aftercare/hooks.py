@@ -4,9 +4,10 @@ A cancellation cancels pending messages inside the caller's transaction. A booki
 move schedules its messages right after the caller's commit: doing it inside would hold
 the booking's transaction open while messages are rendered, and concurrent overlapping
 bookings then deadlock in the exclusion-constraint check instead of being refused
-cleanly (tests/clinic/test_booking_concurrency.py). The cost is one instant, between the
-booking's commit and the messages' commit, in which a crash leaves a booking without its
-confirmation and reminder; staff see it on the patient's messages.
+cleanly (tests/clinic/test_booking_concurrency.py). A crash between the booking's commit
+and the messages' commit leaves a new booking without its confirmation and reminder for
+a few minutes: the sweeper (``services.booking_messages_sweep``, in the beat schedule)
+finds it and writes them. A move caught by such a crash keeps its old messages.
 """
 
 from __future__ import annotations

@@ -4,13 +4,16 @@ transaction as what caused it, and the dispatcher is kicked only after the commi
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
@@ -31,8 +34,11 @@ from aftercare.models import (
     SpecialistQueueEntry,
 )
 from aftercare.tasks import dispatch_due
-from clinic.models import Appointment, Location, Patient, User
+from clinic.audit import acting_as
+from clinic.models import OPEN_STATUSES, Appointment, Location, Patient, User
 from clinic.roles import ROLES, Role
+
+logger = logging.getLogger(__name__)
 
 LANCET = "lancet"
 # From this many pustules extracted in one session, the aftercare says the treated
@@ -81,10 +87,11 @@ def session_advice(facts: SessionFacts) -> list[str]:
 
 
 def kick_dispatcher() -> None:
-    """After the commit, ask a worker to send what is due now (beat would, within a minute)."""
-    # robust: a broker that is down must not turn a saved action into an error page;
-    # the message is already stored and the every-minute beat will send it.
-    transaction.on_commit(dispatch_due.delay, robust=True)
+    """After the commit, ask a worker to send what is due now (beat would, within a minute).
+
+    A broker that is down changes nothing for the caller (see ``aftercare.tasks.OutboxTask``).
+    """
+    dispatch_due.delay_on_commit()
 
 
 def message_templates_ensure_defaults() -> dict[str, MessageTemplate]:
@@ -186,7 +193,7 @@ def aftercare_sequence_start(
         raise ValueError("completed_at must be an aware datetime")
     source = source or f"session:{patient.pk}:{completed_at.isoformat()}"
     values = _values(patient, location)
-    with transaction.atomic():
+    with acting_as(acting_user), transaction.atomic():
         if Message.objects.filter(patient=patient, source=source).exists():
             return []
         templates = message_templates_ensure_defaults()
@@ -319,6 +326,7 @@ def checkin_answer(*, message_token: uuid.UUID, answer: CheckInAnswer) -> CheckI
 
 
 def checkin_note_add(*, checkin: CheckIn, note: str) -> CheckIn:
+    """The patient adds a note to their check-in answer (the patient acts; no staff user)."""
     with transaction.atomic():
         checkin = CheckIn.objects.select_for_update().get(pk=checkin.pk)
         checkin.note = note.strip()[:2000]
@@ -347,7 +355,7 @@ def patient_email_unsubscribe(*, message_token: uuid.UUID) -> Patient | None:
 
 def message_retry(*, acting_user: User, message: Message) -> bool:
     """Give a failed message a fresh set of attempts, starting now."""
-    with transaction.atomic():
+    with acting_as(acting_user), transaction.atomic():
         message = Message.objects.select_for_update().get(pk=message.pk)
         if message.status != MessageStatus.FAILED:
             return False
@@ -359,8 +367,12 @@ def message_retry(*, acting_user: User, message: Message) -> bool:
     return True
 
 
-def messages_cancel_for_source(*, acting_user: User | None, source: str, reason: str) -> int:
-    """Cancel every pending message caused by ``source`` (a cancelled appointment, an ended plan)."""
+def messages_cancel_for_source(*, source: str, reason: str) -> int:
+    """Cancel every pending message caused by ``source`` (a cancelled appointment, an ended plan).
+
+    A step of the caller's workflow: it runs in the caller's transaction and audit context
+    (the person who cancelled), so it sets neither.
+    """
     with transaction.atomic():
         return (
             Message.objects.filter(source=source)
@@ -370,7 +382,7 @@ def messages_cancel_for_source(*, acting_user: User | None, source: str, reason:
 
 
 def queue_entry_resolve(*, acting_user: User, entry: SpecialistQueueEntry, resolution: str) -> bool:
-    with transaction.atomic():
+    with acting_as(acting_user), transaction.atomic():
         entry = SpecialistQueueEntry.objects.select_for_update().get(pk=entry.pk)
         if entry.resolved_at is not None:
             return False
@@ -389,7 +401,7 @@ def message_template_update(
     body_text: str,
 ) -> MessageTemplate:
     """Change one step of the sequence. Messages already scheduled keep the text they were rendered with."""
-    with transaction.atomic():
+    with acting_as(acting_user), transaction.atomic():
         template.is_active = is_active
         template.offset_days = offset_days
         template.send_time = send_time
@@ -401,6 +413,9 @@ def message_template_update(
 
 
 # --- Booking messages ----------------------------------------------------------------------
+
+
+SWEEP_BATCH = 200
 
 
 def _appointment_source(appointment: Appointment) -> str:
@@ -416,7 +431,9 @@ def booking_messages_schedule(*, appointment: Appointment, new: bool = False) ->
     booking POST is the front desk's busiest request; ON CONFLICT still guards a repeat).
     """
     source = _appointment_source(appointment)
-    when = appointment.start.isoformat()
+    # In UTC, so the key is the same whether the caller's instance or a fresh read from the
+    # database is passed (the sweeper's): ON CONFLICT then guards the two paths against each other.
+    when = appointment.start.astimezone(UTC).isoformat()
     location = appointment.location
     patient = appointment.patient
     now = timezone.now()
@@ -482,8 +499,55 @@ def booking_messages_schedule(*, appointment: Appointment, new: bool = False) ->
 def booking_messages_cancel(*, appointment: Appointment) -> int:
     """A cancelled appointment cancels its pending messages."""
     return messages_cancel_for_source(
-        acting_user=None, source=_appointment_source(appointment), reason=_("The appointment was cancelled.")
+        source=_appointment_source(appointment), reason=_("The appointment was cancelled.")
     )
+
+
+def booking_messages_sweep(*, now: datetime | None = None) -> int:
+    """Write the messages of open future bookings that have none; return how many got them.
+
+    A booking's messages are written just after its commit (aftercare/hooks.py), so a crash
+    in between leaves it without them. Beat runs this every AFTERCARE_SWEEP_INTERVAL_SECONDS.
+    Bookings younger than AFTERCARE_SWEEP_GRACE_SECONDS are left to their own after-commit
+    step; older than AFTERCARE_SWEEP_LOOKBACK_DAYS, to the staff who see them on the
+    patient's messages (a sweeper that was down longer than that is a bigger problem).
+
+    Cheap at any size: the candidates are one query per batch over the partial index
+    ``appointment_open_created`` with a NOT EXISTS probe of ``message_source`` each; a
+    booking that already has messages (the normal case) is never loaded. Safe to run twice:
+    the second run finds no candidates, and ON CONFLICT guards a race with the hook.
+    """
+    now = now or timezone.now()
+    has_messages = Message.objects.filter(
+        source=Concat(Value("appointment:"), Cast(OuterRef("pk"), models.CharField()), output_field=models.CharField())
+    )
+    candidates = (
+        Appointment.objects.filter(
+            status__in=OPEN_STATUSES,
+            created_at__gte=now - timedelta(days=settings.AFTERCARE_SWEEP_LOOKBACK_DAYS),
+            created_at__lte=now - timedelta(seconds=settings.AFTERCARE_SWEEP_GRACE_SECONDS),
+            start__gt=now,
+        )
+        .filter(~Exists(has_messages))
+        .select_related("patient", "location")
+        .order_by("pk")
+    )
+    mended = 0
+    after = 0
+    with acting_as(None):  # no person acts: a scheduled job
+        while batch := list(candidates.filter(pk__gt=after)[:SWEEP_BATCH]):
+            for appointment in batch:
+                try:
+                    written = booking_messages_schedule(appointment=appointment, new=True)
+                except Exception:
+                    # One broken booking must not keep the others from their messages.
+                    logger.exception("booking messages for appointment %s could not be written", appointment.pk)
+                    continue
+                if written:
+                    mended += 1
+                    logger.warning("wrote the missing booking messages of appointment %s", appointment.pk)
+            after = batch[-1].pk
+    return mended
 
 
 def appointment_reply_record(*, message_token: uuid.UUID, answer: AppointmentReplyAnswer) -> AppointmentReply | None:

@@ -481,6 +481,33 @@ class AppointmentType(models.Model):
         return ROLES[self.performer_role].group_name
 
 
+class Int8Range(Func):
+    """``int8range(id, id, '[]')``: equality as range overlap, so GiST needs no btree_gist."""
+
+    function = "INT8RANGE"
+    output_field = BigIntegerRangeField()
+
+    def __init__(self, field: str) -> None:
+        super().__init__(F(field), F(field), Value("[]"))
+
+
+class OnFixedDay(Func):
+    """A time of day as a timestamp on one fixed date (PostgreSQL has no range type over ``time``)."""
+
+    template = "(DATE '2000-01-01' + %(expressions)s)"
+    output_field = models.DateTimeField()
+
+
+class TimeOfDayRange(Func):
+    """``tsrange`` from ``start`` to ``end`` (times of day), half-open, so GiST can compare shifts."""
+
+    function = "TSRANGE"
+    output_field = DateTimeRangeField()
+
+    def __init__(self, start: str, end: str) -> None:
+        super().__init__(OnFixedDay(F(start)), OnFixedDay(F(end)))
+
+
 class Weekday(models.IntegerChoices):
     MONDAY = 0, _("Monday")
     TUESDAY = 1, _("Tuesday")
@@ -515,6 +542,19 @@ class StaffSchedule(models.Model):
                 violation_error_message=_("Working hours end after they start."),
             ),
             models.CheckConstraint(condition=Q(weekday__lte=6), name="staff_schedule_weekday_range"),
+            # One person works one shift at a time, at one location or across two; the
+            # database refuses an overlap also when two managers save at once. Touching
+            # shifts (09:00-12:00, 12:00-17:00) are allowed: the ranges are half-open.
+            ExclusionConstraint(
+                name="staff_schedule_no_overlap",
+                index_type="gist",
+                expressions=[
+                    (Int8Range("staff_id"), RangeOperators.OVERLAPS),
+                    (Int8Range("weekday"), RangeOperators.OVERLAPS),
+                    (TimeOfDayRange("start_time", "end_time"), RangeOperators.OVERLAPS),
+                ],
+                violation_error_message=_("These hours overlap hours this person already works that day."),
+            ),
         ]
         indexes = [models.Index(fields=["location", "weekday"], name="schedule_location_weekday")]
 
@@ -588,16 +628,6 @@ class StatusChangeRefused(ValidationError):
 class TsTzRange(Func):
     function = "TSTZRANGE"
     output_field = DateTimeRangeField()
-
-
-class Int8Range(Func):
-    """``int8range(id, id, '[]')``: equality as range overlap, so GiST needs no btree_gist."""
-
-    function = "INT8RANGE"
-    output_field = BigIntegerRangeField()
-
-    def __init__(self, field: str) -> None:
-        super().__init__(F(field), F(field), Value("[]"))
 
 
 class AppointmentQuerySet(models.QuerySet["Appointment"]):
@@ -694,6 +724,9 @@ class Appointment(models.Model):
             models.Index(fields=["location", "start"], name="appointment_location_start"),
             models.Index(fields=["patient", "start"], name="appointment_patient_start"),
             models.Index(fields=["practitioner", "start"], name="appointment_practitioner_start"),
+            # The booking-messages sweeper's candidates (aftercare.services.booking_messages_sweep):
+            # open bookings by when they were made, a small slice of the table.
+            models.Index(fields=["created_at"], name="appointment_open_created", condition=Q(status__in=OPEN_STATUSES)),
         ]
 
     def __str__(self) -> str:

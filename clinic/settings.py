@@ -151,6 +151,11 @@ AFTERCARE_CLAIM_BATCH = env_int("AFTERCARE_CLAIM_BATCH", 50, minimum=1)
 AFTERCARE_SENDING_LEASE_SECONDS = env_int("AFTERCARE_SENDING_LEASE_SECONDS", 300, minimum=1)
 # How many tasks a dispatcher that found a backlog hands over to (match the worker's concurrency).
 AFTERCARE_DISPATCH_FANOUT = env_int("AFTERCARE_DISPATCH_FANOUT", 2, minimum=1)
+# The booking-messages sweeper (aftercare.services.booking_messages_sweep): how often it runs,
+# how old a booking must be before it is looked at, and how far back it looks.
+AFTERCARE_SWEEP_INTERVAL_SECONDS = env_int("AFTERCARE_SWEEP_INTERVAL_SECONDS", 300, minimum=10)
+AFTERCARE_SWEEP_GRACE_SECONDS = env_int("AFTERCARE_SWEEP_GRACE_SECONDS", 300, minimum=10)
+AFTERCARE_SWEEP_LOOKBACK_DAYS = env_int("AFTERCARE_SWEEP_LOOKBACK_DAYS", 7, minimum=1)
 
 # Static and in code (django-celery-beat pins Django < 6.1).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
@@ -159,6 +164,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": float(AFTERCARE_DISPATCH_INTERVAL_SECONDS),
         # A tick nobody ran in time is dropped, not piled up: the next one does the same work.
         "options": {"expires": float(AFTERCARE_DISPATCH_INTERVAL_SECONDS)},
+    },
+    "aftercare-booking-messages-sweep": {
+        "task": "aftercare.tasks.sweep_booking_messages",
+        "schedule": float(AFTERCARE_SWEEP_INTERVAL_SECONDS),
+        "options": {"expires": float(AFTERCARE_SWEEP_INTERVAL_SECONDS)},
     },
 }
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -44,6 +45,10 @@ class AppointmentTypeForm(forms.ModelForm[AppointmentType]):
         fields = ["name", "kind", "duration_minutes", "performed_by", "is_active"]
 
 
+SHIFT_OVERLAP = "staff_schedule_no_overlap"
+OVERLAPPING_HOURS = _("These hours overlap hours this person already works that day.")
+
+
 class StaffScheduleForm(forms.ModelForm[StaffSchedule]):
     class Meta:
         model = StaffSchedule
@@ -68,8 +73,22 @@ class StaffScheduleForm(forms.ModelForm[StaffSchedule]):
                 staff=staff, weekday=weekday, start_time__lt=end, end_time__gt=start
             ).exclude(pk=self.instance.pk)
             if clash.exists():
-                self.add_error("start_time", _("These hours overlap hours this person already works that day."))
+                self.add_error("start_time", OVERLAPPING_HOURS)
         return data
+
+    def save(self, commit: bool = True) -> StaffSchedule:
+        """Save; a clash that a concurrent save created after ``clean`` is refused beside the field.
+
+        The database's ``staff_schedule_no_overlap`` is what refuses it; the savepoint keeps
+        the caller's transaction usable so the page can show the form again.
+        """
+        try:
+            with transaction.atomic():
+                return super().save(commit)
+        except IntegrityError as error:
+            if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) != SHIFT_OVERLAP:
+                raise
+            raise ValidationError({"start_time": [OVERLAPPING_HOURS]}) from None
 
 
 class TimeOffForm(forms.ModelForm[TimeOff]):

@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -202,9 +202,13 @@ def setup_edit(request: AuthenticatedHttpRequest, section: str, pk: int | None =
     record = get_object_or_404(chosen.model, pk=pk) if pk is not None else None
     form = chosen.form(request.POST or None, instance=record)
     if request.method == "POST" and form.is_valid():
-        setup_record_save(acting_user=request.user, form=form)
-        messages.success(request, _("Saved."))
-        return redirect("clinic:setup_list", section=chosen.slug)
+        try:
+            setup_record_save(acting_user=request.user, form=form)
+        except ValidationError as refused:  # a database constraint refused what a concurrent save made invalid
+            form.add_error(None, refused)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("clinic:setup_list", section=chosen.slug)
     context = _setup_context(chosen, form=form, record=record)
     return render(request, "clinic/setup_form.html", context, status=400 if form.errors else 200)
 

@@ -1,7 +1,8 @@
-"""What happens after a session is signed, outside its transaction.
+"""What happens in other apps when a session is signed: the patient's aftercare starts.
 
-``session_sign`` calls :func:`on_session_signed` through ``transaction.on_commit``, so it
-runs only once the signed session is safely stored (never for a rolled-back signing).
+``session_sign`` calls :func:`on_session_signed` inside its transaction, so the sequence's
+outbox rows commit with the signing or not at all (a signing that rolls back leaves no
+messages; a signed session always has them).
 """
 
 from __future__ import annotations
@@ -34,10 +35,9 @@ def aftercare_arguments(session: TreatmentSession) -> dict[str, Any]:
     }
 
 
-def on_session_signed(session_id: int) -> None:
-    """Start the patient's aftercare sequence for the signed session ``session_id``.
+def on_session_signed(session: TreatmentSession) -> None:
+    """Start the patient's aftercare sequence for the signed ``session``.
 
     Idempotent: ``aftercare_sequence_start`` creates nothing for a source it has seen.
     """
-    session = TreatmentSession.objects.with_related().get(pk=session_id)
     aftercare_sequence_start(**aftercare_arguments(session))

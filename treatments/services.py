@@ -1,7 +1,8 @@
 """Treatment-session workflows: start, re-screen, sign, addenda; the product catalogue; reviews.
 
-Each function owns its transaction, takes the acting user, and returns early when its work
-is already done (a double-clicked button changes nothing twice).
+Each function owns its transaction, takes the acting user (its writes are attributed to
+them in the audit trail, from a page, a task or a command alike), and returns early when its
+work is already done (a double-clicked button changes nothing twice).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic.audit import acting_as
 from clinic.models import Appointment, AppointmentKind, AppointmentStatus, User
 from consultations.models import PlanStatus, TreatmentPlan
 from consultations.selectors import plan_session_for, plan_summary
@@ -57,7 +59,7 @@ def _lock(session: TreatmentSession) -> TreatmentSession:
 
 def product_save(*, acting_user: User, product: Product) -> Product:
     """Add or change a product in the catalogue (the manager's form)."""
-    with transaction.atomic():
+    with acting_as(acting_user), transaction.atomic():
         product.full_clean()
         product.save()
     return product
@@ -70,7 +72,7 @@ def product_lot_add(*, acting_user: User, product: Product, lot_number: str, exp
     if ProductLot.objects.filter(product=product, lot_number__iexact=lot_number).exists():
         raise SessionRefused(_("This product already has a lot with that number."), field="lot_number")
     try:
-        with transaction.atomic():
+        with acting_as(acting_user), transaction.atomic():
             return ProductLot.objects.create(product=product, lot_number=lot_number, expires_on=expires_on)
     except IntegrityError:  # a concurrent add of the same number
         raise SessionRefused(_("This product already has a lot with that number."), field="lot_number") from None
@@ -78,7 +80,7 @@ def product_lot_add(*, acting_user: User, product: Product, lot_number: str, exp
 
 def product_lot_withdraw(*, acting_user: User, lot: ProductLot) -> ProductLot:
     """Take a lot out of use (used up or recalled); past sessions keep pointing at it."""
-    with transaction.atomic():
+    with acting_as(acting_user), transaction.atomic():
         locked = ProductLot.objects.select_for_update().get(pk=lot.pk)
         if locked.is_active:
             locked.is_active = False
@@ -94,7 +96,7 @@ def session_start(*, acting_user: User, appointment: Appointment) -> TreatmentSe
 
     An appointment the desk already set in progress gets its session too (status unchanged).
     """
-    with transaction.atomic():
+    with acting_as(acting_user), transaction.atomic():
         locked = Appointment.objects.select_for_update().select_related("appointment_type").get(pk=appointment.pk)
         existing = TreatmentSession.objects.filter(appointment=locked).first()
         if existing is not None:
@@ -136,7 +138,7 @@ def session_rescreen(
     Stopped: the session is final with the rules' ids as its reasons, the appointment is
     cancelled with those reasons written out, and the patient's specialist gets an alert.
     """
-    with transaction.atomic():
+    with acting_as(acting_user), transaction.atomic():
         locked = _lock(session)
         if locked.status != SessionStatus.RESCREEN:
             return RescreenResult(reasons=tuple(locked.rescreen_reasons), version=locked.rescreen_version)
@@ -205,7 +207,7 @@ class SessionLog:
 
 def session_log_save(*, acting_user: User, session: TreatmentSession, log: SessionLog) -> TreatmentSession:
     """Save the log so far (a draft: anything may still be blank until signing)."""
-    with transaction.atomic():
+    with acting_as(acting_user), transaction.atomic():
         locked = _lock(session)
         if locked.status != SessionStatus.IN_PROGRESS:
             raise SessionRefused(_("Only a session in progress can be logged."))
@@ -287,11 +289,14 @@ def _check_log(log: SessionLog, *, on: date, complete: bool) -> None:
 
 
 def session_sign(*, acting_user: User, session: TreatmentSession, log: SessionLog) -> TreatmentSession:
-    """Save the final log, sign and lock the session, complete the appointment.
+    """Save the final log, sign and lock the session, complete the appointment, start the aftercare.
 
-    After the commit, ``treatments.hooks.on_session_signed`` starts the patient's aftercare.
+    The aftercare sequence's outbox rows are written in the same transaction
+    (``treatments.hooks.on_session_signed``), so a session is never signed without its
+    aftercare: when they cannot be written, nothing is signed and the caller gets a
+    ``SessionRefused`` to show. The dispatcher is kicked once the signing has committed.
     """
-    with transaction.atomic():
+    with acting_as(acting_user), transaction.atomic():
         locked = _lock(session)
         if locked.status == SessionStatus.SIGNED:
             session.refresh_from_db()
@@ -306,8 +311,18 @@ def session_sign(*, acting_user: User, session: TreatmentSession, log: SessionLo
         locked.save(update_fields=[*_LOG_FIELDS, "status", "signed_at", "signed_by"])
         appointment = Appointment.objects.get(pk=locked.appointment_id)
         appointment.complete(by=acting_user)
-        session_id = locked.pk
-        transaction.on_commit(lambda: hooks.on_session_signed(session_id))
+        try:
+            hooks.on_session_signed(locked)
+        except Exception as error:
+            # Raised inside the atomic block: the signing rolls back with the sequence, and
+            # the aesthetician sees why instead of an error page.
+            logger.exception("aftercare for treatment session %s could not be scheduled", locked.pk)
+            raise SessionRefused(
+                _(
+                    "The session is not signed: its aftercare messages could not be scheduled. "
+                    "Nothing was lost; sign again in a moment, and tell the clinic's administrator if it fails again."
+                )
+            ) from error
     session.refresh_from_db()
     return session
 
@@ -317,7 +332,7 @@ def session_add_addendum(*, acting_user: User, session: TreatmentSession, text: 
     text = text.strip()
     if not text:
         raise SessionRefused(_("Write the addendum."), field="text")
-    with transaction.atomic():
+    with acting_as(acting_user), transaction.atomic():
         locked = _lock(session)
         if not locked.is_final:
             raise SessionRefused(_("The session is not signed yet: change the log itself."))
@@ -327,7 +342,7 @@ def session_add_addendum(*, acting_user: User, session: TreatmentSession, text: 
 
 
 def specialist_alert_resolve(*, acting_user: User, alert: SpecialistAlert) -> SpecialistAlert:
-    with transaction.atomic():
+    with acting_as(acting_user), transaction.atomic():
         locked = SpecialistAlert.objects.select_for_update().get(pk=alert.pk)
         if locked.resolved_at is None:
             locked.resolved_at = timezone.now()
@@ -360,7 +375,7 @@ def progress_review_decide(
         raise SessionRefused(_("Say what changes in the plan."), field="notes")
     if decision != ReviewDecision.CHANGE:
         sessions_planned = None
-    with transaction.atomic():
+    with acting_as(acting_user), transaction.atomic():
         locked = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
         if appointment is not None:
             existing = ProgressReview.objects.filter(appointment=appointment).first()

@@ -69,7 +69,7 @@ def test_a_cancelled_source_cancels_its_pending_messages_only(smtp: Sink) -> Non
         source="appointment:9", idempotency_key="a", status=MessageStatus.SENT, sent_at=timezone.now()
     )
     pending = MessageFactory(source="appointment:9", idempotency_key="b", due_at=timezone.now() + timedelta(days=1))
-    assert messages_cancel_for_source(acting_user=None, source="appointment:9", reason="Appointment cancelled") == 1
+    assert messages_cancel_for_source(source="appointment:9", reason="Appointment cancelled") == 1
     pending.refresh_from_db()
     sent.refresh_from_db()
     assert pending.status == MessageStatus.CANCELLED

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.db import DatabaseError, IntegrityError, transaction
 
+from aftercare.models import Message, MessageKind
 from clinic.models import Appointment, AppointmentStatus, User
 from tests.factories import AppointmentFactory, ProductLotFactory
 from tests.treatments.conftest import CLEAR, NOW, TreatmentScene
@@ -143,18 +144,14 @@ def test_a_clear_rescreen_lets_the_session_go_on(scene: TreatmentScene) -> None:
     assert not SpecialistAlert.objects.exists()
 
 
-def test_signing_completes_the_session_and_the_appointment_then_calls_the_hook(
-    scene: TreatmentScene, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+def test_signing_completes_the_session_and_the_appointment_and_starts_the_aftercare_in_one_transaction(
+    scene: TreatmentScene, django_capture_on_commit_callbacks: Any
 ) -> None:
-    called: list[int] = []
-    monkeypatch.setattr("treatments.hooks.on_session_signed", called.append)
     session = scene.started_and_cleared()
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with django_capture_on_commit_callbacks(execute=False):
         session_sign(acting_user=scene.aesthetician, session=session, log=scene.log())
-        assert called == []  # not inside the transaction
-    for callback in callbacks:
-        callback()
-    assert called == [session.pk]
+        # Written before the commit, with the signing: nothing waits for an after-commit step.
+        assert Message.objects.filter(source=f"treatment_session:{session.pk}").exists()
     session.refresh_from_db()
     assert (session.status, session.signed_at, session.signed_by_id) == (
         SessionStatus.SIGNED,
@@ -166,13 +163,66 @@ def test_signing_completes_the_session_and_the_appointment_then_calls_the_hook(
     assert scene.appointment.status == AppointmentStatus.COMPLETED
 
 
-def test_the_hook_is_not_called_when_signing_rolls_back(
+def test_signing_kicks_the_dispatcher_only_once_it_has_committed(
+    scene: TreatmentScene, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aftercare.tasks import dispatch_due
+
+    kicked: list[object] = []
+    monkeypatch.setattr(dispatch_due, "delay", lambda: kicked.append("kick"))
+    session = scene.started_and_cleared()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        session_sign(acting_user=scene.aesthetician, session=session, log=scene.log())
+    assert kicked == []  # nothing is enqueued inside the transaction
+    for callback in callbacks:
+        callback()
+    assert kicked == ["kick"]
+
+
+def test_a_broker_that_is_down_does_not_turn_a_signed_session_into_an_error(
+    scene: TreatmentScene, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aftercare.tasks import dispatch_due
+
+    def broker_down() -> None:
+        raise ConnectionRefusedError("redis is down")
+
+    monkeypatch.setattr(dispatch_due, "delay", broker_down)
+    session = scene.started_and_cleared()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        session_sign(acting_user=scene.aesthetician, session=session, log=scene.log())
+    assert len(callbacks) == 1  # the kick ran, failed, and was logged; the rows wait for beat
+    session.refresh_from_db()
+    assert session.status == SessionStatus.SIGNED
+    assert Message.objects.filter(source=f"treatment_session:{session.pk}").exists()
+
+
+def test_a_failure_writing_the_aftercare_rolls_the_signing_back_and_says_so(
+    scene: TreatmentScene, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise DatabaseError("the outbox is unwritable")
+
+    monkeypatch.setattr("aftercare.services.Message.objects.bulk_create", broken)
+    session = scene.started_and_cleared()
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(SessionRefused, match="not signed"):
+        session_sign(acting_user=scene.aesthetician, session=session, log=scene.log())
+    assert callbacks == []
+    session.refresh_from_db()
+    assert (session.status, session.signed_at) == (SessionStatus.IN_PROGRESS, None)
+    scene.appointment.refresh_from_db()
+    assert scene.appointment.status == AppointmentStatus.IN_PROGRESS
+    assert not Message.objects.filter(patient=scene.patient).exists()
+
+
+def test_a_refused_signing_writes_no_aftercare_and_enqueues_nothing(
     scene: TreatmentScene, django_capture_on_commit_callbacks: Any
 ) -> None:
     session = scene.started_and_cleared()
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(SessionRefused):
         session_sign(acting_user=scene.aesthetician, session=session, log=scene.log(aftercare_explained=False))
     assert callbacks == []
+    assert not Message.objects.filter(patient=scene.patient).exists()
 
 
 @pytest.mark.parametrize(
@@ -284,7 +334,6 @@ def test_the_database_refuses_a_signed_session_without_its_lot(scene: TreatmentS
 def test_signing_a_session_schedules_the_patients_aftercare_once(
     scene: TreatmentScene, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from aftercare.models import Message, MessageKind
     from treatments.hooks import on_session_signed
 
     session = scene.started_and_cleared()
@@ -296,5 +345,22 @@ def test_signing_a_session_schedules_the_patients_aftercare_once(
     # Booked sessions are reminded by the booking messages, not a second time here.
     assert MessageKind.SESSION_REMINDER not in kinds
     count = Message.objects.filter(source__startswith=source).count()
-    on_session_signed(session.pk)
+    # Signing again (a double click, a retried request) and the hook itself add nothing.
+    session_sign(acting_user=scene.aesthetician, session=session, log=scene.log())
+    on_session_signed(TreatmentSession.objects.with_related().get(pk=session.pk))
     assert Message.objects.filter(source__startswith=source).count() == count
+
+
+def test_a_session_service_outside_any_request_records_its_acting_user(scene: TreatmentScene) -> None:
+    session = scene.started_and_cleared()
+    session_sign(acting_user=scene.aesthetician, session=session, log=scene.log())
+    event = TreatmentSession.pgh_event_models["update"].objects.filter(pgh_obj_id=session.pk).order_by("pgh_id").last()  # type: ignore[attr-defined]
+    assert event is not None
+    assert event.status == SessionStatus.SIGNED
+    assert event.pgh_context.metadata["user"] == scene.aesthetician.pk
+    # The aftercare written with it belongs to the same change, by the same person.
+    message_event = (
+        Message.pgh_event_models["insert"].objects.filter(pgh_obj__source=f"treatment_session:{session.pk}").first()
+    )  # type: ignore[attr-defined]
+    assert message_event is not None
+    assert message_event.pgh_context_id == event.pgh_context_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import DatabaseError
 from django.template import Context, Template
 from django.test import Client, RequestFactory
 
@@ -157,6 +158,23 @@ def test_signing_from_the_log_locks_the_session_and_completes_the_appointment(sc
     # Reading the record is an access to the patient's record.
     signed_in(scene.specialist).get(f"/treatments/sessions/{session.pk}/")
     assert AccessEvent.objects.filter(patient=scene.patient, page="session_detail").exists()
+
+
+def test_when_the_aftercare_cannot_be_written_the_page_says_so_and_nothing_is_signed(
+    scene: TreatmentScene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise DatabaseError("the outbox is unwritable")
+
+    monkeypatch.setattr("aftercare.services.Message.objects.bulk_create", broken)
+    session = scene.started_and_cleared()
+    response = signed_in(scene.aesthetician).post(f"/treatments/sessions/{session.pk}/log/", log_data(scene))
+    assert response.status_code == 200
+    assert "aftercare messages could not be scheduled" in response.content.decode()
+    session.refresh_from_db()
+    assert session.status == SessionStatus.IN_PROGRESS
+    scene.appointment.refresh_from_db()
+    assert scene.appointment.status == AppointmentStatus.IN_PROGRESS
 
 
 def test_signing_without_aftercare_explained_says_so_beside_the_field(scene: TreatmentScene) -> None:
