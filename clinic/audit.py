@@ -4,7 +4,10 @@ The audit trail is django-pghistory's triggers; each event row points at a conte
 whose metadata names the user. In a request, ``pghistory.middleware.HistoryMiddleware``
 opens that context. Writes from Celery tasks, management commands and the demo loader
 have no request, so a service that takes ``acting_user`` wraps its writes in
-:func:`acting_as`; inside a request it adds to (never replaces) the request's context.
+:func:`acting_as`. Inside a request it joins the request's context: pghistory merges the
+metadata of nested contexts, so the acting user's id is written over the request's (the same
+person in a staff request). ``acting_as(None)`` is therefore only for the top of system jobs
+(dispatcher, sweeper), never inside a person's request or a person's ``acting_as``.
 """
 
 from __future__ import annotations
