@@ -127,7 +127,7 @@ class User(AbstractUser):
 # Role changes are audited: who was given or lost which group, and (from the context) who did it.
 # (a proxy of the auto-created through table, which is how pgtrigger puts triggers on it).
 @pghistory.track(pghistory.InsertEvent("role.add"), pghistory.DeleteEvent("role.remove"), obj_field=None)
-class UserGroups(User.groups.through):  # type: ignore[name-defined,misc]
+class UserGroups(User.groups.through):  # type: ignore[name-defined]
     class Meta:
         proxy = True
 
