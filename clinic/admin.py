@@ -21,6 +21,11 @@ class StaffAdmin(UserAdmin[User]):
     list_display = ("username", "first_name", "last_name", "email", "is_active")
     fieldsets = (*(UserAdmin.fieldsets or ()), ("Clinic", {"fields": ("home_location",)}))
 
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        # Staff are deactivated ("Active" off), never deleted: deleting a user would take
+        # their admin history with them. The database refuses it too (User's trigger).
+        return False
+
 
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin[Location]):

@@ -51,7 +51,52 @@ class StaffManager(UserManager["User"]):
         return self.get_queryset().in_roles(*roles)
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), exclude=["password", "last_login"])
+# Why a trigger and not only the admin's missing delete button: a user row carries the
+# history of everything its person did (admin log, audit contexts, clinical records), and
+# Django's delete cascades to the admin log first. Staff are deactivated, never deleted;
+# a mistaken account that never signed in or acted may still be removed (and is audited).
+USER_DELETE_GUARD = """
+DECLARE
+    ref record;
+    referenced boolean;
+BEGIN
+    IF OLD.last_login IS NOT NULL THEN
+        RAISE EXCEPTION 'Staff member "%" has signed in, so they have history: deactivate them instead of deleting.',
+            OLD.username USING ERRCODE = 'restrict_violation';
+    END IF;
+    IF EXISTS (SELECT 1 FROM django_admin_log WHERE user_id = OLD.id)
+        OR EXISTS (SELECT 1 FROM pghistory_context WHERE metadata ->> 'user' = OLD.id::text)
+    THEN
+        RAISE EXCEPTION
+            'Staff member "%" made changes the audit trail attributes to them: deactivate them instead of deleting.',
+            OLD.username USING ERRCODE = 'restrict_violation';
+    END IF;
+    -- Every table that points at a user (found from the catalogue, so new ones count too),
+    -- except the role and permission links, which go with the account.
+    FOR ref IN
+        SELECT con.conrelid::regclass AS tbl, att.attname AS col
+        FROM pg_constraint con
+        JOIN pg_attribute att ON att.attrelid = con.conrelid AND att.attnum = con.conkey[1]
+        WHERE con.contype = 'f' AND con.confrelid = TG_RELID
+            AND con.conrelid NOT IN ('clinic_user_groups'::regclass, 'clinic_user_user_permissions'::regclass)
+    LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I = $1)', ref.tbl, ref.col) INTO referenced USING OLD.id;
+        IF referenced THEN
+            RAISE EXCEPTION 'Staff member "%" is named in % records: deactivate them instead of deleting.',
+                OLD.username, ref.tbl USING ERRCODE = 'restrict_violation';
+        END IF;
+    END LOOP;
+    RETURN OLD;
+END;
+"""
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["password", "last_login"],
+)
 class User(AbstractUser):
     """A member of staff. Patients never sign in; they act through signed email links."""
 
@@ -71,6 +116,14 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("staff member")
         verbose_name_plural = _("staff")
+        triggers = [
+            pgtrigger.Trigger(
+                name="refuse_delete_with_history",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Delete,
+                func=USER_DELETE_GUARD,
+            ),
+        ]
 
     @property
     def display_name(self) -> str:
@@ -90,6 +143,14 @@ class User(AbstractUser):
     def primary_role(self) -> RoleSpec | None:
         specs = self.role_specs
         return specs[0] if specs else None
+
+
+# Role changes are audited: who was given or lost which group, and (from the context) who did it.
+# (a proxy of the auto-created through table, which is how pgtrigger puts triggers on it).
+@pghistory.track(pghistory.InsertEvent("role.add"), pghistory.DeleteEvent("role.remove"), obj_field=None)
+class UserGroups(User.groups.through):  # type: ignore[name-defined]
+    class Meta:
+        proxy = True
 
 
 class LocationQuerySet(models.QuerySet["Location"]):

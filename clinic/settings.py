@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import django_stubs_ext
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from clinic.env import (
@@ -157,6 +158,15 @@ AFTERCARE_SWEEP_INTERVAL_SECONDS = env_int("AFTERCARE_SWEEP_INTERVAL_SECONDS", 3
 AFTERCARE_SWEEP_GRACE_SECONDS = env_int("AFTERCARE_SWEEP_GRACE_SECONDS", 300, minimum=10)
 AFTERCARE_SWEEP_LOOKBACK_DAYS = env_int("AFTERCARE_SWEEP_LOOKBACK_DAYS", 7, minimum=1)
 
+# --- Backups (clinic/backups.py) ---
+# Where `manage.py backup` and the nightly task write dumps, and how many they keep: the
+# newest of each of the last BACKUP_KEEP_DAILY days and BACKUP_KEEP_WEEKLY weeks.
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
+BACKUP_KEEP_DAILY = env_int("BACKUP_KEEP_DAILY", 7, minimum=1)
+BACKUP_KEEP_WEEKLY = env_int("BACKUP_KEEP_WEEKLY", 4, minimum=0)
+# Directory of pg_dump/pg_restore; empty means the ones matching the server's major version.
+PG_BIN_DIR = env_str("PG_BIN_DIR", "")
+
 # Static and in code (django-celery-beat pins Django < 6.1).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "aftercare-dispatch": {
@@ -169,6 +179,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "aftercare.tasks.sweep_booking_messages",
         "schedule": float(AFTERCARE_SWEEP_INTERVAL_SECONDS),
         "options": {"expires": float(AFTERCARE_SWEEP_INTERVAL_SECONDS)},
+    },
+    # Nightly at 02:30 UTC (CELERY_TIMEZONE), when no clinic is open.
+    "backup-nightly": {
+        "task": "clinic.tasks.backup_nightly",
+        "schedule": crontab(hour="2", minute="30"),
+        # Missed by more than a few hours (beat or worker down), it waits for the next night.
+        "options": {"expires": 6 * 60 * 60.0},
     },
 }
 
