@@ -36,7 +36,7 @@ from aftercare.models import (
 from aftercare.tasks import dispatch_due
 from clinic.audit import acting_as
 from clinic.models import OPEN_STATUSES, Appointment, Location, Patient, User
-from clinic.roles import ROLES, Role
+from clinic.roles import Role
 
 logger = logging.getLogger(__name__)
 
@@ -254,7 +254,7 @@ def _on_duty_specialists(location: Location | None) -> list[User]:
 
     (The clinic has no duty rota yet; when it does, this is the one place to change.)
     """
-    specialists = User.objects.filter(is_active=True, groups__name=ROLES[Role.SPECIALIST].group_name).exclude(email="")
+    specialists = User.objects.in_roles(Role.SPECIALIST).exclude(email="")
     if location is not None:
         local = list(specialists.filter(home_location=location).order_by("id"))
         if local:
