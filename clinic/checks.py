@@ -44,7 +44,8 @@ def _smtp_options() -> dict[str, Any] | None:
     mailer = settings.MAILERS["default"]
     if not str(mailer["BACKEND"]).endswith("smtp.EmailBackend"):
         return None
-    return dict(mailer.get("OPTIONS", {}))
+    options: dict[str, Any] = dict(mailer.get("OPTIONS") or {})  # type: ignore[arg-type]
+    return options
 
 
 @register(Tags.security, deploy=True)

@@ -66,7 +66,7 @@ class User(AbstractUser):
         for fallback_secret in settings.SECRET_KEY_FALLBACKS:
             yield self._session_hash(secret=fallback_secret)
 
-    def _session_hash(self, *, secret: str | None) -> str:
+    def _session_hash(self, *, secret: str | bytes | None) -> str:
         # Django's hash of the password field, plus the epoch: a password change or a raised
         # epoch both make every other session's stored hash stale.
         return salted_hmac(

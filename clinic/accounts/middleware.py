@@ -153,7 +153,7 @@ class SecondFactorMiddleware:
         if not getattr(view_func, "login_required", True):
             return None  # public pages (patients' links, health check, password reset)
         name = _url_name(request)
-        if settings.CLINIC_REQUIRE_2FA and not user.is_verified():
+        if settings.CLINIC_REQUIRE_2FA and not is_verified(user):
             if name in SECOND_FACTOR_OPEN:
                 return None
             target = "accounts:verify" if has_second_factor(user) else "accounts:enrol"
@@ -161,6 +161,12 @@ class SecondFactorMiddleware:
         if user.must_change_password and name not in PASSWORD_CHANGE_OPEN:
             return _redirect_keeping_next(request, "accounts:password_change")
         return None
+
+
+def is_verified(user: User) -> bool:
+    """Whether this request's session passed a second-factor device (set by OTPMiddleware)."""
+    check = getattr(user, "is_verified", None)
+    return bool(check()) if callable(check) else False
 
 
 def has_second_factor(user: User) -> bool:

@@ -29,7 +29,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from clinic import roles
 from clinic.accounts import events, services
 from clinic.accounts.forms import EnrolForm, SecurityEventFilterForm, StaffPasswordForm, TokenForm
-from clinic.accounts.middleware import has_second_factor
+from clinic.accounts.middleware import has_second_factor, is_verified
 from clinic.forms import SignInForm
 from clinic.http import AuthenticatedHttpRequest
 from clinic.models import SecurityEvent, SecurityEventKind, User
@@ -56,7 +56,7 @@ def _passed_second_factor(request: AuthenticatedHttpRequest, device: Any) -> Non
 
 def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Sign-in, step two: a code from the authenticator app or a recovery code."""
-    if request.user.is_verified():
+    if is_verified(request.user):
         return redirect(_next_url(request))
     if not has_second_factor(request.user):
         return redirect("accounts:enrol")
@@ -73,9 +73,9 @@ def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 def enrol(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Set up the authenticator app: scan the QR code, type one code to prove it works."""
-    if has_second_factor(request.user) and (request.user.is_verified() or settings.CLINIC_REQUIRE_2FA):
+    if has_second_factor(request.user) and (is_verified(request.user) or settings.CLINIC_REQUIRE_2FA):
         # Replacing a working device needs the manager's reset (or the account page's renewal).
-        return redirect("accounts:account" if request.user.is_verified() else "accounts:verify")
+        return redirect("accounts:account" if is_verified(request.user) else "accounts:verify")
     key = request.session.get(ENROL_KEY_SESSION)
     if not isinstance(key, str):
         key = services.new_totp_key()
@@ -142,14 +142,15 @@ class ThrottledPasswordResetForm(PasswordResetForm):
     """Django's reset form, which never says whether an address has an account; it sends
     nothing at all once the address or the client asked too often."""
 
-    def save(self, *args: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    def save(self, **kwargs: Any) -> None:  # type: ignore[override]
+        request: HttpRequest | None = kwargs.get("request")
         email = self.cleaned_data["email"]
         ip_address = events.client_ip(request) if request is not None else None
         if services.password_reset_throttled(email=email, ip_address=ip_address):
             events.record(SecurityEventKind.PASSWORD_RESET_THROTTLED, request=request, username=email)
             return
         events.record(SecurityEventKind.PASSWORD_RESET_REQUESTED, request=request, username=email)
-        super().save(*args, request=request, **kwargs)
+        super().save(**kwargs)
 
 
 class PasswordResetView(auth_views.PasswordResetView):
