@@ -50,10 +50,11 @@ class User(AbstractUser):
     )
     # Set when the manager types someone's password: only its owner should know it, so the
     # first sign-in with it asks for a new one before anything else (clinic.accounts.middleware).
-    must_change_password = models.BooleanField(_("must change password"), default=False)
+    # db_default too: raw INSERTs (bench data, database tooling) need not know these columns.
+    must_change_password = models.BooleanField(_("must change password"), default=False, db_default=False)
     # Part of the session hash: raising it ends every session of this person at their next
     # request ("sign out other sessions", a second factor reset).
-    session_epoch = models.PositiveIntegerField(default=0, editable=False)
+    session_epoch = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("staff member")  # type: ignore[assignment]
