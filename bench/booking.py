@@ -107,7 +107,7 @@ def search_only(results_dir: Path) -> dict[str, object]:
     runs = {}
     for scale in (SMALL, LARGE):
         with harness.serve(scale.database) as server:
-            session = harness.sign_in(server.url, "bench-desk")
+            session = harness.sign_in(server, "bench-desk")
             runs[scale.label] = _load(server, session, search, connections=SEARCH_CONNECTIONS)
     small, large = runs[SMALL.label], runs[LARGE.label]
     figures: dict[str, object] = {
@@ -136,11 +136,11 @@ def main(results_dir: Path) -> dict[str, object]:
 
     search = [("GET", path, {"HX-Request": "true"}, None) for path in search_paths()]
     with harness.serve(SMALL.database) as server:
-        session = harness.sign_in(server.url, "bench-desk")
+        session = harness.sign_in(server, "bench-desk")
         search_small = _load(server, session, search, connections=SEARCH_CONNECTIONS)
 
     with harness.serve(LARGE.database) as server:
-        session = harness.sign_in(server.url, "bench-desk")
+        session = harness.sign_in(server, "bench-desk")
         baseline = _load(server, session, [("GET", "/bench/trivial/", {}, None)], connections=CONNECTIONS)
         day = _load(server, session, [("GET", "/front-desk/", {}, None)], connections=CONNECTIONS)
         search_large = _load(server, session, search, connections=SEARCH_CONNECTIONS)

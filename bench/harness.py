@@ -24,6 +24,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+from django_otp.oath import TOTP
+
 from bench.data import BENCH_PASSWORD, ROOT, database_url
 
 # gunicorn's recommended production size, (2 x cores) + 1: a request waiting on PostgreSQL
@@ -71,6 +74,7 @@ def collectstatic(database: str) -> None:
 class Server:
     url: str
     process: subprocess.Popen[bytes]
+    database: str = ""
 
 
 @contextmanager
@@ -98,7 +102,7 @@ def serve(database: str) -> Iterator[Server]:
                 time.sleep(0.2)
         else:
             raise RuntimeError(f"gunicorn did not start; see {log.name}")
-        yield Server(url, process)
+        yield Server(url, process, database)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
@@ -111,7 +115,37 @@ class Session:
     csrf: str
 
 
-def sign_in(base: str, username: str) -> Session:
+BENCH_TOTP_KEY = "62656e63682d746f74702d6b65792d3230323621"  # hex; a throwaway local database
+
+
+def _bench_totp_code(database: str, username: str) -> str:
+    with psycopg.connect(database_url(database), autocommit=True) as conn:
+        conn.execute(
+            """
+            INSERT INTO otp_totp_totpdevice (user_id, name, confirmed, key, step, t0, digits, tolerance, drift,
+                                             last_t, throttling_failure_timestamp, throttling_failure_count)
+            SELECT u.id, 'Bench authenticator', true, %s, 30, 0, 6, 1, 0, -1, NULL, 0
+            FROM clinic_user u WHERE u.username = %s
+              AND NOT EXISTS (SELECT 1 FROM otp_totp_totpdevice d WHERE d.user_id = u.id)
+            """,
+            [BENCH_TOTP_KEY, username],
+        )
+        # Each sign-in needs a code not used before: the next 30-second step after the last one.
+        row = conn.execute(
+            "SELECT d.last_t FROM otp_totp_totpdevice d JOIN clinic_user u ON u.id = d.user_id WHERE u.username = %s",
+            [username],
+        ).fetchone()
+    totp = TOTP(bytes.fromhex(BENCH_TOTP_KEY))
+    totp.time = time.time()
+    last_t = int(row[0]) if row else -1
+    if last_t >= totp.t():
+        time.sleep((last_t + 1 - totp.t()) * 30 - (time.time() % 30) + 0.5)
+        totp.time = time.time()
+    return f"{totp.token():06d}"
+
+
+def sign_in(server: Server, username: str) -> Session:
+    base, database = server.url, server.database
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{base}/sign-in/").read().decode()
@@ -122,6 +156,16 @@ def sign_in(base: str, username: str) -> Session:
     ).encode()
     form = urllib.request.Request(f"{base}/sign-in/", data=body, headers={"Referer": f"{base}/sign-in/"})  # noqa: S310
     opener.open(form)
+    # The second factor, as staff pass it: a code from the account's authenticator (a fixed
+    # bench key, set up here so databases generated before the second factor work too).
+    cookies = {c.name: c.value for c in jar}
+    body = urllib.parse.urlencode(
+        {"token": _bench_totp_code(database, username), "csrfmiddlewaretoken": cookies["csrftoken"]}
+    ).encode()
+    verify = urllib.request.Request(  # noqa: S310
+        f"{base}/sign-in/verify/", data=body, headers={"Referer": f"{base}/sign-in/verify/"}
+    )
+    opener.open(verify)
     cookies = {c.name: c.value for c in jar}
     assert "sessionid" in cookies, "sign-in failed"
     return Session(

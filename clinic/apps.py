@@ -6,3 +6,4 @@ class ClinicConfig(AppConfig):
 
     def ready(self) -> None:
         from clinic import checks  # noqa: F401  (registers the system checks)
+        from clinic.accounts import events, middleware  # noqa: F401  (connect their signal receivers)

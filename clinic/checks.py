@@ -38,3 +38,40 @@ def check_email_backend(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _smtp_options() -> dict[str, Any] | None:
+    mailer = settings.MAILERS["default"]
+    if not str(mailer["BACKEND"]).endswith("smtp.EmailBackend"):
+        return None
+    options: dict[str, Any] = dict(mailer.get("OPTIONS") or {})  # type: ignore[arg-type]
+    return options
+
+
+@register(Tags.security, deploy=True)
+def check_email_encrypted(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Password-reset links and patients' messages must not cross the network in clear text."""
+    options = _smtp_options()
+    if settings.DEBUG or options is None or options.get("use_tls") or options.get("use_ssl"):
+        return []
+    return [
+        Error(
+            "Email is sent over SMTP without TLS: reset links and patients' messages would travel in clear text.",
+            hint="Set EMAIL_USE_TLS=true (STARTTLS, port 587) or EMAIL_USE_SSL=true (port 465).",
+            id="clinic.E002",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def check_site_url_https(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Links in emails (password reset, patients' answers) must open over HTTPS."""
+    if settings.DEBUG or settings.SITE_URL.startswith("https://"):
+        return []
+    return [
+        Error(
+            f"CLINIC_SITE_URL is {settings.SITE_URL!r}: links in emails would open over plain HTTP.",
+            hint="Set CLINIC_SITE_URL to the clinic's https:// address.",
+            id="clinic.E003",
+        )
+    ]

@@ -16,6 +16,9 @@ def frame(request: HttpRequest) -> dict[str, Any]:
         return {"clinic_name": settings.CLINIC_NAME}
     return {
         "clinic_name": settings.CLINIC_NAME,
+        # The idle warning (static/js/idle.js) runs on every signed-in page.
+        "idle_timeout_seconds": settings.CLINIC_IDLE_TIMEOUT_SECONDS,
+        "idle_warning_seconds": settings.CLINIC_IDLE_WARNING_SECONDS,
         "nav_items": navigation_for(user, request.path),
         "current_location": getattr(request, "location", None),
         "all_locations": Location.objects.active(),

@@ -6,12 +6,16 @@ Later capabilities extend ``seed`` so the demo shows them in use.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.models import (
     Appointment,
@@ -29,6 +33,40 @@ from clinic.roles import ROLES, Role
 
 # Demo-only credentials, printed by `make run`. Never used outside the local demo.
 DEMO_PASSWORD = "clinic-demo-2026"  # noqa: S105  (printed by make run; demo only)
+
+
+DEMO_RECOVERY_CODES = 3
+
+
+def demo_totp_key(username: str) -> str:
+    """The fixed TOTP secret of a demo account (hex, as django-otp stores it).
+
+    Derived from the username so `make run` can print it without reading the database.
+    Demo only: real accounts get a random secret when their owner enrols.
+    """
+    return hashlib.sha256(f"clinic-demo-totp:{username}".encode()).hexdigest()[:40]
+
+
+def demo_recovery_codes(username: str) -> list[str]:
+    digest = hashlib.sha256(f"clinic-demo-recovery:{username}".encode()).hexdigest()
+    return [digest[i * 8 : i * 8 + 8] for i in range(DEMO_RECOVERY_CODES)]
+
+
+def demo_totp_code(username: str) -> str:
+    """The code an authenticator app with the demo secret shows right now."""
+    totp = TOTP(bytes.fromhex(demo_totp_key(username)), step=30, t0=0, digits=6, drift=0)
+    return f"{totp.token():06d}"
+
+
+def enrol_demo_second_factor(user: User) -> None:
+    """Demo accounts come with their second factor set up (the fixed secret above)."""
+    if not TOTPDevice.objects.filter(user=user).exists():
+        TOTPDevice.objects.create(user=user, name="Demo authenticator", key=demo_totp_key(user.username))
+    if not StaticDevice.objects.filter(user=user).exists():
+        device = StaticDevice.objects.create(user=user, name="Recovery codes")
+        StaticToken.objects.bulk_create(
+            [StaticToken(device=device, token=code) for code in demo_recovery_codes(user.username)]
+        )
 
 
 @dataclass(frozen=True)
@@ -83,6 +121,7 @@ def seed() -> dict[str, int]:
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
             user.groups.add(Group.objects.get(name=ROLES[person.role].group_name))
+        enrol_demo_second_factor(user)
         created["staff"] += made
     consent_at = timezone.now() - timedelta(days=30)
     for first, last, born, email, phone, consent in DEMO_PATIENTS:

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
+from clinic.accounts.events import is_direct_loopback
 from clinic.models import Heartbeat
 
 DISPATCHER_HEARTBEAT = "aftercare.dispatcher"
@@ -74,3 +77,12 @@ def check() -> Health:
         broker=broker_ok(),
         dispatcher_age_seconds=dispatcher_age_seconds() if database else None,
     )
+
+
+def may_see_details(request: HttpRequest) -> bool:
+    """The bearer token (``HEALTHZ_TOKEN``), or a caller on this machine that no proxy forwarded."""
+    token = settings.HEALTHZ_TOKEN
+    header = request.headers.get("Authorization", "")
+    if token and header.startswith("Bearer ") and constant_time_compare(header.removeprefix("Bearer "), token):
+        return True
+    return is_direct_loopback(request)

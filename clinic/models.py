@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import ClassVar
 
@@ -22,6 +23,7 @@ from django.db.models.functions import Collate, Concat, Lower, Reverse
 from django.db.models.indexes import Index
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from clinic.roles import ROLE_BY_GROUP, ROLES, Role, RoleSpec
@@ -108,6 +110,13 @@ class User(AbstractUser):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Set when the manager types someone's password: only its owner should know it, so the
+    # first sign-in with it asks for a new one before anything else (clinic.accounts.middleware).
+    # db_default too: raw INSERTs (bench data, database tooling) need not know these columns.
+    must_change_password = models.BooleanField(_("must change password"), default=False, db_default=False)
+    # Part of the session hash: raising it ends every session of this person at their next
+    # request ("sign out other sessions", a second factor reset).
+    session_epoch = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     objects: ClassVar[StaffManager] = StaffManager()
 
@@ -124,6 +133,20 @@ class User(AbstractUser):
                 func=USER_DELETE_GUARD,
             ),
         ]
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash(secret=None)
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=fallback_secret)
+
+    def _session_hash(self, *, secret: str | bytes | None) -> str:
+        # Django's hash of the password field, plus the epoch: a password change or a raised
+        # epoch both make every other session's stored hash stale.
+        return salted_hmac(
+            "clinic.User.session_hash", f"{self.password}:{self.session_epoch}", secret=secret, algorithm="sha256"
+        ).hexdigest()
 
     @property
     def display_name(self) -> str:
@@ -877,3 +900,76 @@ class AppointmentStatusChange(models.Model):
     @property
     def is_reschedule(self) -> bool:
         return self.old_start is not None
+
+
+# --- Security events: sign-in, sign-out, lockouts, refusals --------------------------------
+
+
+class SecurityEventKind(models.TextChoices):
+    SIGNED_IN = "signed_in", _("Signed in (password)")
+    SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
+    LOCKED_OUT = "locked_out", _("Locked out")
+    SECOND_FACTOR_PASSED = "second_factor_passed", _("Second factor passed")
+    SECOND_FACTOR_FAILED = "second_factor_failed", _("Second factor failed")
+    SECOND_FACTOR_ENROLLED = "second_factor_enrolled", _("Second factor set up")
+    SECOND_FACTOR_RESET = "second_factor_reset", _("Second factor reset")
+    RECOVERY_CODES_RENEWED = "recovery_codes_renewed", _("Recovery codes renewed")
+    SIGNED_OUT = "signed_out", _("Signed out")
+    IDLE_SIGNED_OUT = "idle_signed_out", _("Signed out after being idle")
+    OTHER_SESSIONS_ENDED = "other_sessions_ended", _("Other sessions ended")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    PASSWORD_SET_BY_MANAGER = "password_set", _("Password set by the manager")
+    PASSWORD_RESET_REQUESTED = "password_reset_requested", _("Password reset requested")
+    PASSWORD_RESET_THROTTLED = "password_reset_throttled", _("Password reset refused (too many)")
+    PASSWORD_RESET_DONE = "password_reset_done", _("Password reset by email")
+    ACCOUNT_UNLOCKED = "account_unlocked", _("Account unlocked")
+    FORBIDDEN = "forbidden", _("Refused (403)")
+
+
+class SecurityEventQuerySet(models.QuerySet["SecurityEvent"]):
+    def since(self, moment: datetime) -> SecurityEventQuerySet:
+        return self.filter(at__gte=moment)
+
+    def of_kind(self, *kinds: SecurityEventKind) -> SecurityEventQuerySet:
+        return self.filter(kind__in=kinds)
+
+
+class SecurityEvent(models.Model):
+    """Who signed in, failed, was locked out, signed out or was refused: when, from where.
+
+    Append-only like the audit tables (a trigger refuses UPDATE and DELETE). ``user`` is the
+    account concerned when one is known; ``username`` keeps what was typed, so failed
+    attempts at names that do not exist are recorded too. ``actor`` is who acted when it is
+    someone else (the manager unlocking an account).
+    """
+
+    kind = models.CharField(_("what"), max_length=32, choices=SecurityEventKind.choices)
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        User, verbose_name=_("account"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    username = models.CharField(_("username typed"), max_length=150, blank=True)
+    actor = models.ForeignKey(
+        User, verbose_name=_("by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    path = models.CharField(_("page"), max_length=500, blank=True)
+
+    objects: ClassVar[SecurityEventQuerySet] = SecurityEventQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+        indexes = [
+            models.Index(fields=["user", "-at"], name="security_event_user_at"),
+            models.Index(fields=["kind", "-at"], name="security_event_kind_at"),
+            models.Index(fields=["ip_address", "kind", "-at"], name="security_event_ip_at"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.user_id or self.username} at {self.at:%Y-%m-%d %H:%M}"

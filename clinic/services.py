@@ -41,6 +41,8 @@ def staff_save(*, acting_user: User, staff: User, role: Role, password: str | No
     with transaction.atomic(), acting_as(acting_user):
         if password is not None:
             staff.set_password(password)
+            # The manager typed it, so it is not yet the person's own: changed at first sign-in.
+            staff.must_change_password = True
         staff.save()
         role_groups = Group.objects.filter(name__in=[spec.group_name for spec in ROLES.values()])
         staff.groups.remove(*role_groups)

@@ -8,6 +8,7 @@ with one line naming it.
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
@@ -50,7 +51,7 @@ CLINIC_NAME = env_str("CLINIC_NAME", "Clearwater Skin Clinic")
 CLINIC_PHONE_REGION = env_str("CLINIC_PHONE_REGION", "GB")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "clinic.accounts.apps.ClinicAdminConfig",  # Django's admin as the clinic's site (second factor, no branding)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -64,6 +65,10 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "clinic",
     "consultations",
     "treatments",
@@ -73,25 +78,33 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise (static files stay cacheable): no-store, Permissions-Policy, 403 events.
+    "clinic.accounts.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     # Every page needs sign-in unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "clinic.accounts.middleware.IdleTimeoutMiddleware",
+    "clinic.accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Who changed clinical data, from which page: stored with each audit event.
     "pghistory.middleware.HistoryMiddleware",
     "clinic.middleware.LocationMiddleware",
+    # Last, as axes asks: turns a locked-out sign-in into the plain "locked" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Overridable so the benchmarks can add their baseline view (bench/urls.py) to the real URLs.
 ROOT_URLCONF = env_str("CLINIC_ROOT_URLCONF", "clinic.urls")
-ADMIN_URL = env_str("DJANGO_ADMIN_URL", "admin/")
+# Not /admin/: scanners try that first. Behind the same sign-in and second factor as the app.
+ADMIN_URL = env_str("DJANGO_ADMIN_URL", "clinic-admin/")
 WSGI_APPLICATION = "clinic.wsgi.application"
 ASGI_APPLICATION = "clinic.asgi.application"
 
@@ -191,7 +204,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 
 # --- Auth --------------------------------------------------------------------
 AUTH_USER_MODEL = "clinic.User"
-AUTHENTICATION_BACKENDS = ["clinic.backends.ClinicBackend"]
+# axes first: it refuses a locked-out account or client before the password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "clinic.backends.ClinicBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -208,9 +222,35 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 10 * 60 * 60, minimum=300)  # one clinic day
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 10 * 60 * 60, minimum=300)  # at most one clinic day
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# HIPAA 164.312(a)(2)(iii): an idle session ends (clinic.accounts.middleware); the page warns first.
+CLINIC_IDLE_TIMEOUT_SECONDS = 60 * env_int("CLINIC_IDLE_TIMEOUT_MINUTES", 15, minimum=2)
+CLINIC_IDLE_WARNING_SECONDS = 60
+# Every role reads clinical data or manages staff, so every account needs the second factor.
+CLINIC_REQUIRE_2FA = env_bool("CLINIC_REQUIRE_2FA", True)
+OTP_TOTP_ISSUER = CLINIC_NAME
+# A reset link is good for an hour (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = 60 * 60
+CLINIC_PASSWORD_RESET_PER_EMAIL_PER_HOUR = env_int("CLINIC_PASSWORD_RESET_PER_EMAIL_PER_HOUR", 3, minimum=1)
+CLINIC_PASSWORD_RESET_PER_IP_PER_HOUR = env_int("CLINIC_PASSWORD_RESET_PER_IP_PER_HOUR", 10, minimum=1)
+
+# --- Lockout (django-axes) ---------------------------------------------------------
+# After CLINIC_LOGIN_FAILURE_LIMIT wrong passwords for one username, or from one client
+# address, sign-in is refused until the manager unlocks the account (staff page) or
+# CLINIC_LOCKOUT_MINUTES pass (0: only the manager unlocks).
+AXES_FAILURE_LIMIT = env_int("CLINIC_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+CLINIC_LOCKOUT_MINUTES = env_int("CLINIC_LOCKOUT_MINUTES", 30, minimum=0)
+AXES_COOLOFF_TIME = timedelta(minutes=CLINIC_LOCKOUT_MINUTES) if CLINIC_LOCKOUT_MINUTES else None
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "clinic.accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "clinic.accounts.events.client_ip"
+# Sign-ins are recorded as the clinic's own security events; axes keeps only its counters.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 
 # --- Security ------------------------------------------------------------------
 SECURE_SSL = env_bool("DJANGO_SECURE_SSL", not (DEBUG or TESTING))
@@ -295,6 +335,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PGHISTORY_APPEND_ONLY = True
 PGHISTORY_DEFAULT_TRACKERS = None  # every tracked model names its trackers explicitly
 
+# /healthz tells anyone only ok / not ok; the details need this bearer token or a loopback caller.
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
 # The dispatcher's heartbeat older than this makes /healthz answer 503.
 HEARTBEAT_STALE_SECONDS = env_int("HEARTBEAT_STALE_SECONDS", 300, minimum=60)
 
@@ -304,5 +346,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every sign-in at INFO; the clinic records them as security events instead.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

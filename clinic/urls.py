@@ -36,6 +36,7 @@ urlpatterns = [
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("", include((clinic_patterns, "clinic"))),
+    path("", include("clinic.accounts.urls")),
     path("consultations/", include("consultations.urls")),
     path("treatments/", include("treatments.urls")),
     path("aftercare/", include("aftercare.urls")),

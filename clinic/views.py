@@ -101,14 +101,20 @@ def switch_location(request: AuthenticatedHttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    """ok / not ok for anyone (a load balancer); which part failed only for operators.
+
+    Details name the app's dependencies and their state, which helps an attacker time
+    an attack: they need ``HEALTHZ_TOKEN`` as a bearer token, or a caller on this machine.
+    """
     state = health.check()
-    age = state.dispatcher_age_seconds
-    body = {
-        "status": "ok" if state.ok else "unavailable",
-        "database": "ok" if state.database else "unavailable",
-        "broker": "ok" if state.broker else "unavailable",
-        "dispatcher_heartbeat_age_seconds": None if age is None else round(age, 1),
-    }
+    body: dict[str, object] = {"status": "ok" if state.ok else "unavailable"}
+    if health.may_see_details(request):
+        age = state.dispatcher_age_seconds
+        body |= {
+            "database": "ok" if state.database else "unavailable",
+            "broker": "ok" if state.broker else "unavailable",
+            "dispatcher_heartbeat_age_seconds": None if age is None else round(age, 1),
+        }
     return JsonResponse(body, status=200 if state.ok else 503)
 
 

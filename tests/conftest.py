@@ -1,11 +1,35 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
 
 from clinic.models import Location, User
 from clinic.roles import Role
-from tests.factories import LocationFactory, UserFactory
+from tests.factories import LocationFactory, UserFactory, authenticator_for
+
+_plain_client_login = Client._login
+
+
+def _login_past_second_factor(self: Client, user: Any, backend: str | None = None) -> None:
+    """Client.force_login / login, and the session has passed a real second factor.
+
+    Production requires the second factor on every account (CLINIC_REQUIRE_2FA). A test that
+    signs someone in directly means "a signed-in member of staff", so the session gets what
+    the verify page would give it: the id of a confirmed TOTP device of that user. Tests of
+    the sign-in itself go through the sign-in and verify pages instead.
+    """
+    _plain_client_login(self, user, backend)
+    session = self.session
+    session[DEVICE_ID_SESSION_KEY] = authenticator_for(user).persistent_id
+    session.save()
+
+
+@pytest.fixture(autouse=True)
+def signed_in_clients_pass_the_second_factor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Client, "_login", _login_past_second_factor)
 
 
 @pytest.fixture

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+import time
+from datetime import date, timedelta
+from datetime import time as clock_time
 from typing import Any
 
 import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.models import (
     Appointment,
@@ -94,8 +98,8 @@ class StaffScheduleFactory(factory.django.DjangoModelFactory):
     staff = factory.SubFactory(UserFactory, role=Role.SPECIALIST)
     location = factory.SubFactory(LocationFactory, name="Central")
     weekday = 0
-    start_time = time(9, 0)
-    end_time = time(17, 0)
+    start_time = clock_time(9, 0)
+    end_time = clock_time(17, 0)
 
     @classmethod
     def every_day(cls, **kwargs: Any) -> list[StaffSchedule]:
@@ -212,3 +216,22 @@ class MessageFactory(factory.django.DjangoModelFactory):
     body_html = "<p>Hello,</p><p>Please look after your skin.</p>"
     source = factory.Sequence(lambda n: f"test:{n}")
     idempotency_key = factory.LazyAttribute(lambda m: m.source)
+
+
+def authenticator_for(user: User) -> TOTPDevice:
+    """The user's authenticator app (a TOTP device), set up if they have none yet."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+    return device
+
+
+def next_totp_code(device: TOTPDevice) -> str:
+    """A code the device accepts now: the current one, or the next step's when the current
+    one was already used (django-otp refuses a code twice; the next step is within tolerance)."""
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if device.last_t >= totp.t():
+        totp.time += (device.last_t + 1 - totp.t()) * device.step
+    return f"{totp.token():0{device.digits}d}"

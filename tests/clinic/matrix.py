@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from tests.matrix import ALL_STAFF_VIEWERS, FORBIDDEN, OK, REDIRECT, Row, everyone, only
 
+NO_CONTENT = 204
+
 ROWS: dict[str, Row] = {
     "home": Row("get", lambda w: "/", everyone(REDIRECT, outsider=FORBIDDEN)),
     "login": Row("get", lambda w: "/sign-in/", everyone(REDIRECT, anonymous=OK)),
@@ -48,4 +50,20 @@ ROWS: dict[str, Row] = {
         everyone(REDIRECT),
         data=lambda w: {"location": str(w["location"].pk), "next": "/"},
     ),
+    # Accounts (clinic/accounts): a signed-in persona here has passed the second factor.
+    "accounts:verify": Row("get", lambda w: "/sign-in/verify/", everyone(REDIRECT)),
+    "accounts:enrol": Row("get", lambda w: "/account/second-factor/", everyone(REDIRECT)),
+    "accounts:account": Row("get", lambda w: "/account/", everyone(OK)),
+    "accounts:password_change": Row("get", lambda w: "/account/password/", everyone(OK)),
+    "accounts:recovery_codes_renew": Row("post", lambda w: "/account/recovery-codes/", everyone(OK)),
+    "accounts:sessions_end_others": Row("post", lambda w: "/account/other-sessions/", everyone(REDIRECT)),
+    "accounts:keep_alive": Row("post", lambda w: "/account/keep-alive/", everyone(NO_CONTENT)),
+    "accounts:password_reset": Row("get", lambda w: "/password-reset/", everyone(OK, anonymous=OK)),
+    "accounts:password_reset_done": Row("get", lambda w: "/password-reset/sent/", everyone(OK, anonymous=OK)),
+    "accounts:password_reset_confirm": Row(
+        "get", lambda w: "/password-reset/MQ/not-a-token/", everyone(OK, anonymous=OK)
+    ),
+    "accounts:password_reset_complete": Row("get", lambda w: "/password-reset/done/", everyone(OK, anonymous=OK)),
+    "accounts:staff_security": Row("get", lambda w: f"/clinic/staff/{w['staff'].pk}/security/", only("manager")),
+    "accounts:security_events": Row("get", lambda w: "/clinic/security-events/", only("manager")),
 }

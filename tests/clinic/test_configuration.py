@@ -105,6 +105,9 @@ def test_production_settings_pass_the_deploy_checks(db: None) -> None:
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY="a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
         ALLOWED_HOSTS="clinic.example.com",
+        # As in .env.example: links in emails over https, mail over TLS (clinic.E002, E003).
+        CLINIC_SITE_URL="https://clinic.example.com",
+        EMAIL_USE_TLS="true",
         DATABASE_URL=database_url,
     )
     assert result.returncode == 0, result.stderr
@@ -126,3 +129,22 @@ def test_every_model_change_has_its_migration(db: None) -> None:
 
     # Exits non-zero (SystemExit) when a model changed without a migration.
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_production_refuses_http_links_and_clear_text_email_at_the_deploy_check(db: None) -> None:
+    from django.db import connection
+
+    database_url = database_url_for(connection.settings_dict, name=connection.creation._get_test_db_name())
+    result = _manage(
+        "check",
+        "--deploy",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY="a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
+        ALLOWED_HOSTS="clinic.example.com",
+        CLINIC_SITE_URL="http://clinic.example.com",
+        EMAIL_USE_TLS="false",
+        DATABASE_URL=database_url,
+    )
+    assert result.returncode != 0
+    assert "clinic.E002" in result.stderr
+    assert "clinic.E003" in result.stderr

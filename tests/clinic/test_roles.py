@@ -7,7 +7,7 @@ from django.test import Client
 from clinic import demo
 from clinic.models import Location, Patient, User
 from clinic.roles import ROLES
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, authenticator_for, next_totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,9 @@ def test_each_role_lands_on_its_own_home_page_after_sign_in(
     persona: str, home: str, client: Client, request: pytest.FixtureRequest
 ) -> None:
     user: User = request.getfixturevalue(persona)
-    response = client.post("/sign-in/", {"username": user.username, "password": TEST_PASSWORD}, follow=True)
+    device = authenticator_for(user)
+    client.post("/sign-in/", {"username": user.username, "password": TEST_PASSWORD})
+    response = client.post("/sign-in/verify/", {"token": next_totp_code(device), "next": "/"}, follow=True)
     assert response.redirect_chain[-1][0] == home
     assert response.status_code == 200
 

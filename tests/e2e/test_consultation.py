@@ -12,8 +12,8 @@ from clinic.models import AppointmentKind, AppointmentStatus, Location
 from clinic.roles import Role
 from consultations.models import Consultation, PlanSession, TreatmentPlan
 from tests.e2e.conftest import axe_violations
+from tests.e2e.test_sign_in import sign_in as sign_in_with_second_factor
 from tests.factories import (
-    TEST_PASSWORD,
     AppointmentFactory,
     AppointmentTypeFactory,
     LocationFactory,
@@ -28,10 +28,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def sign_in(page: Page, base_url: str, username: str) -> None:
     page.context.clear_cookies()
-    page.goto(f"{base_url}/sign-in/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_second_factor(page, base_url, username)
 
 
 def test_specialist_consults_and_plans_then_the_front_desk_books_session_one(page: Page, live_server: object) -> None:
