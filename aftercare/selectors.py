@@ -7,7 +7,15 @@ from datetime import datetime
 
 from django.db.models import Count, Q
 
-from aftercare.models import CheckIn, CheckInAnswer, Message, MessageKind, MessageStatus, SpecialistQueueEntry
+from aftercare.models import (
+    CheckIn,
+    CheckInAnswer,
+    MailServerState,
+    Message,
+    MessageKind,
+    MessageStatus,
+    SpecialistQueueEntry,
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,11 @@ def delivery_figures(*, since: datetime) -> DeliveryFigures:
         answers={answer.value: answer_counts.get(answer.value, 0) for answer in CheckInAnswer},
         open_queue=SpecialistQueueEntry.objects.open().count(),
     )
+
+
+def mail_server_refusing() -> MailServerState | None:
+    """The mail server's breaker while it is refusing (the outbox waits; no attempt is spent)."""
+    return MailServerState.objects.filter(refusals__gt=0).order_by("-open_until").first()
 
 
 def failed_messages(limit: int = 100) -> list[Message]:

@@ -33,6 +33,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "figures": selectors.delivery_figures(since=since),
         "failed": selectors.failed_messages(),
+        "mail_server": selectors.mail_server_refusing(),
         "days": FIGURES_DAYS,
     }
     return render(request, "aftercare/dashboard.html", context)

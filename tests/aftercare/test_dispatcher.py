@@ -8,6 +8,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from aftercare.checks import check_sending_lease
 from aftercare.dispatcher import Mailer, claim, dispatch_due, send_one
 from aftercare.models import MailServerState, Message, MessageKind, MessageStatus
 from aftercare.services import (
@@ -249,3 +250,10 @@ def test_consent_withdrawn_after_the_claim_is_read_from_the_database_at_send_tim
     assert smtp.received == []
     message.refresh_from_db()
     assert message.status == MessageStatus.SKIPPED_NO_CONSENT
+
+
+def test_a_lease_a_slow_send_could_outlast_is_flagged_by_the_system_checks() -> None:
+    with override_settings(MAILERS=smtp_mailers(free_port()), AFTERCARE_SENDING_LEASE_SECONDS=30):
+        assert [w.id for w in check_sending_lease(None)] == ["aftercare.W001"]  # timeout 5 s: needs 50 s
+    with override_settings(MAILERS=smtp_mailers(free_port()), AFTERCARE_SENDING_LEASE_SECONDS=300):
+        assert check_sending_lease(None) == []
