@@ -62,15 +62,45 @@ DB_ERRORS = (OperationalError, InterfaceError)
 # mark after an accepted send tries longest: giving up there means a resend after the lease.
 DB_TRIES, MARK_TRIES = 3, 6
 
-# The fenced check before each send: still ours, lease renewed, consent and address as
-# the database has them now (not as they were when the batch was claimed).
+# The fenced check before each send: still held by this claim, and consent and address as
+# the database has them now (not as they were when the batch was claimed). A read, not an
+# UPDATE: the claim's lease is renewed for all its rows together (``renew``), so the check
+# costs no write, no index update and no audit trigger per message.
 CONFIRM_SQL = f"""
-UPDATE {Message._meta.db_table} AS m
-SET next_attempt_at = now() + make_interval(secs => %s)
-FROM {Patient._meta.db_table} AS p
-WHERE m.id = %s AND m.claim_id = %s AND m.status = 'sending' AND p.id = m.patient_id
-RETURNING p.email_consent, p.email, (SELECT u.email FROM {User._meta.db_table} AS u WHERE u.id = m.to_user_id)
+SELECT m.id, p.email_consent, p.email, (SELECT u.email FROM {User._meta.db_table} AS u WHERE u.id = m.to_user_id)
+FROM {Message._meta.db_table} AS m JOIN {Patient._meta.db_table} AS p ON p.id = m.patient_id
+WHERE m.id = %(next)s AND m.claim_id = %(claim)s AND m.status = 'sending'
 """  # noqa: S608  (table names from the models, values as parameters)
+
+# The "sent" mark: one single-row UPDATE, fenced by the claim id. The same statement (one
+# round trip, one commit) also runs the check above for the claim's next message, which is
+# sent right after it: the database, not the network, is most of a message's time.
+MARK_SENT_SQL = f"""
+WITH marked AS (
+    UPDATE {Message._meta.db_table}
+    SET status = 'sent', sent_at = %(at)s, attempts = attempts + 1, last_error = ''
+    WHERE id = %(id)s AND claim_id = %(claim)s AND status = 'sending'
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM marked), following.*
+FROM (SELECT 1) AS one LEFT JOIN ({CONFIRM_SQL}) AS following ON true
+"""  # noqa: S608  (table names from the models, values as parameters)
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """What the pre-send check read for one row this claim still holds."""
+
+    message_id: int
+    consent: bool
+    patient_email: str
+    staff_email: str | None
+
+
+def _confirmed(row: tuple[object, ...] | None) -> Confirmed | None:
+    if row is None or row[0] is None:
+        return None
+    return Confirmed(int(str(row[0])), bool(row[1]), str(row[2] or ""), None if row[3] is None else str(row[3]))
 
 
 @dataclass
@@ -190,12 +220,34 @@ def release(claim: Claim) -> int:
     )
 
 
-def confirm(message: Message, claim_id: uuid.UUID) -> tuple[bool, str, str | None] | None:
+def confirm(message: Message, claim_id: uuid.UUID) -> Confirmed | None:
     """The fenced pre-send check; ``None`` when the claim no longer holds the row."""
     with db_connection.cursor() as cursor:
-        cursor.execute(CONFIRM_SQL, [settings.AFTERCARE_SENDING_LEASE_SECONDS, message.pk, claim_id])
-        row = cursor.fetchone()
-    return (bool(row[0]), str(row[1]), row[2]) if row else None
+        cursor.execute(CONFIRM_SQL, {"next": message.pk, "claim": claim_id})
+        return _confirmed(cursor.fetchone())
+
+
+def mark_sent(
+    message: Message, claim_id: uuid.UUID, *, at: datetime, following: Message | None
+) -> tuple[bool, Confirmed | None]:
+    """Mark ``message`` sent if this claim holds it, and run the pre-send check for ``following``.
+
+    Safe to repeat after a lost connection: a repeat finds the row already ``sent`` by this claim.
+    """
+    params: dict[str, int | uuid.UUID | datetime | None] = {
+        "id": message.pk,
+        "claim": claim_id,
+        "at": at,
+        "next": following.pk if following else None,
+    }
+    with db_connection.cursor() as cursor:
+        cursor.execute(MARK_SENT_SQL, params)
+        # Always one row (SELECT … FROM (SELECT 1)); its check columns are NULL when not held.
+        row = cursor.fetchone() or (0, None, None, None, None)
+    marked = (
+        bool(row[0]) or Message.objects.filter(pk=message.pk, claim_id=claim_id, status=MessageStatus.SENT).exists()
+    )
+    return marked, _confirmed(row[1:])
 
 
 # --- The mail server and its circuit breaker --------------------------------------------
@@ -295,41 +347,54 @@ def _ensure_bytes(message: Message, *, recipient: str, claim_id: uuid.UUID) -> N
     )
 
 
-def _mark_sent(message: Message, claim: Claim) -> None:
+def _mark_sent(message: Message, claim: Claim, following: Message | None) -> Confirmed | None:
     at = timezone.now()
-
-    def mark() -> bool:
-        if message.mark_sent(at=at, claim_id=claim.id):
-            return True
-        # A repeat after a lost connection: the first try may have committed.
-        return Message.objects.filter(pk=message.pk, claim_id=claim.id, status=MessageStatus.SENT).exists()
-
     claim.unconfirmed.add(message.pk)
-    if not _db(mark, what="marking a message sent", tries=MARK_TRIES):
+    marked, confirmed = _db(
+        lambda: mark_sent(message, claim.id, at=at, following=following),
+        what="marking a message sent",
+        tries=MARK_TRIES,
+    )
+    claim.unconfirmed.discard(message.pk)
+    if marked:
+        message.status, message.sent_at, message.attempts = MessageStatus.SENT, at, message.attempts + 1
+    else:
         # The send took longer than the lease and another dispatcher took the row over.
         logger.error("message %s was sent after its claim was taken over; raise the lease", message.pk)
-    claim.unconfirmed.discard(message.pk)
+    return confirmed
 
 
-def send_one(mailer: Mailer, message: Message, claim: Claim) -> tuple[str, Exception | None]:
-    """Send one claimed message and record the outcome; return it, and the error when the server refused itself."""
-    decided = _db(lambda: confirm(message, claim.id), what="confirming a claim")
-    if decided is None:
-        return "lost", None
-    consent, patient_email, staff_email = decided
+def send_one(
+    mailer: Mailer,
+    message: Message,
+    claim: Claim,
+    *,
+    following: Message | None = None,
+    confirmed: Confirmed | None = None,
+) -> tuple[str, Exception | None, Confirmed | None]:
+    """Send one claimed message and record the outcome.
+
+    Returns the outcome; the error when the server refused itself; and, when the message
+    was sent, the pre-send check of ``following`` (read in the same statement as the mark).
+    ``confirmed``: this message's own check, when the previous mark already read it.
+    """
+    if confirmed is None or confirmed.message_id != message.pk:
+        confirmed = _db(lambda: confirm(message, claim.id), what="confirming a claim")
+    if confirmed is None:
+        return "lost", None, None
     if message.to_user_id is None:
-        if not (consent and patient_email):
+        if not (confirmed.consent and confirmed.patient_email):
             _db(lambda: message.mark_skipped_no_consent(claim_id=claim.id), what="recording no consent")
-            return "skipped", None
-        recipient = patient_email
+            return "skipped", None, None
+        recipient = confirmed.patient_email
     else:
-        recipient = staff_email or ""
+        recipient = confirmed.staff_email or ""
     try:
         _ensure_bytes(message, recipient=recipient, claim_id=claim.id)
         mailer.send(message)
     except (smtplib.SMTPException, OSError, ValueError) as error:
         if server_refused(error):
-            return "refused", error
+            return "refused", error, None
         reason, permanent = f"{type(error).__name__}: {error}", is_permanent(error)
         _db(
             lambda: message.record_failure(
@@ -341,10 +406,9 @@ def send_one(mailer: Mailer, message: Message, claim: Claim) -> tuple[str, Excep
             ),
             what="recording a failed attempt",
         )
-        return ("failed" if message.status == MessageStatus.FAILED else "retrying"), None
+        return ("failed" if message.status == MessageStatus.FAILED else "retrying"), None, None
     # The unguarded instant: SMTP accepted, and this single UPDATE has not committed yet.
-    _mark_sent(message, claim)
-    return "sent", None
+    return "sent", None, _mark_sent(message, claim, following)
 
 
 def _stand_down(message: Message, claim: Claim, error: Exception) -> None:
@@ -384,10 +448,12 @@ def dispatch_due(*, limit: int | None = None, budget_seconds: float | None = Non
             current = claim(now=timezone.now(), limit=min(settings.AFTERCARE_CLAIM_BATCH, limit - result.handled))
             if current is None:
                 break
-            for message in current.messages:
+            confirmed: Confirmed | None = None
+            for index, message in enumerate(current.messages):
                 if time.monotonic() - current.renewed_at > renew_every:
                     _db(functools.partial(renew, current), what="renewing a lease")
-                outcome, error = send_one(mailer, message, current)
+                following = current.messages[index + 1] if index + 1 < len(current.messages) else None
+                outcome, error, confirmed = send_one(mailer, message, current, following=following, confirmed=confirmed)
                 if error is not None:
                     # Stop this run; every claimed row keeps its attempts for when the server is back.
                     _stand_down(message, current, error)

@@ -164,25 +164,11 @@ class Message(models.Model):
     def is_pending(self) -> bool:
         return self.status == MessageStatus.SCHEDULED
 
+    # The "sent" mark is the dispatcher's (aftercare/dispatcher.py, MARK_SENT_SQL): one
+    # statement that also checks the claim's next message, fenced by the same claim id.
+
     def _held(self, claim_id: uuid.UUID) -> MessageQuerySet:
         return Message.objects.filter(pk=self.pk, claim_id=claim_id, status=MessageStatus.SENDING)
-
-    def mark_sent(self, *, at: datetime, claim_id: uuid.UUID) -> bool:
-        """Record the server's "250 accepted"; ``False`` when this claim no longer holds the row.
-
-        One UPDATE, nothing else: this statement's commit closes the dispatcher's only
-        unguarded window (see aftercare/dispatcher.py), so it stays as short as it can be.
-        Safe to repeat after a lost connection: a repeat finds the row already ``sent``.
-        """
-        marked = self._held(claim_id).update(
-            status=MessageStatus.SENT, sent_at=at, attempts=models.F("attempts") + 1, last_error=""
-        )
-        if marked:
-            self.status = MessageStatus.SENT
-            self.sent_at = at
-            self.attempts += 1
-            self.last_error = ""
-        return bool(marked)
 
     def mark_skipped_no_consent(self, *, claim_id: uuid.UUID) -> bool:
         skipped = self._held(claim_id).update(status=MessageStatus.SKIPPED_NO_CONSENT)

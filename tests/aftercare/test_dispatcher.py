@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from aftercare.checks import check_sending_lease
-from aftercare.dispatcher import Mailer, claim, dispatch_due, send_one
+from aftercare.dispatcher import Mailer, claim, dispatch_due, mark_sent, send_one
 from aftercare.models import MailServerState, Message, MessageKind, MessageStatus
 from aftercare.services import (
     SessionFacts,
@@ -233,7 +234,7 @@ def test_a_claim_taken_over_after_its_lease_sends_nothing(smtp: Sink) -> None:
     theirs = claim(now=timezone.now() + timedelta(hours=1), limit=10)
     assert theirs is not None
     assert theirs.id != ours.id
-    outcome, _error = send_one(Mailer(), ours.messages[0], ours)
+    outcome, _error, _next = send_one(Mailer(), ours.messages[0], ours)
     assert outcome == "lost"
     assert smtp.received == []
     message.refresh_from_db()
@@ -245,7 +246,7 @@ def test_consent_withdrawn_after_the_claim_is_read_from_the_database_at_send_tim
     held = claim(now=timezone.now(), limit=10)
     assert held is not None
     patient_email_unsubscribe(message_token=message.token)
-    outcome, _error = send_one(Mailer(), held.messages[0], held)
+    outcome, _error, _next = send_one(Mailer(), held.messages[0], held)
     assert outcome == "skipped"
     assert smtp.received == []
     message.refresh_from_db()
@@ -257,3 +258,21 @@ def test_a_lease_a_slow_send_could_outlast_is_flagged_by_the_system_checks() -> 
         assert [w.id for w in check_sending_lease(None)] == ["aftercare.W001"]  # timeout 5 s: needs 50 s
     with override_settings(MAILERS=smtp_mailers(free_port()), AFTERCARE_SENDING_LEASE_SECONDS=300):
         assert check_sending_lease(None) == []
+
+
+def test_the_sent_mark_is_fenced_by_the_claim_and_safe_to_repeat(smtp: Sink) -> None:
+    message, following = MessageFactory(), MessageFactory()
+    ours = claim(now=timezone.now(), limit=10)
+    assert ours is not None
+    at = timezone.now()
+    marked, confirmed = mark_sent(ours.messages[0], ours.id, at=at, following=ours.messages[1])
+    assert marked
+    assert confirmed is not None
+    assert (confirmed.message_id, confirmed.consent) == (following.pk, True)
+    # A repeat, as after a lost connection whose first try had committed: no second attempt counted.
+    assert mark_sent(ours.messages[0], ours.id, at=at, following=None) == (True, None)
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (MessageStatus.SENT, 1)
+    # Another claim's mark changes nothing.
+    assert mark_sent(ours.messages[1], uuid.uuid4(), at=at, following=None) == (False, None)
+    assert Message.objects.get(pk=following.pk).status == MessageStatus.SENDING
