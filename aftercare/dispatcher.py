@@ -6,11 +6,12 @@ Why it cannot lose or double a message:
   due rows no other dispatcher holds, and an UPDATE marks them ``sending`` with a lease
   (``next_attempt_at`` = now + AFTERCARE_SENDING_LEASE_SECONDS) and a fresh claim id, the
   fencing token. Two dispatchers never claim the same row.
-* Just before each send, one fenced UPDATE checks that this claim still holds the row,
-  renews its lease and reads the patient's consent and address from the database
+* Just before each send, a query fenced by the claim id checks that this claim still
+  holds the row and reads the patient's consent and address from the database
   (``CONFIRM_SQL``). A claim that was taken over sends nothing; a patient who withdrew
-  consent after the claim gets nothing. The rest of the claim's lease is renewed as the
-  batch goes, so a slow server cannot outlive it while its holder is alive.
+  consent after the claim gets nothing. The claim's lease is renewed for all its rows
+  whenever a third of it has passed, so a slow server cannot outlive it while its holder
+  is alive (one send must stay shorter than the lease: see aftercare/checks.py).
 * The stored bytes (built when the message was scheduled) go to the SMTP server; the
   moment it accepts them, one single-row UPDATE, again fenced by the claim id, marks the
   row ``sent`` (autocommit). A dispatcher that dies leaves its unsent claims ``sending``;
