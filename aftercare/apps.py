@@ -7,7 +7,7 @@ class AftercareConfig(AppConfig):
     def ready(self) -> None:
         # Imported once the models are loaded (what ready() is for), not to hide a cycle:
         # these modules import clinic, and clinic imports none of them.
-        from aftercare import demo, hooks, selectors
+        from aftercare import checks, demo, hooks, selectors  # noqa: F401  (checks registers the system checks)
         from clinic import hooks as clinic_hooks
 
         clinic_hooks.booking.register(

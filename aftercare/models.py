@@ -105,6 +105,21 @@ class Message(models.Model):
     body_html = models.TextField(_("HTML"))
     # An iCalendar file sent as an attachment (booking confirmations).
     attachment_ics = models.TextField(_("calendar attachment"), blank=True)
+    # The whole email as it goes on the wire (RFC 5322, CRLF), built once when the message
+    # is scheduled, and its SMTP envelope. Only the Date header is added at send time.
+    # Empty for rows stored before these existed: the dispatcher builds them on first send.
+    # (Database defaults too, so raw SQL inserts such as the benchmarks' need not name them.)
+    raw = models.BinaryField(_("email as sent"), blank=True, default=b"", db_default=b"", editable=False)
+    envelope_from = models.CharField(
+        _("envelope sender"), max_length=254, blank=True, default="", db_default="", editable=False
+    )
+    envelope_to = models.CharField(
+        _("envelope recipient"), max_length=254, blank=True, default="", db_default="", editable=False
+    )
+    # The fencing token of the dispatcher claim that holds the row while it is ``sending``.
+    # Every write of the outcome is conditional on it, so a dispatcher whose lease ran out
+    # and was taken over can neither send nor record anything for the row.
+    claim_id = models.UUIDField(null=True, blank=True, editable=False)
     # Stable identity: the Message-ID header and the signed links carry it, so a resend
     # after a crash is recognisable as the same message.
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -148,32 +163,61 @@ class Message(models.Model):
     def is_pending(self) -> bool:
         return self.status == MessageStatus.SCHEDULED
 
-    def mark_sent(self, *, at: datetime) -> None:
-        # One UPDATE, nothing else: this statement's commit closes the dispatcher's only
-        # unguarded window (see aftercare/dispatcher.py), so it stays as short as it can be.
-        self.status = MessageStatus.SENT
-        self.sent_at = at
-        self.attempts += 1
-        self.last_error = ""
-        Message.objects.filter(pk=self.pk).update(
-            status=self.status, sent_at=at, attempts=models.F("attempts") + 1, last_error=""
-        )
+    # The "sent" mark is the dispatcher's (aftercare/dispatcher.py, MARK_SENT_SQL): one
+    # statement that also checks the claim's next message, fenced by the same claim id.
 
-    def mark_skipped_no_consent(self) -> None:
-        self.status = MessageStatus.SKIPPED_NO_CONSENT
-        self.save(update_fields=["status"])
+    def _held(self, claim_id: uuid.UUID) -> MessageQuerySet:
+        return Message.objects.filter(pk=self.pk, claim_id=claim_id, status=MessageStatus.SENDING)
 
-    def record_failure(self, *, error: str, permanent: bool, at: datetime, retry_base_seconds: int) -> None:
+    def mark_skipped_no_consent(self, *, claim_id: uuid.UUID) -> bool:
+        skipped = self._held(claim_id).update(status=MessageStatus.SKIPPED_NO_CONSENT)
+        if skipped:
+            self.status = MessageStatus.SKIPPED_NO_CONSENT
+        return bool(skipped)
+
+    def record_failure(
+        self, *, error: str, permanent: bool, at: datetime, retry_base_seconds: int, claim_id: uuid.UUID
+    ) -> bool:
         """One attempt failed: back off and try again, or give up at the limit (or at once if permanent)."""
-        self.attempts += 1
-        self.last_error = error[:2000]
-        if permanent or self.attempts >= self.attempt_limit:
-            self.status = MessageStatus.FAILED
+        attempts = self.attempts + 1
+        if permanent or attempts >= self.attempt_limit:
+            status, next_attempt_at = MessageStatus.FAILED, self.next_attempt_at
         else:
-            self.status = MessageStatus.SCHEDULED
-            backoff = retry_base_seconds * 2 ** (self.attempts - 1)
-            self.next_attempt_at = at + timedelta(seconds=min(backoff, 6 * 60 * 60))
-        self.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+            backoff = retry_base_seconds * 2 ** (attempts - 1)
+            status, next_attempt_at = MessageStatus.SCHEDULED, at + timedelta(seconds=min(backoff, 6 * 60 * 60))
+        recorded = self._held(claim_id).update(
+            attempts=attempts, last_error=error[:2000], status=status, next_attempt_at=next_attempt_at, claim_id=None
+        )
+        if recorded:
+            self.attempts, self.last_error, self.status, self.next_attempt_at = (
+                attempts,
+                error[:2000],
+                status,
+                next_attempt_at,
+            )
+        return bool(recorded)
+
+
+class MailServerState(models.Model):
+    """The circuit breaker in front of a mail server, shared by every dispatcher.
+
+    A temporary refusal of the server itself (421, a refused or timed-out connection) is
+    the server's state, not the message's: it opens the breaker until ``open_until``, and
+    no dispatcher tries that server before then. Each refusal in a row doubles the wait.
+    """
+
+    mailer = models.CharField(max_length=64, primary_key=True)
+    open_until = models.DateTimeField(_("refusing until"), null=True, blank=True)
+    refusals = models.PositiveIntegerField(_("refusals in a row"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("mail server state")
+        verbose_name_plural = _("mail server states")
+
+    def __str__(self) -> str:
+        return f"{self.mailer}: {self.refusals} refusals"
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())

@@ -11,6 +11,7 @@ from aftercare.models import (
     AppointmentReply,
     CheckIn,
     CheckInAnswer,
+    MailServerState,
     Message,
     MessageKind,
     MessageStatus,
@@ -56,6 +57,11 @@ def delivery_figures(*, since: datetime) -> DeliveryFigures:
         answers={answer.value: answer_counts.get(answer.value, 0) for answer in CheckInAnswer},
         open_queue=SpecialistQueueEntry.objects.open().count(),
     )
+
+
+def mail_server_refusing() -> MailServerState | None:
+    """The mail server's breaker while it is refusing (the outbox waits; no attempt is spent)."""
+    return MailServerState.objects.filter(refusals__gt=0).order_by("-open_until").first()
 
 
 def failed_messages(limit: int = 100) -> list[Message]:

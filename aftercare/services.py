@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
-from aftercare import ics, rendering
+from aftercare import ics, outgoing, rendering
 from aftercare.defaults import DEFAULT_BOOKING, DEFAULT_SEQUENCE, SPECIALIST_ALERT_SUBJECT
 from aftercare.models import (
     AppointmentReply,
@@ -144,6 +144,7 @@ def _build(
     key: str,
     values: dict[str, str],
     advice: list[str] | None = None,
+    attachment_ics: str = "",
 ) -> Message:
     token = uuid.uuid4()
     content = rendering.sequence_content(
@@ -155,7 +156,7 @@ def _build(
         advice=advice or [],
     )
     rendered = rendering.render(content)
-    return Message(
+    message = Message(
         patient=patient,
         location=location,
         kind=template.kind,
@@ -165,10 +166,13 @@ def _build(
         subject=rendered.subject,
         body_text=rendered.body_text,
         body_html=rendered.body_html,
+        attachment_ics=attachment_ics,
         token=token,
         source=source,
         idempotency_key=key,
     )
+    # The bytes that go on the wire, built once here rather than on every send.
+    return outgoing.stamp(message)
 
 
 def aftercare_sequence_start(
@@ -278,19 +282,21 @@ def _alert_specialists(*, entry: SpecialistQueueEntry) -> None:
         )
         rendered = rendering.render(content)
         alerts.append(
-            Message(
-                patient_id=entry.patient_id,
-                location=entry.location,
-                to_user=specialist,
-                kind=MessageKind.SPECIALIST_ALERT,
-                due_at=now,
-                next_attempt_at=now,
-                attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
-                subject=rendered.subject,
-                body_text=rendered.body_text,
-                body_html=rendered.body_html,
-                source=source,
-                idempotency_key=f"{source}:user:{specialist.pk}",
+            outgoing.stamp(
+                Message(
+                    patient_id=entry.patient_id,
+                    location=entry.location,
+                    to_user=specialist,
+                    kind=MessageKind.SPECIALIST_ALERT,
+                    due_at=now,
+                    next_attempt_at=now,
+                    attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
+                    subject=rendered.subject,
+                    body_text=rendered.body_text,
+                    body_html=rendered.body_html,
+                    source=source,
+                    idempotency_key=f"{source}:user:{specialist.pk}",
+                )
             )
         )
     Message.objects.bulk_create(alerts, ignore_conflicts=True)
@@ -455,17 +461,8 @@ def booking_messages_schedule(*, appointment: Appointment, new: bool = False) ->
         build: list[Message] = []
         confirmation = templates.get(MessageKind.BOOKING_CONFIRMATION)
         if confirmation is not None and confirmation.is_active:
-            message = _build(
-                patient=patient,
-                location=location,
-                template=confirmation,
-                due_at=now,
-                source=source,
-                key=f"confirmation@{when}",
-                values=values,
-            )
             moves = 0 if new else Message.objects.filter(source=source, kind=MessageKind.BOOKING_CONFIRMATION).count()
-            message.attachment_ics = ics.appointment_event(
+            calendar_file = ics.appointment_event(
                 uid=f"appointment-{appointment.pk}",
                 start=appointment.start,
                 end=appointment.end,
@@ -473,7 +470,18 @@ def booking_messages_schedule(*, appointment: Appointment, new: bool = False) ->
                 location=", ".join(part for part in (location.name, location.address.replace("\n", ", ")) if part),
                 sequence=moves,
             )
-            build.append(message)
+            build.append(
+                _build(
+                    patient=patient,
+                    location=location,
+                    template=confirmation,
+                    due_at=now,
+                    source=source,
+                    key=f"confirmation@{when}",
+                    values=values,
+                    attachment_ics=calendar_file,
+                )
+            )
         reminder = templates.get(MessageKind.BOOKING_REMINDER)
         if reminder is not None and reminder.is_active:
             due_at = step_due(template=reminder, location=location, anchor=appointment.start)

@@ -30,6 +30,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = {
         "figures": selectors.delivery_figures(since=since),
         "failed": selectors.failed_messages(),
+        "mail_server": selectors.mail_server_refusing(),
         "days": FIGURES_DAYS,
     }
     return render(request, "aftercare/dashboard.html", context)

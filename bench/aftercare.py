@@ -13,7 +13,6 @@ private redis-server on a free port. Needs DATABASE_URL's server (any database o
 from __future__ import annotations
 
 import contextlib
-import email.policy
 import os
 import secrets
 import shutil
@@ -25,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from email.message import EmailMessage
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -182,29 +181,35 @@ def insert_messages(
     )
 
 
-def prebuilt_messages(conn: psycopg.Connection[Any]) -> list[tuple[str, bytes]]:
+# What scheduling does for each new row (aftercare.services stamps it before storing): the
+# bench's rows are inserted with SQL, so they get their wire bytes here, before either run.
+STAMP = """
+from aftercare.models import Message
+from aftercare.outgoing import stamp
+rows = list(Message.objects.filter(status="scheduled", raw=b"").select_related("patient", "to_user"))
+for row in rows:
+    stamp(row)
+Message.objects.bulk_update(rows, ["raw", "envelope_from", "envelope_to"], batch_size=1000)
+"""
+
+
+def stamp_messages(env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", STAMP], env=env, cwd=BASE_DIR, check=True)
+
+
+def prebuilt_messages(conn: psycopg.Connection[Any]) -> list[tuple[str, str, bytes]]:
+    """The very bytes the worker will send (stored at scheduling), with the Date it adds."""
     rows = conn.execute(
-        "SELECT m.token, p.email, m.subject, m.body_text, m.body_html FROM aftercare_message m "
-        "JOIN clinic_patient p ON p.id = m.patient_id WHERE m.status = 'scheduled' ORDER BY m.id"
+        "SELECT envelope_from, envelope_to, raw FROM aftercare_message WHERE status = 'scheduled' ORDER BY id"
     ).fetchall()
-    built = []
-    for token, to, subject, text, html in rows:
-        msg = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
-        msg["Subject"] = subject
-        msg["From"] = "Clearwater Skin Clinic <care@clinic.example>"
-        msg["To"] = to
-        msg["Message-ID"] = f"<aftercare-{token}@bench.invalid>"
-        msg.set_content(text)
-        msg.add_alternative(html, subtype="html")
-        built.append((to, msg.as_bytes()))
-    return built
+    return [(sender, to, b"Date: " + formatdate().encode() + b"\r\n" + bytes(raw)) for sender, to, raw in rows]
 
 
-def bare_smtplib_rate(port: int, messages: list[tuple[str, bytes]]) -> float:
+def bare_smtplib_rate(port: int, messages: list[tuple[str, str, bytes]]) -> float:
     started = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port) as smtp:
-        for to, raw in messages:
-            smtp.sendmail("care@clinic.example", [to], raw)
+        for sender, to, raw in messages:
+            smtp.sendmail(sender, [to], raw)
     return len(messages) / (time.perf_counter() - started)
 
 
@@ -309,6 +314,9 @@ def main(results_dir: Path) -> dict[str, Any]:
                 body=BODY_TEXT,
                 html=BODY_HTML,
             )
+        say("building each message's bytes, as scheduling does")
+        stamp_messages(env)
+        with psycopg.connect(bench_url, autocommit=True) as conn:
             built = prebuilt_messages(conn)
         say("bare smtplib loop")
         bare_rate = bare_smtplib_rate(smtp_port, built)
@@ -359,7 +367,7 @@ def main(results_dir: Path) -> dict[str, Any]:
         figures["worker_messages_per_s"] = round(worker_rate, 1)
         figures["bare_smtplib_messages_per_s"] = round(bare_rate, 1)
         figures["ratio_worker_to_bare"] = round(worker_rate / bare_rate, 3) if bare_rate else None
-        figures["target_ratio"] = ">= 0.35"
+        figures["target_ratio"] = ">= 0.6"
         figures["beat_interval_s"] = BEAT_INTERVAL
         figures["wait_for_first_beat_s"] = round(first_wait, 1)
         figures["drain_time_s"] = round(drain, 1)

@@ -163,6 +163,10 @@ AFTERCARE_DISPATCH_BUDGET_SECONDS = env_int("AFTERCARE_DISPATCH_BUDGET_SECONDS",
 # Rows one dispatcher claims at a time, and how long its claim lasts if it dies mid-batch.
 AFTERCARE_CLAIM_BATCH = env_int("AFTERCARE_CLAIM_BATCH", 50, minimum=1)
 AFTERCARE_SENDING_LEASE_SECONDS = env_int("AFTERCARE_SENDING_LEASE_SECONDS", 300, minimum=1)
+# A mail server that refuses itself (421, refused connection) is left alone this long, doubling
+# with each refusal in a row up to the maximum; no message's attempts are spent on it.
+AFTERCARE_BREAKER_BASE_SECONDS = env_int("AFTERCARE_BREAKER_BASE_SECONDS", 30, minimum=1)
+AFTERCARE_BREAKER_MAX_SECONDS = env_int("AFTERCARE_BREAKER_MAX_SECONDS", 900, minimum=1)
 # How many tasks a dispatcher that found a backlog hands over to (match the worker's concurrency).
 AFTERCARE_DISPATCH_FANOUT = env_int("AFTERCARE_DISPATCH_FANOUT", 2, minimum=1)
 # The booking-messages sweeper (aftercare.services.booking_messages_sweep): how often it runs,

@@ -24,12 +24,27 @@ def free_port() -> int:
 class Handler:
     received: list[EmailMessage] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)  # recipients answered with 550
+    defer: set[str] = field(default_factory=set)  # recipients answered with 451 (try again later)
+    # While set, every transaction is refused at MAIL FROM with 421 (the server's own state:
+    # overloaded, shutting down, rate limiting this client).
+    unavailable: bool = False
     delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_MAIL(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.unavailable:
+            return "421 4.3.2 Service not available, try again later"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
         if address in self.refuse:
             return "550 5.1.1 No such user here"
+        if address in self.defer:
+            return "451 4.7.1 Greylisted, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -15,6 +15,7 @@ from aftercare.models import (
     CheckIn,
     CheckInAnswer,
     EmailWithdrawal,
+    MailServerState,
     Message,
     MessageKind,
     MessageStatus,
@@ -171,6 +172,23 @@ def test_the_patients_messages_page_keeps_a_fixed_number_of_queries(
     client.force_login(front_desk)
     with django_assert_max_num_queries(12):  # type: ignore[operator]
         assert client.get(f"/aftercare/patients/{patient.pk}/messages/").status_code == 200
+
+
+def test_the_manager_sees_that_the_mail_server_is_refusing_and_when_sending_resumes(
+    client: Client, manager: User
+) -> None:
+    client.force_login(manager)
+    assert 'data-mail-server="refusing"' not in client.get("/aftercare/").content.decode()
+    MailServerState.objects.create(
+        mailer="default",
+        refusals=3,
+        open_until=timezone.now() + timedelta(minutes=2),
+        last_error="SMTPSenderRefused: (421, b'4.3.2 Service not available')",
+    )
+    body = client.get("/aftercare/").content.decode()
+    assert 'data-mail-server="refusing"' in body
+    assert "refused the last 3 attempts" in body
+    assert "4.3.2 Service not available" in body
 
 
 def test_the_manager_sees_figures_and_can_retry_a_failed_message(client: Client, manager: User) -> None:
