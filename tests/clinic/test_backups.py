@@ -106,11 +106,18 @@ def _manage(url: str, *args: str) -> subprocess.CompletedProcess[str]:
 READ_A_PATIENT = """
 from django.test import Client
 from django.test.utils import setup_test_environment
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from clinic.models import Patient, User
 setup_test_environment()
 patient = Patient.objects.get(pk={pk})
+specialist = User.objects.get(username="specialist")
 client = Client()
-client.force_login(User.objects.get(username="specialist"))
+client.force_login(specialist)
+# Past the second factor with the demo account's restored authenticator, as the verify page would.
+session = client.session
+session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=specialist, confirmed=True).persistent_id
+session.save()
 response = client.get(f"/patients/{{patient.pk}}/")
 print(response.status_code, patient.last_name in response.content.decode())
 """

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from clinic.audit import acting_as
@@ -33,11 +34,11 @@ def admin_client(db: None) -> Client:
 
 
 def test_the_admin_offers_no_delete_for_staff(admin_client: Client, specialist: User) -> None:
-    assert admin_client.get(f"/admin/clinic/user/{specialist.pk}/delete/").status_code == 403
-    change_page = admin_client.get(f"/admin/clinic/user/{specialist.pk}/change/")
+    assert admin_client.get(reverse("admin:clinic_user_delete", args=[specialist.pk])).status_code == 403
+    change_page = admin_client.get(reverse("admin:clinic_user_change", args=[specialist.pk]))
     assert change_page.status_code == 200
-    assert f"/admin/clinic/user/{specialist.pk}/delete/" not in change_page.content.decode()
-    changelist = admin_client.get("/admin/clinic/user/")
+    assert reverse("admin:clinic_user_delete", args=[specialist.pk]) not in change_page.content.decode()
+    changelist = admin_client.get(reverse("admin:clinic_user_changelist"))
     assert b"delete_selected" not in changelist.content
     assert User.objects.filter(pk=specialist.pk).exists()
 
