@@ -19,19 +19,21 @@ CREDENTIALS = ("USER", "PASSWORD", "HOST", "PORT")
 
 
 class Command(migrate.Command):
-    def handle(self, *args: Any, **options: Any) -> None:
-        connection = connections[options["database"]]
+    def execute(self, *args: Any, **options: Any) -> str | None:
+        # execute, not handle: Django's system checks before handle already connect.
+        database = options.get("database") or "default"
+        connection = connections[database]
         owner = settings.DATABASE_OWNER
         runtime = {key: connection.settings_dict[key] for key in CREDENTIALS}
-        as_owner = options["database"] == "default" and any(runtime[key] != owner[key] for key in CREDENTIALS)
+        as_owner = database == "default" and any(runtime[key] != owner[key] for key in CREDENTIALS)
         if not as_owner:
-            super().handle(*args, **options)
-            return
+            return super().execute(*args, **options)
         connection.close()
         connection.settings_dict.update({key: owner[key] for key in CREDENTIALS})
         try:
-            super().handle(*args, **options)
+            output = super().execute(*args, **options)
         finally:
             connection.close()
             connection.settings_dict.update(runtime)
         grant_runtime_role(database=connection.settings_dict, owner=owner)
+        return output
