@@ -27,7 +27,7 @@ from aftercare.models import (
 from clinic import roles
 from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest
 from clinic.models import Patient
-from clinic.services import patient_record_access
+from clinic.services import patient_record_access, patients_listed_access
 
 FIGURES_DAYS = 30
 
@@ -35,11 +35,10 @@ FIGURES_DAYS = 30
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     since = timezone.now() - timedelta(days=FIGURES_DAYS)
-    context = {
-        "figures": selectors.delivery_figures(since=since),
-        "failed": selectors.failed_messages(),
-        "days": FIGURES_DAYS,
-    }
+    failed = selectors.failed_messages()
+    context = {"figures": selectors.delivery_figures(since=since), "failed": failed, "days": FIGURES_DAYS}
+    shown = (m.patient_id for m in failed)
+    patients_listed_access(acting_user=request.user, patient_ids=shown, request=request, page="aftercare_dashboard")
     return render(request, "aftercare/dashboard.html", context)
 
 
@@ -92,7 +91,10 @@ def specialist_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     template = "aftercare/specialist_queue.html"
     if request.htmx:
         template += "#queue"
-    return render(request, template, {"queue_entries": selectors.open_queue(), "resolve_form": QueueResolveForm()})
+    entries = selectors.open_queue()
+    shown = (e.patient_id for e in entries)
+    patients_listed_access(acting_user=request.user, patient_ids=shown, request=request, page="specialist_queue")
+    return render(request, template, {"queue_entries": entries, "resolve_form": QueueResolveForm()})
 
 
 @require_POST
@@ -200,5 +202,11 @@ def appointment_reply(request: ClinicHttpRequest, token: str) -> HttpResponse:
     else:
         outcome, _appointment = services.reminder_link_state(message=message)
         reply, asking = None, outcome == LinkOutcome.RECORDED
-    context = {"answer": link.answer, "outcome": outcome, "reply": reply, "asking": asking, "location": message.location}
+    context = {
+        "answer": link.answer,
+        "outcome": outcome,
+        "reply": reply,
+        "asking": asking,
+        "location": message.location,
+    }
     return render(request, "aftercare/appointment_reply.html", context)

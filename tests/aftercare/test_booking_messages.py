@@ -253,7 +253,9 @@ def test_a_cancelled_appointments_reminder_does_not_record_confirm(
     reminder = messages(booked)[MessageKind.BOOKING_REMINDER]
     Message.objects.filter(pk=reminder.pk).update(status=MessageStatus.SENT, sent_at=NOW)
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
-        appointment_cancel(acting_user=UserFactory(username="desk9", role=Role.FRONT_DESK), appointment=booked, reason="Ill")
+        appointment_cancel(
+            acting_user=UserFactory(username="desk9", role=Role.FRONT_DESK), appointment=booked, reason="Ill"
+        )
     path = links.booking_path(reminder.token, AppointmentReplyAnswer.CONFIRM)
     response = client.post(path)
     assert "was cancelled" in response.content.decode()

@@ -81,7 +81,9 @@ def test_the_runtime_role_is_refused_each_audit_rewriting_statement(
         runtime_conn.execute(statement)
 
 
-def test_the_runtime_role_cannot_rewrite_who_made_a_change(runtime_conn: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_the_runtime_role_cannot_rewrite_who_made_a_change(
+    runtime_conn: psycopg.Connection[tuple[object, ...]],
+) -> None:
     context_id = _committed_context_id()
     with pytest.raises(errors.InsufficientPrivilege, match="append-only"):
         runtime_conn.execute("UPDATE pghistory_context SET metadata = '{\"user\": 2}' WHERE id = %s", (context_id,))
@@ -89,7 +91,8 @@ def test_the_runtime_role_cannot_rewrite_who_made_a_change(runtime_conn: psycopg
 
 def test_the_runtime_role_is_neither_superuser_nor_owner(runtime_conn: psycopg.Connection[tuple[object, ...]]) -> None:
     row = runtime_conn.execute(
-        "SELECT rolsuper, rolcreatedb, rolcreaterole, rolbypassrls, rolreplication FROM pg_roles WHERE rolname = current_user"
+        "SELECT rolsuper, rolcreatedb, rolcreaterole, rolbypassrls, rolreplication "
+        "FROM pg_roles WHERE rolname = current_user"
     ).fetchone()
     assert row == (False, False, False, False, False)
     owned = runtime_conn.execute(
@@ -109,7 +112,7 @@ def test_the_runtime_role_reads_and_writes_rows_and_merges_its_own_context(
             "INSERT INTO pghistory_context (id, metadata, created_at, updated_at) VALUES (%s, '{}', now(), now())",
             (context_id,),
         )
-        runtime_conn.execute("UPDATE pghistory_context SET metadata = '{\"url\": \"x\"}' WHERE id = %s", (context_id,))
+        runtime_conn.execute('UPDATE pghistory_context SET metadata = \'{"url": "x"}\' WHERE id = %s', (context_id,))
     privileges = dbroles.table_privileges(
         runtime_conn, role=str(runtime_conn.info.user), tables=[AccessEvent._meta.db_table, Room._meta.db_table]
     )

@@ -55,7 +55,9 @@ def append_only_tables() -> list[dbroles.AppendOnly]:
     return tables
 
 
-def grant_runtime_role(*, database: dict[str, Any], owner: dict[str, Any], password_from_url: bool = True) -> str | None:
+def grant_runtime_role(
+    *, database: dict[str, Any], owner: dict[str, Any], password_from_url: bool = True
+) -> str | None:
     """Create/update the runtime role of ``database`` and grant it; ``None`` when it is the owner."""
     role = database["USER"]
     if not role or role == owner["USER"]:
