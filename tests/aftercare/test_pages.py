@@ -345,3 +345,16 @@ def test_no_audit_context_holds_a_patients_link_token(client: Client, checkin_me
     assert str(checkin_message.token) not in text
     # The fixture's own writes are the system's (no request, no url).
     assert {c["url"] for c in contexts if "url" in c} == {"aftercare:checkin", "aftercare:unsubscribe"}
+
+
+def test_staff_see_every_click_in_the_patients_message_history(
+    client: Client, checkin_message: Message, front_desk: User
+) -> None:
+    Message.objects.filter(pk=checkin_message.pk).update(status=MessageStatus.SENT, sent_at=timezone.now())
+    client.post(links.checkin_path(checkin_message.token, CheckInAnswer.WORRIED))
+    client.post(links.checkin_path(checkin_message.token, CheckInAnswer.FINE))
+    client.force_login(front_desk)
+    page = client.get(f"/aftercare/patients/{checkin_message.patient_id}/messages/").content.decode()
+    assert "“worried”" in page
+    assert "“fine”" in page
+    assert "the first answer stands" in page
