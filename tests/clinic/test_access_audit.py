@@ -15,7 +15,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from aftercare.models import MessageStatus
+from aftercare.models import CheckIn, MessageStatus, SpecialistQueueEntry
 from clinic.audit import acting_as
 from clinic.models import AccessEvent, Appointment, AppointmentKind, Location, Patient, User
 from clinic.roles import Role
@@ -97,8 +97,11 @@ def test_the_specialists_home_and_queue_record_their_patients(
     client.force_login(specialist)
     assert client.get("/consultations/").status_code == 200
     assert [e.patient_id for e in _listed(specialist, "specialist_home")] == [appointment.patient_id]
-    assert client.get("/aftercare/queue/").status_code == 200  # empty queue: nothing listed, nothing written
-    assert _listed(specialist, "specialist_queue") == []
+    message = MessageFactory(kind="checkin_day1")
+    checkin = CheckIn.objects.create(message=message, patient=message.patient, answer="worried")
+    SpecialistQueueEntry.objects.create(checkin=checkin, patient=message.patient, location=location)
+    assert client.get("/aftercare/queue/").status_code == 200
+    assert [e.patient_id for e in _listed(specialist, "specialist_queue")] == [message.patient_id]
 
 
 def test_the_aftercare_dashboard_records_the_patients_of_failed_messages(client: Client, manager: User) -> None:
@@ -178,3 +181,15 @@ def test_the_audit_exports_reads_and_changes_as_csv(client: Client, trail: Patie
 def test_a_bad_audit_filter_is_refused_not_a_500(client: Client, manager: User) -> None:
     client.force_login(manager)
     assert client.get("/clinic/audit/?since=9999-99-99&patient=abc").status_code == 400
+
+
+def test_the_aestheticians_home_records_its_patients(client: Client, aesthetician: User, location: Location) -> None:
+    start = location.local(timezone.now()).replace(hour=12, minute=0, second=0, microsecond=0)
+    appointment = AppointmentFactory(
+        room=RoomFactory(location=location),
+        appointment_type=AppointmentTypeFactory(kind=AppointmentKind.EXTRACTION),
+        start=start,
+    )
+    client.force_login(aesthetician)
+    assert client.get("/treatments/").status_code == 200
+    assert [e.patient_id for e in _listed(aesthetician, "aesthetician_home")] == [appointment.patient_id]
