@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -403,3 +404,55 @@ class EmailWithdrawal(models.Model):
 
     def __str__(self) -> str:
         return f"patient {self.patient_id} withdrew email at {self.at:%Y-%m-%d %H:%M}"
+
+
+class LinkAction(models.TextChoices):
+    CHECKIN = "checkin", _("Check-in answer")
+    CHECKIN_NOTE = "checkin_note", _("Check-in note")
+    APPOINTMENT_REPLY = "appointment_reply", _("Reply to a reminder")
+    UNSUBSCRIBE = "unsubscribe", _("Unsubscribe")
+
+
+class LinkOutcome(models.TextChoices):
+    RECORDED = "recorded", _("Recorded")
+    ALREADY_ANSWERED = "already_answered", _("Already answered: the first answer stands")
+    SUPERSEDED = "superseded", _("Old link: the appointment has moved")
+    CANCELLED = "cancelled", _("Link of a cancelled message or appointment")
+
+
+class LinkClickQuerySet(models.QuerySet["LinkClick"]):
+    def for_message(self, message_id: int) -> LinkClickQuerySet:
+        return self.filter(message_id=message_id)
+
+
+class LinkClick(models.Model):
+    """Every time a patient acted through an email link (a POST; GETs only show the page).
+
+    The check-in keeps the first answer; the clicks after it are here, so staff see that
+    a patient who said "worried" later said "fine" instead of the "fine" replacing it.
+    Append-only.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="clicks")
+    patient = models.ForeignKey(Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(_("action"), max_length=24, choices=LinkAction.choices)
+    answer = models.CharField(_("answer"), max_length=24, blank=True)
+    note = models.TextField(_("note"), blank=True, max_length=2000)
+    outcome = models.CharField(_("outcome"), max_length=24, choices=LinkOutcome.choices)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    objects = LinkClickQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("link click")
+        verbose_name_plural = _("link clicks")
+        indexes = [models.Index(fields=["message", "at"], name="linkclick_message_at")]
+        constraints = [
+            models.CheckConstraint(condition=Q(action__in=LinkAction.values), name="linkclick_action_valid"),
+            models.CheckConstraint(condition=Q(outcome__in=LinkOutcome.values), name="linkclick_outcome_valid"),
+        ]
+        triggers = [pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {self.action} {self.answer}: {self.outcome}"

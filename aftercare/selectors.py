@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 
 from aftercare.models import (
     AppointmentReply,
     CheckIn,
     CheckInAnswer,
+    LinkClick,
     MailServerState,
     Message,
     MessageKind,
@@ -77,6 +78,8 @@ def patient_messages(patient_id: int, limit: int = 200) -> list[Message]:
         Message.objects.for_patient(patient_id)
         .exclude(kind=MessageKind.SPECIALIST_ALERT)
         .select_related("checkin", "appointment_reply")
+        # Every click on the message's links, so staff see a later "fine" after a "worried".
+        .prefetch_related(Prefetch("clicks", queryset=LinkClick.objects.order_by("at", "pk")))
         .order_by("-due_at", "-id")[:limit]
     )
 

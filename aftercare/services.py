@@ -27,6 +27,9 @@ from aftercare.models import (
     CheckIn,
     CheckInAnswer,
     EmailWithdrawal,
+    LinkAction,
+    LinkClick,
+    LinkOutcome,
     Message,
     MessageKind,
     MessageStatus,
@@ -35,7 +38,7 @@ from aftercare.models import (
 )
 from aftercare.tasks import dispatch_due
 from clinic.audit import acting_as
-from clinic.models import OPEN_STATUSES, Appointment, Location, Patient, User
+from clinic.models import OPEN_STATUSES, Appointment, AppointmentStatus, Location, Patient, User
 from clinic.roles import Role
 
 logger = logging.getLogger(__name__)
@@ -303,51 +306,89 @@ def _alert_specialists(*, entry: SpecialistQueueEntry) -> None:
     kick_dispatcher()
 
 
-def checkin_answer(*, message_token: uuid.UUID, answer: CheckInAnswer) -> CheckIn | None:
-    """Record the patient's one-click answer (a later click changes it). ``None``: no such check-in.
+@dataclass(frozen=True)
+class LinkResult:
+    """What a patient's click did: ``outcome`` (a LinkOutcome) and the record it concerns."""
 
-    "Worried" puts the patient on the specialist queue once and alerts the on-duty specialist.
+    outcome: str
+    message: Message
+    checkin: CheckIn | None = None
+    reply: AppointmentReply | None = None
+
+    @property
+    def recorded(self) -> bool:
+        return self.outcome == LinkOutcome.RECORDED
+
+
+def patient_message_for_link(*, message_token: uuid.UUID, kind: str | None = None) -> Message | None:
+    """The patient's message a link points at (``None``: no such message, or a staff alert)."""
+    messages = Message.objects.filter(token=message_token, to_user__isnull=True).select_related("location")
+    if kind is not None:
+        messages = messages.filter(kind=kind)
+    return messages.first()
+
+
+def checkin_answer(*, message_token: uuid.UUID, answer: CheckInAnswer) -> LinkResult | None:
+    """Record the patient's check-in answer; the first answer stands. ``None``: no such check-in.
+
+    A later click is kept as a LinkClick (staff see it in the history) and changes nothing:
+    a "worried" that a later "fine" overwrote would drop the patient from the specialist's
+    queue. "Worried" puts the patient on the specialist queue once and alerts the on-duty
+    specialist. A cancelled message's link records nothing.
     """
     with transaction.atomic():
-        message = (
-            Message.objects.filter(token=message_token, kind=MessageKind.CHECKIN_DAY1, to_user__isnull=True)
-            .select_related("location")
-            .first()
-        )
+        message = patient_message_for_link(message_token=message_token, kind=MessageKind.CHECKIN_DAY1)
         if message is None:
             return None
-        checkin, created = CheckIn.objects.select_for_update().get_or_create(
-            message=message, defaults={"patient_id": message.patient_id, "answer": answer}
+        # Lock the message, so two clicks at once cannot both be "the first answer".
+        Message.objects.select_for_update().filter(pk=message.pk).first()
+        checkin = CheckIn.objects.filter(message=message).first()
+        if message.status == MessageStatus.CANCELLED:
+            outcome = LinkOutcome.CANCELLED
+        elif checkin is not None:
+            outcome = LinkOutcome.ALREADY_ANSWERED
+        else:
+            outcome = LinkOutcome.RECORDED
+            checkin = CheckIn.objects.create(message=message, patient_id=message.patient_id, answer=answer)
+            if answer == CheckInAnswer.WORRIED:
+                entry = SpecialistQueueEntry.objects.create(
+                    checkin=checkin, patient_id=message.patient_id, location=message.location
+                )
+                _alert_specialists(entry=entry)
+        LinkClick.objects.create(
+            message=message, patient_id=message.patient_id, action=LinkAction.CHECKIN, answer=answer, outcome=outcome
         )
-        if not created and checkin.answer != answer:
-            checkin.answer = answer
-            checkin.answered_at = timezone.now()
-            checkin.save(update_fields=["answer", "answered_at"])
-        if answer == CheckInAnswer.WORRIED and not SpecialistQueueEntry.objects.filter(checkin=checkin).exists():
-            entry = SpecialistQueueEntry.objects.create(
-                checkin=checkin, patient_id=message.patient_id, location=message.location
-            )
-            _alert_specialists(entry=entry)
-    return checkin
+    return LinkResult(outcome=outcome, message=message, checkin=checkin)
 
 
-def checkin_note_add(*, checkin: CheckIn, note: str) -> CheckIn:
-    """The patient adds a note to their check-in answer (the patient acts; no staff user)."""
+def checkin_note_add(*, checkin: CheckIn, note: str) -> LinkResult:
+    """The patient adds a note to their check-in answer, once: the first note stands too."""
+    note = note.strip()[:2000]
     with transaction.atomic():
-        checkin = CheckIn.objects.select_for_update().get(pk=checkin.pk)
-        checkin.note = note.strip()[:2000]
-        checkin.save(update_fields=["note"])
-    return checkin
+        checkin = CheckIn.objects.select_for_update().select_related("message").get(pk=checkin.pk)
+        outcome = LinkOutcome.ALREADY_ANSWERED if checkin.note else LinkOutcome.RECORDED
+        if outcome == LinkOutcome.RECORDED:
+            checkin.note = note
+            checkin.save(update_fields=["note"])
+        LinkClick.objects.create(
+            message_id=checkin.message_id,
+            patient_id=checkin.patient_id,
+            action=LinkAction.CHECKIN_NOTE,
+            note=note,
+            outcome=outcome,
+        )
+    return LinkResult(outcome=outcome, message=checkin.message, checkin=checkin)
 
 
 def patient_email_unsubscribe(*, message_token: uuid.UUID) -> Patient | None:
     """Withdraw the patient's consent to email at once (the patient acts; no staff user).
 
-    Pending messages stay in the outbox and are recorded as skipped when due, so staff
-    can see what the patient did not receive. ``None``: no such message.
+    Honoured from any message the patient received, even a cancelled one: stopping email
+    must always work. Pending messages stay in the outbox and are recorded as skipped when
+    due, so staff can see what the patient did not receive. ``None``: no such message.
     """
     with transaction.atomic():
-        message = Message.objects.filter(token=message_token, to_user__isnull=True).first()
+        message = patient_message_for_link(message_token=message_token)
         if message is None:
             return None
         patient = Patient.objects.select_for_update().get(pk=message.patient_id)
@@ -356,6 +397,9 @@ def patient_email_unsubscribe(*, message_token: uuid.UUID) -> Patient | None:
             patient.email_consent_at = timezone.now()
             patient.save(update_fields=["email_consent", "email_consent_at", "updated_at"])
             EmailWithdrawal.objects.create(patient=patient, message=message)
+        LinkClick.objects.create(
+            message=message, patient_id=patient.pk, action=LinkAction.UNSUBSCRIBE, outcome=LinkOutcome.RECORDED
+        )
     return patient
 
 
@@ -558,21 +602,54 @@ def booking_messages_sweep(*, now: datetime | None = None) -> int:
     return mended
 
 
-def appointment_reply_record(*, message_token: uuid.UUID, answer: AppointmentReplyAnswer) -> AppointmentReply | None:
-    """Record the patient's answer to a reminder (a later click changes it). ``None``: no such reminder."""
+def reminder_link_state(*, message: Message) -> tuple[str, Appointment | None]:
+    """Whether a reminder's link still speaks for its appointment: a LinkOutcome and the appointment.
+
+    CANCELLED: the reminder or the appointment was cancelled. SUPERSEDED: the appointment
+    has moved since the reminder was written (its key names the time it was for), so a
+    "confirm" would confirm a time the patient was never told. RECORDED: the link is current.
+    """
+    appointment_id = int(message.source.split(":", 1)[1])
+    appointment = Appointment.objects.filter(pk=appointment_id, patient_id=message.patient_id).first()
+    if appointment is None:
+        return LinkOutcome.CANCELLED, None
+    if appointment.status == AppointmentStatus.CANCELLED:
+        return LinkOutcome.CANCELLED, appointment
+    # A move cancels the pending reminder; a sent one stays sent. Either way its key names
+    # the time it was written for.
+    written_for = message.idempotency_key.rsplit("@", 1)[-1]
+    if written_for != appointment.start.astimezone(UTC).isoformat():
+        return LinkOutcome.SUPERSEDED, appointment
+    if message.status == MessageStatus.CANCELLED:
+        return LinkOutcome.CANCELLED, appointment
+    return LinkOutcome.RECORDED, appointment
+
+
+def appointment_reply_record(*, message_token: uuid.UUID, answer: AppointmentReplyAnswer) -> LinkResult | None:
+    """Record the patient's answer to a reminder (a later click changes it). ``None``: no such reminder.
+
+    A stale link (the appointment moved, or it or the reminder was cancelled) records no
+    answer; the click is kept with what it found.
+    """
     with transaction.atomic():
-        message = Message.objects.filter(token=message_token, kind=MessageKind.BOOKING_REMINDER).first()
+        message = patient_message_for_link(message_token=message_token, kind=MessageKind.BOOKING_REMINDER)
         if message is None:
             return None
-        appointment_id = int(message.source.split(":", 1)[1])
-        appointment = Appointment.objects.filter(pk=appointment_id, patient_id=message.patient_id).first()
-        if appointment is None:
-            return None
-        reply, created = AppointmentReply.objects.select_for_update().get_or_create(
-            message=message, defaults={"appointment": appointment, "answer": answer}
+        Message.objects.select_for_update().filter(pk=message.pk).first()
+        outcome, appointment = reminder_link_state(message=message)
+        reply = AppointmentReply.objects.filter(message=message).first()
+        if outcome == LinkOutcome.RECORDED and appointment is not None:
+            if reply is None:
+                reply = AppointmentReply.objects.create(message=message, appointment=appointment, answer=answer)
+            elif reply.answer != answer:
+                reply.answer = answer
+                reply.answered_at = timezone.now()
+                reply.save(update_fields=["answer", "answered_at"])
+        LinkClick.objects.create(
+            message=message,
+            patient_id=message.patient_id,
+            action=LinkAction.APPOINTMENT_REPLY,
+            answer=answer,
+            outcome=outcome,
         )
-        if not created and reply.answer != answer:
-            reply.answer = answer
-            reply.answered_at = timezone.now()
-            reply.save(update_fields=["answer", "answered_at"])
-    return reply
+    return LinkResult(outcome=outcome, message=message, reply=reply)

@@ -15,11 +15,19 @@ from django.views.decorators.http import require_http_methods, require_POST
 from aftercare import links, selectors, services
 from aftercare.defaults import DEFAULT_BOOKING, DEFAULT_SEQUENCE, PLACEHOLDERS
 from aftercare.forms import CheckInNoteForm, MessageTemplateForm, QueueResolveForm
-from aftercare.models import CheckIn, Message, MessageTemplate, SpecialistQueueEntry
+from aftercare.models import (
+    CheckIn,
+    LinkOutcome,
+    Message,
+    MessageKind,
+    MessageStatus,
+    MessageTemplate,
+    SpecialistQueueEntry,
+)
 from clinic import roles
 from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest
 from clinic.models import Patient
-from clinic.services import patient_record_access
+from clinic.services import patient_record_access, patients_listed_access
 
 FIGURES_DAYS = 30
 
@@ -27,12 +35,15 @@ FIGURES_DAYS = 30
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     since = timezone.now() - timedelta(days=FIGURES_DAYS)
+    failed = selectors.failed_messages()
     context = {
         "figures": selectors.delivery_figures(since=since),
-        "failed": selectors.failed_messages(),
+        "failed": failed,
         "mail_server": selectors.mail_server_refusing(),
         "days": FIGURES_DAYS,
     }
+    shown = (m.patient_id for m in failed)
+    patients_listed_access(acting_user=request.user, patient_ids=shown, request=request, page="aftercare_dashboard")
     return render(request, "aftercare/dashboard.html", context)
 
 
@@ -85,7 +96,10 @@ def specialist_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     template = "aftercare/specialist_queue.html"
     if request.htmx:
         template += "#queue"
-    return render(request, template, {"queue_entries": selectors.open_queue(), "resolve_form": QueueResolveForm()})
+    entries = selectors.open_queue()
+    shown = (e.patient_id for e in entries)
+    patients_listed_access(acting_user=request.user, patient_ids=shown, request=request, page="specialist_queue")
+    return render(request, template, {"queue_entries": entries, "resolve_form": QueueResolveForm()})
 
 
 @require_POST
@@ -113,22 +127,43 @@ def _invalid_link(request: ClinicHttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def checkin(request: ClinicHttpRequest, token: str) -> HttpResponse:
+    # GET only shows the answer the link stands for and a button: mail scanners follow links.
     link = links.read_checkin_token(token)
     if link is None:
         return _invalid_link(request)
-    if request.method == "POST":
-        found = CheckIn.objects.filter(message__token=link.message_token).first()
+    message = services.patient_message_for_link(message_token=link.message_token, kind=MessageKind.CHECKIN_DAY1)
+    if message is None:
+        return _invalid_link(request)
+    context: dict[str, object] = {"message": message, "answer": link.answer, "location": message.location}
+    if request.method == "POST" and "note" in request.POST:
+        found = CheckIn.objects.filter(message=message).first()
         if found is None:
             return _invalid_link(request)
         form = CheckInNoteForm(request.POST)
-        if form.is_valid():
-            services.checkin_note_add(checkin=found, note=form.cleaned_data["note"])
-            return render(request, "aftercare/checkin.html", {"checkin": found, "note_saved": True})
-        return render(request, "aftercare/checkin.html", {"checkin": found, "form": form}, status=400)
-    recorded = services.checkin_answer(message_token=link.message_token, answer=link.answer)
-    if recorded is None:
-        return _invalid_link(request)
-    return render(request, "aftercare/checkin.html", {"checkin": recorded, "form": CheckInNoteForm()})
+        if not form.is_valid():
+            return render(request, "aftercare/checkin.html", {**context, "checkin": found, "form": form}, status=400)
+        result = services.checkin_note_add(checkin=found, note=form.cleaned_data["note"])
+        return render(
+            request,
+            "aftercare/checkin.html",
+            {**context, "checkin": result.checkin, "note_saved": result.recorded, "note_refused": not result.recorded},
+        )
+    if request.method == "POST":
+        answered = services.checkin_answer(message_token=link.message_token, answer=link.answer)
+        if answered is None:
+            return _invalid_link(request)
+        context.update(outcome=answered.outcome, checkin=answered.checkin, just_recorded=answered.recorded)
+    else:
+        found = CheckIn.objects.filter(message=message).first()
+        cancelled = message.status == MessageStatus.CANCELLED
+        context.update(
+            checkin=found,
+            outcome=LinkOutcome.CANCELLED if cancelled else (LinkOutcome.ALREADY_ANSWERED if found else None),
+        )
+    checkin = context.get("checkin")
+    if isinstance(checkin, CheckIn) and not checkin.note and context["outcome"] != LinkOutcome.CANCELLED:
+        context["form"] = CheckInNoteForm()
+    return render(request, "aftercare/checkin.html", context)
 
 
 @login_not_required
@@ -136,9 +171,18 @@ def checkin(request: ClinicHttpRequest, token: str) -> HttpResponse:
 @csrf_exempt  # RFC 8058 one-click unsubscribe: mail providers POST without a CSRF token
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: ClinicHttpRequest, token: str) -> HttpResponse:
+    """GET asks; POST (the page's button, or a mail provider's one-click) unsubscribes.
+
+    The signed token in the URL is what authorises the POST (RFC 8058 section 3), so no
+    CSRF token: a forged POST can only do what the link's owner asked for.
+    """
     message_token = links.read_unsubscribe_token(token)
     if message_token is None:
         return _invalid_link(request)
+    if request.method == "GET":
+        if services.patient_message_for_link(message_token=message_token) is None:
+            return _invalid_link(request)
+        return render(request, "aftercare/unsubscribe_confirm.html")
     patient = services.patient_email_unsubscribe(message_token=message_token)
     if patient is None:
         return _invalid_link(request)
@@ -147,12 +191,27 @@ def unsubscribe(request: ClinicHttpRequest, token: str) -> HttpResponse:
 
 @login_not_required
 @never_cache
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "POST"])
 def appointment_reply(request: ClinicHttpRequest, token: str) -> HttpResponse:
     link = links.read_booking_token(token)
     if link is None:
         return _invalid_link(request)
-    reply = services.appointment_reply_record(message_token=link.message_token, answer=link.answer)
-    if reply is None:
+    message = services.patient_message_for_link(message_token=link.message_token, kind=MessageKind.BOOKING_REMINDER)
+    if message is None:
         return _invalid_link(request)
-    return render(request, "aftercare/appointment_reply.html", {"reply": reply})
+    if request.method == "POST":
+        result = services.appointment_reply_record(message_token=link.message_token, answer=link.answer)
+        if result is None:
+            return _invalid_link(request)
+        outcome, reply, asking = result.outcome, result.reply, False
+    else:
+        outcome, _appointment = services.reminder_link_state(message=message)
+        reply, asking = None, outcome == LinkOutcome.RECORDED
+    context = {
+        "answer": link.answer,
+        "outcome": outcome,
+        "reply": reply,
+        "asking": asking,
+        "location": message.location,
+    }
+    return render(request, "aftercare/appointment_reply.html", context)

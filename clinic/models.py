@@ -442,13 +442,24 @@ class AccessEventQuerySet(models.QuerySet["AccessEvent"]):
 
 
 class AccessEvent(models.Model):
-    """A member of staff read a patient's record. Append-only, like the change audit."""
+    """A member of staff saw a patient's data: their record, or their name on a list.
+
+    A list page (the day sheet, a search) writes one row per patient shown, all in one
+    INSERT, sharing ``view_id``. Where from: the client's IP, a hash of the session key
+    (the key itself signs the person in) and the browser. Append-only, like the change audit.
+    """
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="access_events")
     page = models.CharField(max_length=200)
     path = models.CharField(max_length=500)
     at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Whether the page showed the record itself (a read) or the patient among others (a list).
+    listed = models.BooleanField(default=False)
+    view_id = models.UUIDField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    session_hash = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
 
     objects = AccessEventQuerySet.as_manager()
 
@@ -456,7 +467,10 @@ class AccessEvent(models.Model):
         ordering = ["-at"]
         verbose_name = _("record access")
         verbose_name_plural = _("record accesses")
-        indexes = [models.Index(fields=["patient", "-at"], name="access_patient_at")]
+        indexes = [
+            models.Index(fields=["patient", "-at"], name="access_patient_at"),
+            models.Index(fields=["user", "-at"], name="access_user_at"),
+        ]
         triggers = [
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
         ]

@@ -37,6 +37,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem(_("Check-ins"), "aftercare:specialist_queue", "heart-pulse", roles.WORK_CONSULTATIONS),
     NavItem(_("Messages"), "aftercare:dashboard", "envelope", roles.MANAGE_CLINIC),
     NavItem(_("Clinic"), "clinic:manager_home", "gear", roles.MANAGE_CLINIC),
+    NavItem(_("Audit"), "clinic:audit", "shield-check", roles.MANAGE_CLINIC),
     NavItem(_("Products"), "treatments:product_list", "capsule", roles.MANAGE_CLINIC),
 )
 

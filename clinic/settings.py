@@ -95,7 +95,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Who changed clinical data, from which page: stored with each audit event.
-    "pghistory.middleware.HistoryMiddleware",
+    "clinic.audit.HistoryMiddleware",
     "clinic.middleware.LocationMiddleware",
     # Last, as axes asks: turns a locked-out sign-in into the plain "locked" page.
     "axes.middleware.AxesMiddleware",
@@ -137,6 +137,11 @@ else:
     _database["CONN_HEALTH_CHECKS"] = True
 _database["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME", f"test_{_database['NAME']}")}
 DATABASES = {"default": _database}
+# The owner of the tables, for `manage.py migrate` and `db_roles` only (clinic.dbroles): the
+# running app connects as DATABASE_URL's role, which owns nothing. Unset, migrations run as
+# DATABASE_URL's role (a simple set-up with one role, and the test run, which needs CREATEDB).
+DATABASE_MIGRATE_URL = env_str("DATABASE_MIGRATE_URL", "") or _database_url
+DATABASE_OWNER = parse_database_url("DATABASE_MIGRATE_URL", DATABASE_MIGRATE_URL).django_settings()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis and Celery ------------------------------------------------------

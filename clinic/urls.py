@@ -17,6 +17,7 @@ clinic_patterns: list[URLPattern | URLResolver] = [
     path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
     path("patients/<int:pk>/edit/", views.patient_edit, name="patient_edit"),
     path("clinic/", views.manager_home, name="manager_home"),
+    path("clinic/audit/", views.audit, name="audit"),
     path("clinic/staff/new/", views.staff_create, name="staff_create"),
     path("clinic/staff/<int:pk>/", views.staff_edit, name="staff_edit"),
     path("clinic/setup/<slug:section>/", views.setup_list, name="setup_list"),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import csv
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +18,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from clinic import health, roles
-from clinic.forms import NewStaffForm, PatientForm, StaffForm
+from clinic.audit_trail import AuditFilter, AuditRow, Kind, audit_trail
+from clinic.audit_trail import names as audit_names
+from clinic.forms import AuditFilterForm, NewStaffForm, PatientForm, StaffForm
 from clinic.http import AuthenticatedHttpRequest
 from clinic.models import Appointment, AppointmentStatus, Location, Patient, User
 from clinic.selectors import SESSION_LOCATION_KEY
@@ -24,6 +28,7 @@ from clinic.services import (
     patient_record_access,
     patient_register,
     patient_update,
+    patients_listed_access,
     setup_record_delete,
     setup_record_save,
     staff_save,
@@ -135,6 +140,9 @@ def patient_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     else:
         found = list(Patient.objects.order_by("-created_at")[:SEARCH_LIMIT])
     context = {"patients": found, "query": query, "limit": SEARCH_LIMIT}
+    patients_listed_access(
+        acting_user=request.user, patient_ids=(p.pk for p in found), request=request, page="patient_search"
+    )
     if request.htmx:
         return render(request, "clinic/patient_list.html#results", context)
     return render(request, "clinic/patient_list.html", context)
@@ -229,3 +237,69 @@ def setup_delete(request: AuthenticatedHttpRequest, section: str, pk: int) -> Ht
     setup_record_delete(acting_user=request.user, record=record)
     messages.success(request, _("Removed."))
     return redirect("clinic:setup_list", section=chosen.slug)
+
+
+# --- The privacy audit ---------------------------------------------------------------------
+
+AUDIT_CSV_LIMIT = 10_000
+
+
+def _audit_filter(form: AuditFilterForm, zone: tzinfo) -> AuditFilter:
+    data = form.cleaned_data
+    since = datetime.combine(data["since"], time.min, tzinfo=zone) if data.get("since") else None
+    until = datetime.combine(data["until"] + timedelta(days=1), time.min, tzinfo=zone) if data.get("until") else None
+    user = data.get("user")
+    return AuditFilter(
+        patient_id=data.get("patient"),
+        user_id=user.pk if user is not None else None,
+        since=since,
+        until=until,
+        kinds=tuple(data.get("kinds") or Kind.ALL),
+    )
+
+
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def audit(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Who viewed or changed which patient, when and from where; filterable, and as CSV."""
+    form = AuditFilterForm(request.GET or None)
+    rows: list[AuditRow] = []
+    if form.is_bound and not form.is_valid():
+        return render(request, "clinic/audit.html", {"form": form, "rows": rows}, status=400)
+    if not form.is_bound:
+        form = AuditFilterForm({})
+        form.is_valid()
+    chosen = _audit_filter(form, timezone.get_current_timezone())
+    as_csv = request.GET.get("format") == "csv"
+    rows = audit_trail(chosen, limit=AUDIT_CSV_LIMIT if as_csv else 500)
+    users, patients = audit_names(rows)
+    if as_csv:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="clinic-audit.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["at", "kind", "user_id", "user", "patient_id", "patient", "what", "ip", "session", "browser"])
+        for row in rows:
+            writer.writerow(
+                [
+                    row.at.isoformat(),
+                    row.kind,
+                    row.user_id or "",
+                    _csv_safe(users.get(row.user_id or 0, "")),
+                    row.patient_id or "",
+                    _csv_safe(patients.get(row.patient_id or 0, "")),
+                    _csv_safe(row.what),
+                    row.ip,
+                    row.session,
+                    _csv_safe(row.user_agent),
+                ]
+            )
+        return response
+    entries = [(row, users.get(row.user_id or 0, ""), patients.get(row.patient_id or 0, "")) for row in rows]
+    csv_query = request.GET.copy()
+    csv_query["format"] = "csv"
+    context = {"form": form, "entries": entries, "csv_query": csv_query.urlencode()}
+    return render(request, "clinic/audit.html", context)
+
+
+def _csv_safe(value: str) -> str:
+    # A cell starting with = + - @ is a formula in a spreadsheet (CSV injection, OWASP).
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

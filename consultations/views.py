@@ -15,7 +15,7 @@ from clinic import roles
 from clinic.booking.services import BookingRefused
 from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest, working_location
 from clinic.models import Appointment, AppointmentKind, User
-from clinic.services import patient_record_access
+from clinic.services import patient_record_access, patients_listed_access
 from consultations import services
 from consultations.consent import CURRENT_CONSENT_VERSION, consent_text
 from consultations.forms import (
@@ -55,7 +55,10 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
         .select_related("patient", "appointment")
         .order_by("appointment__start")
     )
-    return render(request, "consultations/home.html", {"today": today, "awaiting": awaiting})
+    awaiting_list = list(awaiting)
+    shown = [a.patient_id for a in today] + [c.patient_id for c in awaiting_list]
+    patients_listed_access(acting_user=request.user, patient_ids=shown, request=request, page="specialist_home")
+    return render(request, "consultations/home.html", {"today": today, "awaiting": awaiting_list})
 
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)

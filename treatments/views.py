@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from clinic import roles
 from clinic.http import AuthenticatedHttpRequest
 from clinic.models import Appointment, Patient
-from clinic.services import patient_record_access
+from clinic.services import patient_record_access, patients_listed_access
 from consultations.forms import LesionCountsForm
 from consultations.grading import Counts, Lesion, Zone
 from consultations.models import TreatmentPlan
@@ -58,7 +58,10 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     location = request.location
     if not location:
         return render(request, "treatments/home.html", {"day": [], "today": None})
-    return render(request, "treatments/home.html", {"day": sessions_today(location), "today": location.today()})
+    day = sessions_today(location)
+    shown = (d.appointment.patient_id for d in day)
+    patients_listed_access(acting_user=request.user, patient_ids=shown, request=request, page="aesthetician_home")
+    return render(request, "treatments/home.html", {"day": day, "today": location.today()})
 
 
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)

@@ -46,7 +46,7 @@ from clinic.models import (
     StatusChangeRefused,
     User,
 )
-from clinic.services import patient_record_access
+from clinic.services import patient_record_access, patients_listed_access
 
 
 def _day(request: AuthenticatedHttpRequest, location: Location) -> date:
@@ -85,6 +85,8 @@ def front_desk_home(request: AuthenticatedHttpRequest) -> HttpResponse:
         "next_day": day + timedelta(days=1),
         "status_counts": _status_counts(grid.appointments),
     }
+    shown = (a.patient_id for a in [*grid.appointments, *grid.unplaced, *grid.released])
+    patients_listed_access(acting_user=request.user, patient_ids=shown, request=request, page="day_schedule")
     return render(request, "clinic/front_desk_home.html", context)
 
 
@@ -109,6 +111,8 @@ def schedule_week(request: AuthenticatedHttpRequest) -> HttpResponse:
         "next_week": days[0] + timedelta(days=7),
         "today": location.today(),
     }
+    shown = (a.patient_id for appointments in by_day.values() for a in appointments)
+    patients_listed_access(acting_user=request.user, patient_ids=shown, request=request, page="week_schedule")
     return render(request, "clinic/schedule_week.html", context)
 
 
@@ -123,6 +127,8 @@ def schedule_print(request: AuthenticatedHttpRequest) -> HttpResponse:
         if appointment.status not in RELEASED_STATUSES:
             sheets.setdefault(appointment.practitioner_id, (appointment.practitioner, []))[1].append(appointment)
     context = {"location": location, "day": day, "sheets": list(sheets.values())}
+    shown = (a.patient_id for _, appointments in sheets.values() for a in appointments)
+    patients_listed_access(acting_user=request.user, patient_ids=shown, request=request, page="day_sheet")
     return render(request, "clinic/schedule_print.html", context)
 
 

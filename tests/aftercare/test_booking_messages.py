@@ -14,7 +14,15 @@ from django.test import Client
 
 from aftercare import links
 from aftercare.dispatcher import dispatch_due
-from aftercare.models import AppointmentReply, AppointmentReplyAnswer, Message, MessageKind, MessageStatus
+from aftercare.models import (
+    AppointmentReply,
+    AppointmentReplyAnswer,
+    LinkClick,
+    LinkOutcome,
+    Message,
+    MessageKind,
+    MessageStatus,
+)
 from clinic.booking.services import BookingRefused, appointment_book, appointment_cancel, appointment_reschedule
 from clinic.models import Appointment, Location
 from clinic.roles import Role
@@ -152,11 +160,14 @@ def test_a_booking_that_fails_stores_no_messages(booked: Appointment, django_cap
     ("answer", "text"),
     [(AppointmentReplyAnswer.CONFIRM, "see you then"), (AppointmentReplyAnswer.RESCHEDULE, "another time")],
 )
-def test_the_patient_answers_the_reminder_with_one_click(
+def test_the_patient_answers_the_reminder_with_the_button_on_the_link_page(
     booked: Appointment, client: Client, answer: AppointmentReplyAnswer, text: str
 ) -> None:
     reminder = messages(booked)[MessageKind.BOOKING_REMINDER]
-    response = client.get(links.booking_path(reminder.token, answer))
+    path = links.booking_path(reminder.token, answer)
+    assert client.get(path).status_code == 200
+    assert not AppointmentReply.objects.exists()  # mail scanners follow links: GET records nothing
+    response = client.post(path)
     assert response.status_code == 200
     assert text in response.content.decode()
     reply = AppointmentReply.objects.get()
@@ -165,7 +176,7 @@ def test_the_patient_answers_the_reminder_with_one_click(
 
 def test_the_answer_shows_on_the_day_schedule(booked: Appointment, client: Client) -> None:
     reminder = messages(booked)[MessageKind.BOOKING_REMINDER]
-    client.get(links.booking_path(reminder.token, AppointmentReplyAnswer.RESCHEDULE))
+    client.post(links.booking_path(reminder.token, AppointmentReplyAnswer.RESCHEDULE))
     client.force_login(UserFactory(username="desk2", role=Role.FRONT_DESK))
     day = booked.location.local(booked.start).date()
     page = client.get(f"/front-desk/?date={day.isoformat()}").content.decode()
@@ -199,3 +210,62 @@ def test_a_booking_for_tomorrow_morning_gets_the_confirmation_only(
             start=datetime(2026, 3, 3, 9, 0, tzinfo=location.zone),
         )
     assert set(messages(appointment)) == {MessageKind.BOOKING_CONFIRMATION}
+
+
+def _move(booked: Appointment, django_capture_on_commit_callbacks: Any, hour: int) -> None:
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        appointment_reschedule(
+            acting_user=UserFactory(username=f"mover{hour}", role=Role.FRONT_DESK),
+            appointment=booked,
+            start=datetime.combine(FRIDAY, time(hour, 0), tzinfo=booked.location.zone),
+        )
+
+
+@pytest.mark.parametrize("was_sent", [True, False], ids=["sent", "pending"])
+def test_the_old_confirm_link_of_a_moved_appointment_records_nothing(
+    booked: Appointment, client: Client, django_capture_on_commit_callbacks: Any, was_sent: bool
+) -> None:
+    old_reminder = messages(booked)[MessageKind.BOOKING_REMINDER]
+    if was_sent:
+        Message.objects.filter(pk=old_reminder.pk).update(status=MessageStatus.SENT, sent_at=NOW)
+    _move(booked, django_capture_on_commit_callbacks, 16)
+    path = links.booking_path(old_reminder.token, AppointmentReplyAnswer.CONFIRM)
+    assert "has moved" in client.get(path).content.decode()
+    response = client.post(path)
+    assert response.status_code == 200
+    assert "has moved" in response.content.decode()
+    assert not AppointmentReply.objects.exists()
+    assert LinkClick.objects.get().outcome == LinkOutcome.SUPERSEDED
+
+
+def test_the_new_reminder_of_a_moved_appointment_confirms_the_new_time(
+    booked: Appointment, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    _move(booked, django_capture_on_commit_callbacks, 16)
+    new_reminder = messages(booked)[MessageKind.BOOKING_REMINDER]
+    client.post(links.booking_path(new_reminder.token, AppointmentReplyAnswer.CONFIRM))
+    assert AppointmentReply.objects.get().answer == AppointmentReplyAnswer.CONFIRM
+
+
+def test_a_cancelled_appointments_reminder_does_not_record_confirm(
+    booked: Appointment, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    reminder = messages(booked)[MessageKind.BOOKING_REMINDER]
+    Message.objects.filter(pk=reminder.pk).update(status=MessageStatus.SENT, sent_at=NOW)
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        appointment_cancel(
+            acting_user=UserFactory(username="desk9", role=Role.FRONT_DESK), appointment=booked, reason="Ill"
+        )
+    path = links.booking_path(reminder.token, AppointmentReplyAnswer.CONFIRM)
+    response = client.post(path)
+    assert "was cancelled" in response.content.decode()
+    assert not AppointmentReply.objects.exists()
+    assert LinkClick.objects.get().outcome == LinkOutcome.CANCELLED
+
+
+def test_opening_a_reminder_link_changes_nothing(booked: Appointment, client: Client) -> None:
+    reminder = messages(booked)[MessageKind.BOOKING_REMINDER]
+    response = client.get(links.booking_path(reminder.token, AppointmentReplyAnswer.CONFIRM))
+    assert 'method="post"' in response.content.decode()
+    assert not AppointmentReply.objects.exists()
+    assert not LinkClick.objects.exists()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
+import pghistory.models
 import pytest
 import time_machine
 from django.test import Client
@@ -15,6 +17,9 @@ from aftercare.models import (
     CheckIn,
     CheckInAnswer,
     EmailWithdrawal,
+    LinkAction,
+    LinkClick,
+    LinkOutcome,
     MailServerState,
     Message,
     MessageKind,
@@ -42,8 +47,11 @@ def checkin_message(location: Location) -> Message:
     return Message.objects.get(patient=patient, kind=MessageKind.CHECKIN_DAY1)
 
 
-def test_a_fine_answer_is_recorded_with_one_click(client: Client, checkin_message: Message) -> None:
-    response = client.get(links.checkin_path(checkin_message.token, CheckInAnswer.FINE))
+def test_a_fine_answer_is_recorded_with_the_button_on_the_link_page(client: Client, checkin_message: Message) -> None:
+    path = links.checkin_path(checkin_message.token, CheckInAnswer.FINE)
+    assert client.get(path).status_code == 200
+    assert not CheckIn.objects.exists()  # mail scanners follow links: GET records nothing
+    response = client.post(path)
     assert response.status_code == 200
     assert "glad your skin is settling" in response.content.decode()
     checkin = CheckIn.objects.get(message=checkin_message)
@@ -55,7 +63,7 @@ def test_a_fine_answer_is_recorded_with_one_click(client: Client, checkin_messag
 def test_the_links_in_the_email_are_the_ones_that_work(client: Client, checkin_message: Message) -> None:
     found = re.findall(r"http://\S+?(/aftercare/c/\S+?/)(?:\s|$)", checkin_message.body_text)
     assert len(found) == 3
-    assert client.get(found[1]).status_code == 200
+    assert client.post(found[1]).status_code == 200
     assert CheckIn.objects.get().answer == CheckInAnswer.RED_OR_SENSITIVE
 
 
@@ -66,8 +74,8 @@ def test_worried_puts_the_patient_on_the_queue_and_alerts_the_specialist_once(
     specialist.save()
     UserFactory(username="spec_elsewhere", role=None)  # not a specialist: never alerted
     path = links.checkin_path(checkin_message.token, CheckInAnswer.WORRIED)
-    response = client.get(path)
-    client.get(path)  # a second click adds nothing
+    response = client.post(path)
+    client.post(path)  # a second click adds nothing
     assert response.status_code == 200
     assert "specialist has been told" in response.content.decode()
     entry = SpecialistQueueEntry.objects.get()
@@ -80,7 +88,7 @@ def test_worried_puts_the_patient_on_the_queue_and_alerts_the_specialist_once(
 
 def test_the_patient_can_add_a_note_after_answering(client: Client, checkin_message: Message) -> None:
     path = links.checkin_path(checkin_message.token, CheckInAnswer.WORRIED)
-    client.get(path)
+    client.post(path)
     response = client.post(path, {"note": "The left cheek is swollen and warm."})
     assert response.status_code == 200
     assert "Your note has been added" in response.content.decode()
@@ -89,7 +97,7 @@ def test_the_patient_can_add_a_note_after_answering(client: Client, checkin_mess
 
 def test_an_empty_note_is_refused_beside_the_field(client: Client, checkin_message: Message) -> None:
     path = links.checkin_path(checkin_message.token, CheckInAnswer.FINE)
-    client.get(path)
+    client.post(path)
     response = client.post(path, {"note": ""})
     assert response.status_code == 400
     assert "This field is required" in response.content.decode()
@@ -127,9 +135,9 @@ def test_an_expired_check_in_link_reveals_nothing(client: Client, checkin_messag
     assert not SpecialistQueueEntry.objects.exists()
 
 
-def test_the_unsubscribe_link_withdraws_consent_at_once(client: Client, checkin_message: Message) -> None:
+def test_the_unsubscribe_button_withdraws_consent_at_once(client: Client, checkin_message: Message) -> None:
     patient = checkin_message.patient
-    response = client.get(links.unsubscribe_path(checkin_message.token))
+    response = client.post(links.unsubscribe_path(checkin_message.token))
     assert response.status_code == 200
     assert "You will not get emails from us" in response.content.decode()
     patient.refresh_from_db()
@@ -137,7 +145,7 @@ def test_the_unsubscribe_link_withdraws_consent_at_once(client: Client, checkin_
     assert patient.email_consent_at is not None
     assert timezone.now() - patient.email_consent_at < timedelta(minutes=1)
     assert EmailWithdrawal.objects.filter(patient=patient).count() == 1
-    client.get(links.unsubscribe_path(checkin_message.token))
+    client.post(links.unsubscribe_path(checkin_message.token))
     assert EmailWithdrawal.objects.filter(patient=patient).count() == 1
 
 
@@ -253,7 +261,7 @@ def test_a_reminder_cannot_be_set_after_the_session(client: Client, manager: Use
 def test_the_specialist_closes_a_queue_entry_with_what_was_done(
     client: Client, specialist: User, checkin_message: Message
 ) -> None:
-    client.get(links.checkin_path(checkin_message.token, CheckInAnswer.WORRIED))
+    client.post(links.checkin_path(checkin_message.token, CheckInAnswer.WORRIED))
     entry = SpecialistQueueEntry.objects.get()
     client.force_login(specialist)
     page = client.get("/aftercare/queue/").content.decode()
@@ -275,3 +283,96 @@ def test_the_panels_other_pages_include_render(checkin_message: Message) -> None
     assert "How is your skin today?" not in html  # subjects are not listed, kinds are
     assert "Next-day check-in" in html
     assert "Nobody is waiting" in html
+
+
+def test_the_first_check_in_answer_stands_and_later_clicks_are_kept(client: Client, checkin_message: Message) -> None:
+    client.post(links.checkin_path(checkin_message.token, CheckInAnswer.WORRIED))
+    response = client.post(links.checkin_path(checkin_message.token, CheckInAnswer.FINE))
+    body = response.content.decode()
+    assert "We already have your answer" in body
+    assert "Worried" in body
+    assert CheckIn.objects.get().answer == CheckInAnswer.WORRIED
+    assert SpecialistQueueEntry.objects.filter(resolved_at__isnull=True).count() == 1
+    clicks = list(LinkClick.objects.for_message(checkin_message.pk).values_list("answer", "outcome"))
+    assert clicks == [
+        (CheckInAnswer.WORRIED, LinkOutcome.RECORDED),
+        (CheckInAnswer.FINE, LinkOutcome.ALREADY_ANSWERED),
+    ]
+
+
+def test_a_later_click_offers_the_locations_phone(client: Client, checkin_message: Message) -> None:
+    Location.objects.filter(pk=checkin_message.location_id).update(phone="020 7946 0000")
+    client.post(links.checkin_path(checkin_message.token, CheckInAnswer.FINE))
+    body = client.get(links.checkin_path(checkin_message.token, CheckInAnswer.WORRIED)).content.decode()
+    assert "We already have your answer" in body
+    assert "020 7946 0000" in body
+
+
+def test_the_first_note_stands(client: Client, checkin_message: Message) -> None:
+    path = links.checkin_path(checkin_message.token, CheckInAnswer.WORRIED)
+    client.post(path)
+    client.post(path, {"note": "Swollen and warm."})
+    response = client.post(path, {"note": "All fine now, ignore me."})
+    assert "We already have a note from you" in response.content.decode()
+    assert CheckIn.objects.get().note == "Swollen and warm."
+    notes = LinkClick.objects.filter(action=LinkAction.CHECKIN_NOTE).values_list("note", "outcome")
+    assert list(notes) == [
+        ("Swollen and warm.", LinkOutcome.RECORDED),
+        ("All fine now, ignore me.", LinkOutcome.ALREADY_ANSWERED),
+    ]
+
+
+def test_opening_a_check_in_link_changes_nothing(client: Client, checkin_message: Message) -> None:
+    response = client.get(links.checkin_path(checkin_message.token, CheckInAnswer.WORRIED))
+    assert response.status_code == 200
+    assert 'method="post"' in response.content.decode()
+    assert not CheckIn.objects.exists()
+    assert not SpecialistQueueEntry.objects.exists()
+    assert not LinkClick.objects.exists()
+
+
+def test_a_cancelled_check_in_says_so_and_records_nothing(client: Client, checkin_message: Message) -> None:
+    Message.objects.filter(pk=checkin_message.pk).update(status=MessageStatus.CANCELLED)
+    path = links.checkin_path(checkin_message.token, CheckInAnswer.WORRIED)
+    assert "no longer open" in client.get(path).content.decode()
+    assert "no longer open" in client.post(path).content.decode()
+    assert not CheckIn.objects.exists()
+    assert not SpecialistQueueEntry.objects.exists()
+
+
+def test_opening_the_unsubscribe_link_asks_and_changes_nothing(client: Client, checkin_message: Message) -> None:
+    response = client.get(links.unsubscribe_path(checkin_message.token))
+    assert response.status_code == 200
+    assert 'method="post"' in response.content.decode()
+    checkin_message.patient.refresh_from_db()
+    assert checkin_message.patient.email_consent is True
+    assert not EmailWithdrawal.objects.exists()
+
+
+def test_no_audit_context_holds_a_patients_link_token(client: Client, checkin_message: Message) -> None:
+    checkin_token = links.checkin_token(checkin_message.token, CheckInAnswer.WORRIED)
+    unsubscribe_token = links.unsubscribe_token(checkin_message.token)
+    client.post(f"/aftercare/c/{checkin_token}/")
+    client.post(f"/aftercare/c/{checkin_token}/", {"note": "Warm."})
+    client.post(f"/aftercare/u/{unsubscribe_token}/")
+    contexts = list(pghistory.models.Context.objects.values_list("metadata", flat=True))
+    assert contexts  # the clicks were audited
+    text = json.dumps(contexts)
+    assert checkin_token not in text
+    assert unsubscribe_token not in text
+    assert str(checkin_message.token) not in text
+    # The fixture's own writes are the system's (no request, no url).
+    assert {c["url"] for c in contexts if "url" in c} == {"aftercare:checkin", "aftercare:unsubscribe"}
+
+
+def test_staff_see_every_click_in_the_patients_message_history(
+    client: Client, checkin_message: Message, front_desk: User
+) -> None:
+    Message.objects.filter(pk=checkin_message.pk).update(status=MessageStatus.SENT, sent_at=timezone.now())
+    client.post(links.checkin_path(checkin_message.token, CheckInAnswer.WORRIED))
+    client.post(links.checkin_path(checkin_message.token, CheckInAnswer.FINE))
+    client.force_login(front_desk)
+    page = client.get(f"/aftercare/patients/{checkin_message.patient_id}/messages/").content.decode()
+    assert "“worried”" in page
+    assert "“fine”" in page
+    assert "the first answer stands" in page

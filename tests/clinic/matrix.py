@@ -36,6 +36,7 @@ ROWS: dict[str, Row] = {
         data=lambda w: {"reason": "Patient asked"},
     ),
     "clinic:manager_home": Row("get", lambda w: "/clinic/", only("manager")),
+    "clinic:audit": Row("get", lambda w: "/clinic/audit/", only("manager")),
     "clinic:staff_create": Row("get", lambda w: "/clinic/staff/new/", only("manager")),
     "clinic:staff_edit": Row("get", lambda w: f"/clinic/staff/{w['staff'].pk}/", only("manager")),
     "clinic:setup_list": Row("get", lambda w: "/clinic/setup/rooms/", only("manager")),
