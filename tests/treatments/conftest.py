@@ -55,6 +55,8 @@ class TreatmentScene:
             "softening": "steam",
             "extraction_method": "manual_gauze",
             "lesions_extracted": counts,
+            # Counted before extraction: what progress compares with the baseline.
+            "lesions_present": {"nose": {"open_comedones": 14}, "chin": {"closed_comedones": 6}},
             "pain": 3,
             "complications": ["pinpoint_bleeding"],
             "complication_notes": "",
