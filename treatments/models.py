@@ -219,7 +219,7 @@ class TreatmentSession(models.Model):
     # What is on the skin when the session starts, {zone: {lesion: count}} as the
     # consultation's baseline: progress compares this with the baseline (like with like),
     # never what was extracted (that measures effort, not the skin).
-    lesions_present = models.JSONField(_("lesions present today"), default=dict, blank=True)
+    lesions_present = models.JSONField(_("lesions present today"), default=dict, db_default={}, blank=True)
     # --- end present today ---
 
     # Lesions extracted: {zone: {lesion: count}}, the same shape as the consultation's counts
@@ -414,7 +414,7 @@ class ProgressReview(models.Model):
     decision = models.CharField(_("decision"), max_length=20, choices=ReviewDecision.choices)
     # The review's own measurement: what is present today, its IGA (recorded) and GAGS
     # (computed from the counts by consultations.grading, stored as it was then).
-    lesions_present = models.JSONField(_("lesions present"), default=dict, blank=True)
+    lesions_present = models.JSONField(_("lesions present"), default=dict, db_default={}, blank=True)
     iga = models.PositiveSmallIntegerField(
         _("investigator's global assessment"), choices=Iga.choices, null=True, blank=True
     )

@@ -118,7 +118,9 @@ def session_log(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 if signing:
                     services.session_sign(acting_user=request.user, session=session, log=form.to_log(counts, present))
                 else:
-                    services.session_log_save(acting_user=request.user, session=session, log=form.to_log(counts, present))
+                    services.session_log_save(
+                        acting_user=request.user, session=session, log=form.to_log(counts, present)
+                    )
             except services.SessionRefused as error:
                 _refused(form, error)
             else:
