@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from clinic.models import User
+from clinic.models import Patient, User
 from consultations.selectors import plan_summary
 from tests.treatments.conftest import TreatmentScene
+from treatments import demo
 from treatments.models import ProgressReview, SessionStatus
 from treatments.selectors import treatment_record
 from treatments.services import SessionRefused, progress_review_decide, session_sign
@@ -106,3 +107,17 @@ def test_the_baseline_is_the_consultations_present_count(scene: TreatmentScene) 
         "nose": {"open_comedones": 20},
         "chin": {"closed_comedones": 10},
     }
+
+
+def test_in_the_demo_graces_present_counts_and_gags_fall_together() -> None:
+    demo.seed()
+    grace = Patient.objects.get(first_name="Grace", last_name="Whitfield")
+    trend = treatment_record(grace).trend
+    totals, grades = trend.total_series(), trend.gags_series()
+    assert len(totals) == 3  # baseline and two signed sessions
+    assert totals == sorted(totals, reverse=True)
+    assert len(set(totals)) == 3
+    assert grades == sorted(grades, reverse=True)
+    assert len(set(grades)) == 3
+    # What was extracted is its own series, smaller than what was present.
+    assert all(e < p for e, p in zip(trend.extracted_series(), totals[1:], strict=True))
