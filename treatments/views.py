@@ -176,6 +176,7 @@ def session_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "addendum_form": AddendumForm() if may_add else None,
             "rescreen_rules": [RESCREEN_RULES_BY_ID[r] for r in session.rescreen_reasons if r in RESCREEN_RULES_BY_ID],
             "extracted": extracted_rows(session.lesions_extracted),
+            "present": extracted_rows(session.lesions_present),
         },
     )
 

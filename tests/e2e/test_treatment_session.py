@@ -115,7 +115,8 @@ def test_the_aesthetician_performs_and_signs_a_session(page: Page, live_server: 
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Treatment session: Nora Quinn")
     expect(page.get_by_text("Session signed and locked.")).to_be_visible()
-    expect(page.get_by_role("row", name="Nose")).to_contain_text("14")
+    expect(page.locator("#extracted-table").get_by_role("row", name="Nose")).to_contain_text("14")
+    expect(page.locator("#present-table").get_by_role("row", name="Nose")).to_contain_text("18")
     assert axe_violations(page) == []
     session = TreatmentSession.objects.get()
     assert session.status == SessionStatus.SIGNED
