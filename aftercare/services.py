@@ -401,9 +401,6 @@ def checkin_answer(*, message_token: uuid.UUID, answer: CheckInAnswer) -> CheckI
     return checkin
 
 
-HELD_BACK = "held back: the check-in said still red or sensitive"
-
-
 def actives_follow_checkin(*, checkin_message: Message, answer: CheckInAnswer) -> None:
     """Hold back or restore the sequence's "bring actives back" message after a check-in answer.
 
@@ -419,7 +416,7 @@ def actives_follow_checkin(*, checkin_message: Message, answer: CheckInAnswer) -
         if actives is None:
             return
         actives.status = MessageStatus.CANCELLED
-        actives.cancelled_reason = HELD_BACK
+        actives.cancelled_reason = _("Held back: the check-in said still red or sensitive.")[:200]
         actives.save(update_fields=["status", "cancelled_reason"])
         waiting = sequence.filter(kind=MessageKind.ACTIVES_WAIT).first()
         if waiting is not None:
@@ -451,10 +448,14 @@ def actives_follow_checkin(*, checkin_message: Message, answer: CheckInAnswer) -
         )
     elif answer == CheckInAnswer.FINE:
         waiting = sequence.filter(kind=MessageKind.ACTIVES_WAIT, status=MessageStatus.SCHEDULED).first()
+        if waiting is None:
+            return
+        # The message it replaced shares its key; anything else cancelled it too (a cancelled
+        # appointment, an ended plan) would have cancelled the waiting one as well.
         held = sequence.filter(
-            kind=MessageKind.ACTIVES_RETURN, status=MessageStatus.CANCELLED, cancelled_reason=HELD_BACK
+            kind=MessageKind.ACTIVES_RETURN, status=MessageStatus.CANCELLED, idempotency_key=waiting.idempotency_key
         ).first()
-        if waiting is None or held is None:
+        if held is None:
             return
         waiting.status = MessageStatus.CANCELLED
         waiting.cancelled_reason = _("The patient said their skin is fine.")[:200]

@@ -62,3 +62,28 @@ def test_the_review_invitation_is_keyed_on_the_plan(scene: TreatmentScene) -> No
 )
 def test_an_allergy_to_an_nsaid_reads_as_nsaid_sensitive(allergies: str, sensitive: bool) -> None:
     assert nsaid_sensitive(allergies) is sensitive
+
+
+@pytest.mark.parametrize(
+    ("caution", "kind", "text"),
+    [
+        ("CA_BLEEDING_RISK", MessageKind.AFTERCARE_RIGHT_AFTER, "acetaminophen (paracetamol) can help"),
+        ("CA_INFECTION_RISK", MessageKind.CHECKIN_DAY3, "check once more"),
+    ],
+)
+def test_each_caution_reaches_the_aftercare(
+    scene: TreatmentScene, monkeypatch: pytest.MonkeyPatch, caution: str, kind: str, text: str
+) -> None:
+    # The consultation form records anticoagulants and immunosuppression (the safety work);
+    # here the caution is given as the selector would read it.
+    monkeypatch.setattr("treatments.hooks.patient_cautions", lambda patient_id: (caution,))
+    messages = signed_sequence(scene)
+    assert text in messages[kind].body_text
+
+
+def test_an_anticoagulated_patient_gets_no_ibuprofen_advice(
+    scene: TreatmentScene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("treatments.hooks.patient_cautions", lambda patient_id: ("CA_BLEEDING_RISK",))
+    messages = signed_sequence(scene)
+    assert "ibuprofen or acetaminophen" not in messages[MessageKind.AFTERCARE_RIGHT_AFTER].body_text
