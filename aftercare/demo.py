@@ -13,16 +13,23 @@ from django.db.models import F
 from django.utils import timezone
 
 from aftercare.models import CheckIn, CheckInAnswer, Message, MessageKind, MessageStatus, SpecialistQueueEntry
-from aftercare.services import SessionFacts, aftercare_sequence_start
+from aftercare.services import SessionFacts, actives_follow_checkin, aftercare_sequence_start
 from clinic.models import Location, Patient
+
+# Cautions shown in use: Chloé is pregnant (no ibuprofen, no retinoid) and still red on
+# day 1 (her "bring actives back" is held back for "give it two more days"); Farah is
+# Fitzpatrick V (pigment-mark advice); Eva is diabetic (a day-3 check-in).
+CHLOE = SessionFacts("comedone_extractor", {"open_comedones": 22}, no_ibuprofen=True, no_retinoid=True)
+FARAH = SessionFacts("manual_gauze", {"pustules": 4}, pigment_risk=True)
+EVA = SessionFacts("manual_cotton", {"closed_comedones": 10}, slow_healing=True)
 
 # (first name, last name, days since the session, facts, check-in answer, note)
 DEMO_SESSIONS = (
     ("Anna", "Smith", 3, SessionFacts("manual_gauze", {"closed_comedones": 18, "open_comedones": 9}), "fine", ""),
     ("Ben", "Okafor", 1, SessionFacts("lancet", {"pustules": 12, "closed_comedones": 6}), "", ""),
-    ("Chloé", "Martin", 2, SessionFacts("comedone_extractor", {"open_comedones": 22}), "red_or_sensitive", ""),
-    ("Farah", "Haddad", 2, SessionFacts("lancet", {"pustules": 4}), "worried", "My chin is still swollen."),
-    ("Eva", "Rossi", 5, SessionFacts("manual_cotton", {"closed_comedones": 10}), "", ""),
+    ("Chloé", "Martin", 2, CHLOE, "red_or_sensitive", ""),
+    ("Farah", "Haddad", 2, FARAH, "worried", "My chin is still swollen."),
+    ("Eva", "Rossi", 5, EVA, "", ""),
     ("Daniel", "Nguyen", 70, SessionFacts("manual_gauze", {"open_comedones": 15}), "", ""),
 )
 
@@ -75,6 +82,7 @@ def seed() -> dict[str, int]:
             message = Message.objects.get(source=f"demo:{first}-{last}", kind=MessageKind.CHECKIN_DAY1)
             checkin = CheckIn.objects.create(message=message, patient=patient, answer=CheckInAnswer(answer), note=note)
             created["checkins"] += 1
+            actives_follow_checkin(checkin_message=message, answer=CheckInAnswer(answer))
             if answer == CheckInAnswer.WORRIED:
                 SpecialistQueueEntry.objects.create(checkin=checkin, patient=patient, location=location)
                 created["queue_entries"] += 1

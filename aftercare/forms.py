@@ -54,6 +54,8 @@ class MessageTemplateForm(forms.ModelForm[MessageTemplate]):
         cleaned = super().clean() or {}
         if cleaned.get("send_time") is None and self.instance.kind in (
             MessageKind.SESSION_REMINDER,
+            MessageKind.CHECKIN_DAY3,
+            MessageKind.ACTIVES_WAIT,
             MessageKind.PROGRESS_REVIEW,
             MessageKind.BOOKING_REMINDER,
         ):

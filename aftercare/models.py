@@ -25,7 +25,11 @@ from clinic.models import Location, Patient, User
 class MessageKind(models.TextChoices):
     AFTERCARE_RIGHT_AFTER = "aftercare_right_after", _("Aftercare: right after the session")
     CHECKIN_DAY1 = "checkin_day1", _("Next-day check-in")
+    # Only for patients who heal slowly (immunosuppressed or diabetic): a second look.
+    CHECKIN_DAY3 = "checkin_day3", _("Day-3 check-in (slow healing)")
     ACTIVES_RETURN = "actives_return", _("Bringing actives back")
+    # Sent instead of ACTIVES_RETURN when the patient answered "still red or sensitive".
+    ACTIVES_WAIT = "actives_wait", _("Give it two more days (still red)")
     SESSION_REMINDER = "session_reminder", _("Reminder before a planned session")
     PROGRESS_REVIEW = "progress_review", _("Progress review invitation")
     SPECIALIST_ALERT = "specialist_alert", _("Alert to the specialist")
@@ -33,11 +37,29 @@ class MessageKind(models.TextChoices):
     BOOKING_REMINDER = "booking_reminder", _("Appointment reminder")
 
 
+# Check-ins: the patient answers them with one click.
+CHECKIN_KINDS = (MessageKind.CHECKIN_DAY1, MessageKind.CHECKIN_DAY3)
+# Reminders with "Yes, I will be there" / "I need another time" links, written per appointment.
+REMINDER_KINDS = (MessageKind.BOOKING_REMINDER, MessageKind.SESSION_REMINDER)
+
+
+class TemplateVariant(models.TextChoices):
+    """A version of a step for patients whose cautions change what it may say."""
+
+    STANDARD = "", _("Standard")
+    # Pregnancy, an anticoagulant or NSAID sensitivity: acetaminophen (paracetamol), never ibuprofen.
+    NO_IBUPROFEN = "no_ibuprofen", _("No ibuprofen (pregnancy, anticoagulants, NSAID sensitivity)")
+    # Pregnancy or breastfeeding: no "bring your retinoid back".
+    NO_RETINOID = "no_retinoid", _("No retinoid (pregnancy or breastfeeding)")
+
+
 # The kinds the aftercare sequence is made of, in the order a patient receives them.
 SEQUENCE_KINDS = (
     MessageKind.AFTERCARE_RIGHT_AFTER,
     MessageKind.CHECKIN_DAY1,
+    MessageKind.CHECKIN_DAY3,
     MessageKind.ACTIVES_RETURN,
+    MessageKind.ACTIVES_WAIT,
     MessageKind.SESSION_REMINDER,
     MessageKind.PROGRESS_REVIEW,
 )
@@ -225,7 +247,16 @@ class MailServerState(models.Model):
 class MessageTemplate(models.Model):
     """One step of the aftercare sequence, as the manager configured it."""
 
-    kind = models.CharField(_("kind"), max_length=32, choices=MessageKind.choices, unique=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=MessageKind.choices)
+    # One template per (kind, variant); the standard one has variant "".
+    variant = models.CharField(
+        _("variant"),
+        max_length=32,
+        choices=TemplateVariant.choices,
+        default=TemplateVariant.STANDARD,
+        db_default="",
+        blank=True,
+    )
     is_active = models.BooleanField(_("send this message"), default=True)
     offset_days = models.IntegerField(
         _("day"),
@@ -249,14 +280,23 @@ class MessageTemplate(models.Model):
     class Meta:
         verbose_name = _("message template")
         verbose_name_plural = _("message templates")
+        ordering = ["kind", "variant"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(offset_days__gte=-60) & Q(offset_days__lte=365), name="template_offset_in_range"
             ),
+            models.UniqueConstraint(fields=["kind", "variant"], name="template_kind_variant_unique"),
         ]
 
     def __str__(self) -> str:
-        return self.get_kind_display()
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The kind, and the variant when it is not the standard one: what the manager reads."""
+        if not self.variant:
+            return str(self.get_kind_display())
+        return f"{self.get_kind_display()} · {self.get_variant_display()}"
 
     @property
     def timing_label(self) -> str:

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from aftercare import links
-from aftercare.models import AppointmentReplyAnswer, CheckInAnswer, MessageKind
+from aftercare.models import CHECKIN_KINDS, REMINDER_KINDS, AppointmentReplyAnswer, CheckInAnswer, MessageKind
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class Content:
     actions: list[Action] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)
     unsubscribe_url: str | None = None
+    # How to reach the clinic, in hours and out of hours: the foot of every patient email.
+    contact: list[str] = field(default_factory=list)
 
 
 def absolute(path: str) -> str:
@@ -75,6 +77,8 @@ def render(content: Content) -> Rendered:
     for action in content.actions:
         text_parts.append(f"{action.label}: {action.url}")
     text_parts.append(_("With best wishes,\n%(clinic)s") % {"clinic": settings.CLINIC_NAME})
+    if content.contact:
+        text_parts.append("\n".join(content.contact))
     if content.unsubscribe_url:
         text_parts.append(_("To stop these emails: %(url)s") % {"url": content.unsubscribe_url})
     html = render_to_string(
@@ -85,6 +89,7 @@ def render(content: Content) -> Rendered:
             "advice": content.advice,
             "actions": content.actions,
             "unsubscribe_url": content.unsubscribe_url,
+            "contact": content.contact,
             "clinic_name": settings.CLINIC_NAME,
         },
     )
@@ -103,11 +108,12 @@ def sequence_content(
     values: dict[str, str],
     token: uuid.UUID,
     advice: list[str],
+    contact: list[str] | None = None,
 ) -> Content:
     actions = []
-    if kind == MessageKind.CHECKIN_DAY1:
+    if kind in CHECKIN_KINDS:
         actions = checkin_actions(token)
-    elif kind == MessageKind.BOOKING_REMINDER:
+    elif kind in REMINDER_KINDS:
         actions = booking_actions(token)
     return Content(
         subject=fill(subject, values),
@@ -115,4 +121,5 @@ def sequence_content(
         actions=actions,
         advice=advice,
         unsubscribe_url=absolute(links.unsubscribe_path(token)),
+        contact=contact or [],
     )

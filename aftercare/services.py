@@ -20,8 +20,17 @@ from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
 from aftercare import ics, outgoing, rendering
-from aftercare.defaults import DEFAULT_BOOKING, DEFAULT_SEQUENCE, SPECIALIST_ALERT_SUBJECT
+from aftercare.defaults import (
+    CONTACT_LINE,
+    DEFAULT_BOOKING,
+    DEFAULT_SEQUENCE,
+    NO_PAUSE,
+    OUT_OF_HOURS_DEFAULT,
+    SPECIALIST_ALERT_SUBJECT,
+)
 from aftercare.models import (
+    CHECKIN_KINDS,
+    REMINDER_KINDS,
     AppointmentReply,
     AppointmentReplyAnswer,
     CheckIn,
@@ -35,10 +44,12 @@ from aftercare.models import (
     MessageStatus,
     MessageTemplate,
     SpecialistQueueEntry,
+    TemplateVariant,
 )
 from aftercare.tasks import dispatch_due
+from clinic import hooks as clinic_hooks
 from clinic.audit import acting_as
-from clinic.models import OPEN_STATUSES, Appointment, AppointmentStatus, Location, Patient, User
+from clinic.models import OPEN_STATUSES, Appointment, AppointmentKind, AppointmentStatus, Location, Patient, User
 from clinic.roles import Role
 
 logger = logging.getLogger(__name__)
@@ -56,10 +67,20 @@ class SessionFacts:
     ``extraction_method``: "manual_gauze", "manual_cotton", "comedone_extractor" or "lancet".
     ``lesions_extracted``: counts by lesion type ("open_comedones", "closed_comedones",
     "papules", "pustules", ...).
+
+    The patient's cautions (the consultation's, read by the caller) change the content:
+    ``no_ibuprofen`` (pregnancy, an anticoagulant or bleeding disorder, an NSAID sensitivity):
+    acetaminophen advice instead; ``no_retinoid`` (pregnancy or breastfeeding): no "bring your
+    retinoid back"; ``pigment_risk`` (Fitzpatrick IV-VI): pigment-mark and sun-protection
+    advice; ``slow_healing`` (immunosuppressed or diabetic): a day-3 check-in as well.
     """
 
     extraction_method: str
     lesions_extracted: Mapping[str, int] = field(default_factory=dict)
+    no_ibuprofen: bool = False
+    no_retinoid: bool = False
+    pigment_risk: bool = False
+    slow_healing: bool = False
 
     @property
     def lancet_used(self) -> bool:
@@ -89,6 +110,29 @@ def session_advice(facts: SessionFacts) -> list[str]:
     return advice
 
 
+def caution_advice(facts: SessionFacts) -> list[str]:
+    """Advice the patient's cautions add to the right-after message."""
+    advice = []
+    if facts.pigment_risk:
+        advice.append(
+            _(
+                "Your skin can keep a darker mark where it was inflamed (post-inflammatory pigmentation). "
+                "To prevent it: do not pick, use a broad-spectrum SPF 30 or higher every day, even when it is "
+                "cloudy, and reapply when outdoors. Tell us at your next visit if you notice dark marks."
+            )
+        )
+    return advice
+
+
+def template_variant(kind: MessageKind, facts: SessionFacts) -> TemplateVariant:
+    """Which version of step ``kind`` this patient gets."""
+    if kind == MessageKind.AFTERCARE_RIGHT_AFTER and facts.no_ibuprofen:
+        return TemplateVariant.NO_IBUPROFEN
+    if kind == MessageKind.ACTIVES_RETURN and facts.no_retinoid:
+        return TemplateVariant.NO_RETINOID
+    return TemplateVariant.STANDARD
+
+
 def kick_dispatcher() -> None:
     """After the commit, ask a worker to send what is due now (beat would, within a minute).
 
@@ -97,24 +141,30 @@ def kick_dispatcher() -> None:
     dispatch_due.delay_on_commit()
 
 
-def message_templates_ensure_defaults() -> dict[str, MessageTemplate]:
-    """The sequence's templates, creating any missing one from the defaults."""
-    existing = {t.kind: t for t in MessageTemplate.objects.all()}
+def message_template_variants() -> dict[tuple[str, str], MessageTemplate]:
+    """Every template by (kind, variant), creating any missing one from the defaults."""
+    existing = {(t.kind, t.variant): t for t in MessageTemplate.objects.all()}
     missing = [
         MessageTemplate(
             kind=step.kind,
+            variant=step.variant,
             offset_days=step.offset_days,
             send_time=step.send_time,
             subject=str(step.subject),
             body_text=str(step.body_text),
         )
         for step in (*DEFAULT_SEQUENCE, *DEFAULT_BOOKING)
-        if step.kind not in existing
+        if (step.kind, step.variant) not in existing
     ]
     if missing:
         MessageTemplate.objects.bulk_create(missing, ignore_conflicts=True)
-        existing = {t.kind: t for t in MessageTemplate.objects.all()}
+        existing = {(t.kind, t.variant): t for t in MessageTemplate.objects.all()}
     return existing
+
+
+def message_templates_ensure_defaults() -> dict[str, MessageTemplate]:
+    """The standard template of each kind, creating any missing template from the defaults."""
+    return {kind: template for (kind, variant), template in message_template_variants().items() if not variant}
 
 
 def local_due(*, location: Location, day: date, send_time: time) -> datetime:
@@ -127,6 +177,14 @@ def step_due(*, template: MessageTemplate, location: Location, anchor: datetime)
         return anchor + timedelta(days=template.offset_days)
     day = location.local(anchor).date() + timedelta(days=template.offset_days)
     return local_due(location=location, day=day, send_time=template.send_time)
+
+
+def contact_lines(location: Location) -> list[str]:
+    """The foot of every patient email: the location's phone, and what to do when it is closed."""
+    return [
+        CONTACT_LINE % {"phone": location.phone or settings.CLINIC_NAME},
+        location.out_of_hours.strip() or str(OUT_OF_HOURS_DEFAULT),
+    ]
 
 
 def _values(patient: Patient, location: Location) -> dict[str, str]:
@@ -157,6 +215,7 @@ def _build(
         values=values,
         token=token,
         advice=advice or [],
+        contact=contact_lines(location),
     )
     rendered = rendering.render(content)
     message = Message(
@@ -188,6 +247,7 @@ def aftercare_sequence_start(
     planned_sessions: Sequence[datetime] = (),
     review_date: date | None = None,
     source: str | None = None,
+    review_key: str | None = None,
 ) -> list[Message]:
     """Schedule the aftercare sequence for a completed session; return the messages created.
 
@@ -195,6 +255,9 @@ def aftercare_sequence_start(
     caused it ("treatment_session:42"); a second call for the same source creates nothing.
     ``planned_sessions`` (aware datetimes) each get a reminder; the progress review
     invitation is due a week before ``review_date`` when given, else at the template's day.
+    ``review_key`` (e.g. "plan:7") makes the invitation one per plan however many sessions
+    start a sequence: its idempotency key is the plan's, not the session's.
+    The patient's cautions in ``facts`` choose each step's variant and add advice.
     """
     if timezone.is_naive(completed_at):
         raise ValueError("completed_at must be an aware datetime")
@@ -203,14 +266,19 @@ def aftercare_sequence_start(
     with acting_as(acting_user), transaction.atomic():
         if Message.objects.filter(patient=patient, source=source).exists():
             return []
-        templates = message_templates_ensure_defaults()
+        variants = message_template_variants()
+        templates = {kind: template for (kind, variant), template in variants.items() if not variant}
         build: list[Message] = []
 
         def add(kind: MessageKind, due_at: datetime, key: str, extra: dict[str, str] | None = None) -> None:
-            template = templates.get(kind)
+            # A patient whose caution has a variant gets that variant or nothing: never the
+            # standard text a caution rules out (a deactivated variant sends nothing).
+            template = variants.get((kind, template_variant(kind, facts)))
             if template is None or not template.is_active:
                 return
-            advice = session_advice(facts) if kind == MessageKind.AFTERCARE_RIGHT_AFTER else None
+            advice = (
+                [*session_advice(facts), *caution_advice(facts)] if kind == MessageKind.AFTERCARE_RIGHT_AFTER else None
+            )
             build.append(
                 _build(
                     patient=patient,
@@ -224,9 +292,13 @@ def aftercare_sequence_start(
                 )
             )
 
-        for kind in (MessageKind.AFTERCARE_RIGHT_AFTER, MessageKind.CHECKIN_DAY1, MessageKind.ACTIVES_RETURN):
-            if kind in templates:
-                add(kind, step_due(template=templates[kind], location=location, anchor=completed_at), source)
+        steps = [MessageKind.AFTERCARE_RIGHT_AFTER, MessageKind.CHECKIN_DAY1, MessageKind.ACTIVES_RETURN]
+        if facts.slow_healing:
+            steps.insert(2, MessageKind.CHECKIN_DAY3)
+        for kind in steps:
+            template = variants.get((kind, template_variant(kind, facts)))
+            if template is not None:
+                add(kind, step_due(template=template, location=location, anchor=completed_at), source)
         reminder = templates.get(MessageKind.SESSION_REMINDER)
         if reminder is not None:
             for planned in sorted(planned_sessions):
@@ -247,7 +319,7 @@ def aftercare_sequence_start(
                 due_at = max(due_at, completed_at)
             else:
                 due_at = step_due(template=review, location=location, anchor=completed_at)
-            add(MessageKind.PROGRESS_REVIEW, due_at, source)
+            add(MessageKind.PROGRESS_REVIEW, due_at, review_key or source)
         # ON CONFLICT DO NOTHING: a concurrent call for the same source adds nothing twice.
         Message.objects.bulk_create(build, ignore_conflicts=True)
         created = list(Message.objects.filter(patient=patient, source=source).order_by("due_at", "id"))
@@ -320,11 +392,15 @@ class LinkResult:
         return self.outcome == LinkOutcome.RECORDED
 
 
-def patient_message_for_link(*, message_token: uuid.UUID, kind: str | None = None) -> Message | None:
+def patient_message_for_link(
+    *, message_token: uuid.UUID, kind: str | None = None, kinds: Sequence[str] = ()
+) -> Message | None:
     """The patient's message a link points at (``None``: no such message, or a staff alert)."""
     messages = Message.objects.filter(token=message_token, to_user__isnull=True).select_related("location")
     if kind is not None:
         messages = messages.filter(kind=kind)
+    if kinds:
+        messages = messages.filter(kind__in=kinds)
     return messages.first()
 
 
@@ -334,10 +410,13 @@ def checkin_answer(*, message_token: uuid.UUID, answer: CheckInAnswer) -> LinkRe
     A later click is kept as a LinkClick (staff see it in the history) and changes nothing:
     a "worried" that a later "fine" overwrote would drop the patient from the specialist's
     queue. "Worried" puts the patient on the specialist queue once and alerts the on-duty
-    specialist. A cancelled message's link records nothing.
+    specialist. A cancelled message's link records nothing. A recorded "still red or
+    sensitive" holds back the "bring actives back" message and schedules "give it two more
+    days" in its place, in this same transaction; a later check-in's "fine" (day 3) undoes
+    that while neither has been sent (``actives_follow_checkin``).
     """
     with transaction.atomic():
-        message = patient_message_for_link(message_token=message_token, kind=MessageKind.CHECKIN_DAY1)
+        message = patient_message_for_link(message_token=message_token, kinds=CHECKIN_KINDS)
         if message is None:
             return None
         # Lock the message, so two clicks at once cannot both be "the first answer".
@@ -355,10 +434,75 @@ def checkin_answer(*, message_token: uuid.UUID, answer: CheckInAnswer) -> LinkRe
                     checkin=checkin, patient_id=message.patient_id, location=message.location
                 )
                 _alert_specialists(entry=entry)
+            actives_follow_checkin(checkin_message=message, answer=answer)
         LinkClick.objects.create(
             message=message, patient_id=message.patient_id, action=LinkAction.CHECKIN, answer=answer, outcome=outcome
         )
     return LinkResult(outcome=outcome, message=message, checkin=checkin)
+
+
+def actives_follow_checkin(*, checkin_message: Message, answer: CheckInAnswer) -> None:
+    """Hold back or restore the sequence's "bring actives back" message after a check-in answer.
+
+    A step of ``checkin_answer`` (its transaction). Idempotent: the "two more days"
+    message has a unique key per sequence, and answering twice finds the work done.
+    Only pending messages change: nothing already sent is taken back.
+    """
+    sequence = Message.objects.select_for_update().filter(
+        patient_id=checkin_message.patient_id, source=checkin_message.source, to_user__isnull=True
+    )
+    if answer == CheckInAnswer.RED_OR_SENSITIVE:
+        actives = sequence.filter(kind=MessageKind.ACTIVES_RETURN, status=MessageStatus.SCHEDULED).first()
+        if actives is None:
+            return
+        actives.status = MessageStatus.CANCELLED
+        actives.cancelled_reason = _("Held back: the check-in said still red or sensitive.")[:200]
+        actives.save(update_fields=["status", "cancelled_reason"])
+        waiting = sequence.filter(kind=MessageKind.ACTIVES_WAIT).first()
+        if waiting is not None:
+            if waiting.status == MessageStatus.CANCELLED:
+                waiting.status = MessageStatus.SCHEDULED
+                waiting.cancelled_reason = ""
+                waiting.save(update_fields=["status", "cancelled_reason"])
+            return
+        template = message_template_variants().get((MessageKind.ACTIVES_WAIT, TemplateVariant.STANDARD))
+        if template is None or not template.is_active or checkin_message.location is None:
+            return
+        patient = Patient.objects.get(pk=checkin_message.patient_id)
+        location = checkin_message.location
+        # When "bring actives back" would have gone out: the same moment, the other message.
+        due_at = max(actives.due_at, timezone.now())
+        Message.objects.bulk_create(
+            [
+                _build(
+                    patient=patient,
+                    location=location,
+                    template=template,
+                    due_at=due_at,
+                    source=checkin_message.source,
+                    key=actives.idempotency_key,
+                    values=_values(patient, location),
+                )
+            ],
+            ignore_conflicts=True,
+        )
+    elif answer == CheckInAnswer.FINE:
+        waiting = sequence.filter(kind=MessageKind.ACTIVES_WAIT, status=MessageStatus.SCHEDULED).first()
+        if waiting is None:
+            return
+        # The message it replaced shares its key; anything else cancelled it too (a cancelled
+        # appointment, an ended plan) would have cancelled the waiting one as well.
+        held = sequence.filter(
+            kind=MessageKind.ACTIVES_RETURN, status=MessageStatus.CANCELLED, idempotency_key=waiting.idempotency_key
+        ).first()
+        if held is None:
+            return
+        waiting.status = MessageStatus.CANCELLED
+        waiting.cancelled_reason = _("The patient said their skin is fine.")[:200]
+        waiting.save(update_fields=["status", "cancelled_reason"])
+        held.status = MessageStatus.SCHEDULED
+        held.cancelled_reason = ""
+        held.save(update_fields=["status", "cancelled_reason"])
 
 
 def checkin_note_add(*, checkin: CheckIn, note: str) -> LinkResult:
@@ -526,7 +670,13 @@ def booking_messages_schedule(*, appointment: Appointment, new: bool = False) ->
                     attachment_ics=calendar_file,
                 )
             )
-        reminder = templates.get(MessageKind.BOOKING_REMINDER)
+        # An extraction session gets the session reminder instead of the generic one (exactly
+        # one reminder per session): it asks about new medication and carries the plan's pause
+        # instructions; written here, it follows the appointment's moves and cancellation.
+        is_session = appointment.appointment_type.kind == AppointmentKind.EXTRACTION
+        reminder = templates.get(MessageKind.SESSION_REMINDER if is_session else MessageKind.BOOKING_REMINDER)
+        if is_session:
+            values["pause_instructions"] = clinic_hooks.session_preparation(appointment) or str(NO_PAUSE)
         if reminder is not None and reminder.is_active:
             due_at = step_due(template=reminder, location=location, anchor=appointment.start)
             # Booked for tomorrow morning after today's reminder time: the confirmation is enough.
@@ -581,7 +731,7 @@ def booking_messages_sweep(*, now: datetime | None = None) -> int:
             start__gt=now,
         )
         .filter(~Exists(has_messages))
-        .select_related("patient", "location")
+        .select_related("patient", "location", "appointment_type")
         .order_by("pk")
     )
     mended = 0
@@ -632,7 +782,7 @@ def appointment_reply_record(*, message_token: uuid.UUID, answer: AppointmentRep
     answer; the click is kept with what it found.
     """
     with transaction.atomic():
-        message = patient_message_for_link(message_token=message_token, kind=MessageKind.BOOKING_REMINDER)
+        message = patient_message_for_link(message_token=message_token, kinds=REMINDER_KINDS)
         if message is None:
             return None
         Message.objects.select_for_update().filter(pk=message.pk).first()

@@ -60,9 +60,10 @@ def message_retry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
 def sequence(request: AuthenticatedHttpRequest) -> HttpResponse:
-    templates = services.message_templates_ensure_defaults()
-    steps = [templates[step.kind] for step in DEFAULT_SEQUENCE if step.kind in templates]
-    booking_steps = [templates[step.kind] for step in DEFAULT_BOOKING if step.kind in templates]
+    # Every kind and variant, in the order a patient receives them (variants beside their standard step).
+    templates = services.message_template_variants()
+    steps = [templates[(s.kind, s.variant)] for s in DEFAULT_SEQUENCE if (s.kind, s.variant) in templates]
+    booking_steps = [templates[(s.kind, s.variant)] for s in DEFAULT_BOOKING if (s.kind, s.variant) in templates]
     return render(request, "aftercare/sequence.html", {"steps": steps, "booking_steps": booking_steps})
 
 
@@ -72,7 +73,7 @@ def template_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = MessageTemplateForm(request.POST or None, instance=template)
     if request.method == "POST" and form.is_valid():
         services.message_template_update(acting_user=request.user, template=template, **form.cleaned_data)
-        messages.success(request, _("“%(name)s” saved.") % {"name": template.get_kind_display()})
+        messages.success(request, _("“%(name)s” saved.") % {"name": template.label})
         return redirect("aftercare:sequence")
     placeholders = PLACEHOLDERS
     return render(

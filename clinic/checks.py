@@ -6,6 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import DatabaseError
+
+from clinic.models import Location
 
 REQUIRED_STATIC = (
     "vendor/bootstrap/bootstrap.min.css",
@@ -74,4 +77,22 @@ def check_site_url_https(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
             hint="Set CLINIC_SITE_URL to the clinic's https:// address.",
             id="clinic.E003",
         )
+    ]
+
+
+@register()
+def check_locations_have_a_phone(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Every patient email gives the location's phone: a patient must always be able to reach the clinic."""
+    try:
+        missing = list(Location.objects.active().filter(phone__regex=r"^\s*$").values_list("name", flat=True))
+    except DatabaseError:
+        # No database yet (before the first migrate): nothing to check.
+        return []
+    return [
+        Error(
+            f"Location {name!r} has no phone number.",
+            hint="Every patient email gives the location's phone; set it on the location's set-up page.",
+            id="clinic.E004",
+        )
+        for name in missing
     ]

@@ -84,9 +84,10 @@ DEMO_STAFF = (
     DemoStaff("manager", "Martin", "Hale", Role.MANAGER),
 )
 
+# Each with a phone: every patient email gives it (system check clinic.E002).
 DEMO_LOCATIONS = (
-    ("Clearwater Central", "Europe/London", "12 Harbour Street, London"),
-    ("Clearwater Riverside", "Europe/London", "3 Mill Lane, Richmond"),
+    ("Clearwater Central", "Europe/London", "12 Harbour Street, London", "+44 20 7946 0100"),
+    ("Clearwater Riverside", "Europe/London", "3 Mill Lane, Richmond", "+44 20 7946 0200"),
 )
 
 DEMO_PATIENTS = (
@@ -103,8 +104,14 @@ DEMO_PATIENTS = (
 def seed() -> dict[str, int]:
     created = {"locations": 0, "staff": 0, "patients": 0, "rooms": 0, "types": 0, "hours": 0, "appointments": 0}
     locations = []
-    for name, zone, address in DEMO_LOCATIONS:
-        location, made = Location.objects.get_or_create(name=name, defaults={"time_zone": zone, "address": address})
+    for name, zone, address, phone in DEMO_LOCATIONS:
+        location, made = Location.objects.get_or_create(
+            name=name, defaults={"time_zone": zone, "address": address, "phone": phone}
+        )
+        if not location.phone:
+            # A demo clinic loaded before locations had phones gets one (the system check needs it).
+            location.phone = phone
+            location.save(update_fields=["phone"])
         locations.append(location)
         created["locations"] += made
     for person in DEMO_STAFF:

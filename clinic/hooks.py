@@ -91,6 +91,26 @@ def patient_cleared_for_extraction(patient: Patient) -> bool:
     return _extraction_clearance(patient)
 
 
+def _no_preparation(appointment: Appointment) -> str:
+    # Without a consultations app there is no plan, so nothing to pause before a session.
+    return ""
+
+
+_session_preparation: Callable[[Appointment], str] = _no_preparation
+
+
+def provide_session_preparation(provider: Callable[[Appointment], str]) -> None:
+    """Set who answers "what must the patient pause before this session?" (consultations: the
+    plan's pause instructions, e.g. stop the topical retinoid 5 days before)."""
+    global _session_preparation
+    _session_preparation = provider
+
+
+def session_preparation(appointment: Appointment) -> str:
+    """The patient-facing pause instructions for an extraction appointment ("" when none)."""
+    return _session_preparation(appointment)
+
+
 def _no_reply() -> BaseExpression:
     return Value(None, output_field=CharField())
 

@@ -192,7 +192,18 @@ class Location(models.Model):
         help_text=_("Appointments and message times at this location use this zone."),
     )
     address = models.TextField(_("address"), blank=True)
+    # Every patient email gives this number (a system check refuses an active location without one).
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    out_of_hours = models.TextField(
+        _("out of hours"),
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_(
+            "What patients should do when the clinic is closed; printed at the foot of every patient email. "
+            "Leave empty for the standard text (out-of-hours medical service, emergency number)."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = LocationQuerySet.as_manager()

@@ -29,7 +29,7 @@ def _staff_field() -> StaffChoiceField:
 class LocationForm(forms.ModelForm[Location]):
     class Meta:
         model = Location
-        fields = ["name", "time_zone", "address", "phone", "is_active"]
+        fields = ["name", "time_zone", "address", "phone", "out_of_hours", "is_active"]
         widgets = {"address": forms.Textarea(attrs={"rows": 2})}
 
 

@@ -10,15 +10,16 @@ aesthetician must see before touching the skin: allergies, conditions, medicatio
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.utils.translation import gettext as _
 
-from clinic.models import RELEASED_STATUSES, AppointmentKind, AppointmentType, Location
+from clinic.models import RELEASED_STATUSES, Appointment, AppointmentKind, AppointmentType, Location
 from consultations.grading import Counts
 from consultations.models import Consultation, PlanSession, PlanStatus, TreatmentPlan
+from consultations.rules import assess
 
 # A plan's first session, with nothing booked before it, is suggested for the next morning.
 FIRST_SESSION_AT = time(10, 0)
@@ -187,3 +188,75 @@ def plan_summary(patient_id: int) -> PlanSummary:
 def plan_session_for(appointment_id: int) -> PlanSession | None:
     """The plan session an appointment holds, if it was booked from a plan."""
     return PlanSession.objects.select_related("plan").filter(appointment_id=appointment_id).first()
+
+
+# --- Cautions for the aftercare and the session reminder ----------------------------------
+
+
+def _latest_signed_consultation(patient_id: int) -> Consultation | None:
+    return Consultation.objects.signed().filter(patient_id=patient_id).order_by("-signed_at", "-id").first()
+
+
+def patient_cautions(patient_id: int) -> tuple[str, ...]:
+    """The caution ids (``consultations.rules.CAUTIONS``) of the patient's latest signed consultation.
+
+    Interim reading until the consultation form feeds every new ``Findings`` field: the
+    fields the record already holds are mapped here; the lead reconciles this with the
+    safety work's ``patient_cautions`` at merge.
+    """
+    consultation = _latest_signed_consultation(patient_id)
+    if consultation is None:
+        return ()
+    findings = replace(
+        consultation.findings(),
+        fitzpatrick=consultation.fitzpatrick,
+        iga=consultation.iga,
+        pregnant_or_breastfeeding=consultation.pregnant_or_breastfeeding,
+        keloid_history=consultation.keloid_scarring,
+        topical_retinoid=consultation.topical_retinoid,
+        # Health-history fields the safety work adds to the record; absent, they read as "no".
+        anticoagulant_or_bleeding_disorder=bool(getattr(consultation, "anticoagulant_or_bleeding_disorder", False)),
+        immunosuppressed_or_diabetic=bool(getattr(consultation, "immunosuppressed_or_diabetic", False)),
+    )
+    return assess(findings).cautions
+
+
+# Words in a recorded allergy that mean "no NSAID": ibuprofen and its family.
+NSAID_WORDS = ("nsaid", "ibuprofen", "aspirin", "naproxen", "diclofenac", "anti-inflammator")
+
+
+def nsaid_sensitive(allergies: str) -> bool:
+    """Whether a recorded allergy or intolerance rules out ibuprofen (and other NSAIDs)."""
+    text = allergies.lower()
+    return any(word in text for word in NSAID_WORDS)
+
+
+# The pause a topical retinoid needs before a session when the plan names none
+# (CA_TOPICAL_RETINOID: 5 days, the clinic's choice; consultations/RULES.md).
+RETINOID_PAUSE = _("please stop your topical retinoid 5 days before your session.")
+
+
+def session_pause_instructions(appointment: Appointment) -> str:
+    """What the patient must pause before this extraction session, as the reminder says it.
+
+    The plan's own "pause before" text when it has one (the plan the session was booked
+    from, else the patient's active plan); else, for a patient on a topical retinoid, the
+    caution's default pause; else "" (the reminder says there is nothing to pause).
+    """
+    plan_session = (
+        PlanSession.objects.select_related("plan__consultation").filter(appointment_id=appointment.pk).first()
+    )
+    plan = plan_session.plan if plan_session is not None else None
+    if plan is None:
+        plan = (
+            TreatmentPlan.objects.filter(patient_id=appointment.patient_id, status=PlanStatus.ACTIVE)
+            .select_related("consultation")
+            .order_by("-created_at", "-id")
+            .first()
+        )
+    if plan is not None and plan.pause_before.strip():
+        return plan.pause_before.strip()
+    consultation = plan.consultation if plan is not None else _latest_signed_consultation(appointment.patient_id)
+    if consultation is not None and consultation.topical_retinoid:
+        return str(RETINOID_PAUSE)
+    return ""

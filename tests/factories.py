@@ -37,6 +37,8 @@ class LocationFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Clinic {n}")
     time_zone = "Europe/London"
+    # Every patient email gives it; a location without one fails the system check.
+    phone = "+44 20 7946 0000"
 
 
 class UserFactory(factory.django.DjangoModelFactory):

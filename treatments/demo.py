@@ -48,7 +48,8 @@ class DemoProgramme:
     signed_days_ago: tuple[int, ...]
     sessions_planned: int
     baseline: Counts
-    # How much of the baseline is left at each signed session (fractions, in order).
+    # How much of the baseline is present at the start of each signed session (fractions, in
+    # order): the session's present count, which the progress compares with the baseline.
     remaining: tuple[float, ...]
     session_today: bool = False
     stopped_yesterday: bool = False
@@ -71,7 +72,9 @@ PROGRAMMES = (
             "left_cheek": {"closed_comedones": 6},
             "right_cheek": {"closed_comedones": 5},
         },
-        remaining=(0.8, 0.55),
+        # Present 87 -> 58 -> 37 lesions while GAGS falls 12 -> 10 -> 8: the pustule settles
+        # first, then the papules (counts and severity fall together).
+        remaining=(0.7, 0.45),
         session_today=True,
         allergies="Lanolin",
     ),
@@ -106,15 +109,26 @@ PROGRAMMES = (
 
 
 def _scaled(counts: Counts, fraction: float) -> dict[str, dict[str, int]]:
-    """What is left of ``counts``; inflamed lesions settle faster than comedones."""
+    """What is left of ``counts``; inflamed lesions settle much faster than comedones."""
     scaled: dict[str, dict[str, int]] = {}
     for zone, per_lesion in counts.items():
         for lesion, count in per_lesion.items():
-            factor = fraction**2 if lesion in ("papules", "pustules") else fraction
+            factor = fraction**4 if lesion in ("papules", "pustules") else fraction
             value = round(count * factor)
             if value:
                 scaled.setdefault(zone, {})[lesion] = value
     return scaled
+
+
+def _extracted(present: Counts) -> dict[str, dict[str, int]]:
+    """What a session extracts of what is present: most comedones and the pustules, never papules."""
+    extracted: dict[str, dict[str, int]] = {}
+    for zone, per_lesion in present.items():
+        for lesion, count in per_lesion.items():
+            value = count if lesion == "pustules" else 0 if lesion == "papules" else round(count * 0.7)
+            if value:
+                extracted.setdefault(zone, {})[lesion] = value
+    return extracted
 
 
 def _free_start(location: Location, day: date, practitioner: User, room: Room, minutes: int) -> datetime:
@@ -289,7 +303,8 @@ def seed() -> dict[str, int]:
                 exfoliation="enzyme",
                 softening="steam",
                 extraction_method="manual_gauze" if number % 2 else "comedone_extractor",
-                lesions_extracted=_scaled(spec.baseline, fraction),
+                lesions_present=_scaled(spec.baseline, fraction),
+                lesions_extracted=_extracted(_scaled(spec.baseline, fraction)),
                 pain=3 if number == 1 else 2,
                 complications=["pinpoint_bleeding"] if number == 1 else [],
                 product_lot=usable_lot,

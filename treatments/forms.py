@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from consultations.forms import LesionCountsForm
+from consultations.grading import Iga
 from consultations.models import BarrierStatus
 from treatments.models import (
     Complication,
@@ -149,9 +150,11 @@ class SessionLogForm(forms.Form):
             )
         return lot
 
-    def to_log(self, counts: LesionCountsForm) -> SessionLog:
+    def to_log(self, counts: LesionCountsForm, present: LesionCountsForm | None = None) -> SessionLog:
+        """The log from this form, the extracted face map (``counts``) and the present-today one."""
         data = self.cleaned_data
         return SessionLog(
+            lesions_present=present.counts() if present is not None else {},
             cleanse_product=data["cleanse_product"],
             exfoliation=data["exfoliation"],
             softening=data["softening"],
@@ -201,6 +204,16 @@ class ProductLotForm(forms.Form):
 
 
 class ProgressReviewForm(forms.Form):
+    """The decision, with the review's own measurement: IGA here, present counts on a face map beside it."""
+
+    iga = forms.TypedChoiceField(
+        label=_("IGA today"),
+        choices=[("", "—"), *Iga.choices],
+        coerce=int,
+        empty_value=None,
+        help_text=_("Investigator's global assessment, 0 (clear) to 4 (severe)."),
+        error_messages={"required": _("Grade the skin today (IGA 0-4).")},
+    )
     decision = forms.ChoiceField(
         label=_("Decision"),
         choices=ReviewDecision.choices,

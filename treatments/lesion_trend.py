@@ -2,10 +2,13 @@
 
 Pure functions over plain data (no database, no clock), so every figure is unit-tested.
 
-What is counted: the baseline is the consultation's lesion counts (lesions present); each
-session contributes the lesions extracted there, per zone and type, as logged on the face map.
-Those are the clinic's own two records of "how much was there" over time; the charts say so.
-Severity is the GAGS grade of each point's counts (``consultations.grading``).
+What is compared: like with like. The baseline is the consultation's lesion counts (what was
+present); each session contributes what was present when it started (counted before
+extraction), and each progress review its own present count. Change from the baseline is
+always present against present. What a session extracted is kept beside it as a separate
+series: it measures the work done, not the skin (issue 10: comparing extracted with present
+made Grace's counts fall 45% while her GAGS stayed at 12).
+Severity is the GAGS grade of each point's present counts (``consultations.grading``).
 """
 
 from __future__ import annotations
@@ -18,16 +21,19 @@ from consultations.grading import FACE_ZONES, OPTIONAL_ZONES, Band, Counts, Lesi
 
 BASELINE = "baseline"
 SESSION = "session"
+REVIEW = "review"
 
 
 @dataclass(frozen=True)
 class Point:
-    """One measurement: the baseline (consultation) or one session's extraction log."""
+    """One measurement of what is present: the baseline, a session (before extraction) or a review."""
 
-    kind: str  # BASELINE or SESSION
+    kind: str  # BASELINE, SESSION or REVIEW
     on: date
-    counts: Counts
+    counts: Counts  # lesions present
     number: int | None = None  # the session's number in the programme
+    # What the session extracted (None for the baseline and reviews): a separate series.
+    extracted: Counts | None = None
 
     def lesion_totals(self) -> dict[str, int]:
         totals = dict.fromkeys(Lesion.values, 0)
@@ -46,6 +52,12 @@ class Point:
     @property
     def gags_total(self) -> int:
         return gags(self.counts).total
+
+    @property
+    def extracted_total(self) -> int | None:
+        if self.extracted is None:
+            return None
+        return sum(sum(per_lesion.values()) for per_lesion in self.extracted.values())
 
 
 def percent_change(baseline: int, now: int) -> float | None:
@@ -105,6 +117,13 @@ class LesionTrend:
     def gags_series(self) -> list[int]:
         return [row.gags_total for row in self.rows]
 
+    def extracted_rows(self) -> list[Row]:
+        """The sessions' rows, for the separate "extracted" series (the baseline and reviews extract nothing)."""
+        return [row for row in self.rows if row.point.extracted is not None]
+
+    def extracted_series(self) -> list[int]:
+        return [row.point.extracted_total or 0 for row in self.extracted_rows()]
+
     def zone_changes(self) -> list[Change]:
         """Per zone: baseline, latest and percent change (zones with nothing at either end left out)."""
         if not self.has_comparison:
@@ -138,7 +157,7 @@ class LesionTrend:
 
 
 def lesion_trend(points: Sequence[Point]) -> LesionTrend:
-    """The figures for ``points``, in order: the baseline first when there is one, then sessions by date.
+    """The figures for ``points``, in order: the baseline first when there is one, then visits by date.
 
     The optional zones (chest, back) are included only when some point counted there.
     """

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Appointment, AppointmentStatus, Patient, User
+from consultations.grading import Iga
 from consultations.models import BarrierStatus, TreatmentPlan
 
 
@@ -214,6 +215,13 @@ class TreatmentSession(models.Model):
     extraction_method = models.CharField(
         _("extraction method"), max_length=30, choices=ExtractionMethod.choices, blank=True
     )
+    # --- Present today (issue 10): counted before extraction, required to sign ---
+    # What is on the skin when the session starts, {zone: {lesion: count}} as the
+    # consultation's baseline: progress compares this with the baseline (like with like),
+    # never what was extracted (that measures effort, not the skin).
+    lesions_present = models.JSONField(_("lesions present today"), default=dict, db_default={}, blank=True)
+    # --- end present today ---
+
     # Lesions extracted: {zone: {lesion: count}}, the same shape as the consultation's counts
     # and entered on the same face map (consultations.forms.LesionCountsForm validates it).
     lesions_extracted = models.JSONField(_("lesions extracted"), default=dict, blank=True)
@@ -404,6 +412,13 @@ class ProgressReview(models.Model):
     )
     specialist = models.ForeignKey(User, verbose_name=_("specialist"), on_delete=models.PROTECT, related_name="+")
     decision = models.CharField(_("decision"), max_length=20, choices=ReviewDecision.choices)
+    # The review's own measurement: what is present today, its IGA (recorded) and GAGS
+    # (computed from the counts by consultations.grading, stored as it was then).
+    lesions_present = models.JSONField(_("lesions present"), default=dict, db_default={}, blank=True)
+    iga = models.PositiveSmallIntegerField(
+        _("investigator's global assessment"), choices=Iga.choices, null=True, blank=True
+    )
+    gags_total = models.PositiveSmallIntegerField(_("GAGS score"), null=True, blank=True)
     # For "change": the programme's new number of sessions in total, if that changes.
     sessions_planned = models.PositiveSmallIntegerField(_("sessions planned in total"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
@@ -422,6 +437,10 @@ class ProgressReview(models.Model):
             models.CheckConstraint(
                 condition=Q(sessions_planned__isnull=True) | Q(sessions_planned__gte=1),
                 name="review_sessions_planned_positive",
+            ),
+            models.CheckConstraint(condition=Q(iga__isnull=True) | Q(iga__lte=4), name="review_iga_range"),
+            models.CheckConstraint(
+                condition=Q(gags_total__isnull=True) | Q(gags_total__lte=44), name="review_gags_range"
             ),
         ]
 

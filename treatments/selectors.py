@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -11,8 +12,14 @@ from clinic.models import Appointment, AppointmentKind, Location, Patient
 from consultations.grading import Lesion, Zone
 from consultations.selectors import PlanSummary, plan_summaries, plan_summary
 from treatments.charts import Chart, line_chart
-from treatments.lesion_trend import BASELINE, SESSION, LesionTrend, Point, lesion_trend
-from treatments.models import AWAITING_CHECK_IN, SESSION_STARTS_FROM, SpecialistAlert, TreatmentSession
+from treatments.lesion_trend import BASELINE, REVIEW, SESSION, LesionTrend, Point, lesion_trend
+from treatments.models import (
+    AWAITING_CHECK_IN,
+    SESSION_STARTS_FROM,
+    ProgressReview,
+    SpecialistAlert,
+    TreatmentSession,
+)
 
 
 @dataclass(frozen=True)
@@ -31,34 +38,60 @@ class TreatmentRecord:
 
 
 def _point_label(point: Point) -> str:
-    return _("Baseline") if point.kind == BASELINE else _("Session %(number)s") % {"number": point.number}
+    if point.kind == BASELINE:
+        return _("Baseline")
+    if point.kind == REVIEW:
+        return _("Review")
+    return _("Session %(number)s") % {"number": point.number}
 
 
 def lesion_trend_charts(figures: LesionTrend) -> list[Chart]:
-    """Total lesions, lesions by type, by zone, and GAGS severity: one chart each."""
+    """Lesions present (total, by type, by zone), GAGS severity, and, apart, what the sessions extracted."""
     if not figures.rows:
         return []
     labels = [_point_label(row.point) for row in figures.rows]
     dates = [date_format(row.point.on, "j M") for row in figures.rows]
+    extracted_rows = figures.extracted_rows()
+    extracted_chart = (
+        [
+            line_chart(
+                title=_("Lesions extracted per session (the work done, not the skin)"),
+                x_labels=[_point_label(row.point) for row in extracted_rows],
+                x_sublabels=[date_format(row.point.on, "j M") for row in extracted_rows],
+                series=[(_("Extracted"), figures.extracted_series())],
+            )
+        ]
+        if extracted_rows
+        else []
+    )
     by_type = [(str(Lesion(lesion).label), values) for lesion, values in figures.lesion_series().items() if any(values)]
     by_zone = [(str(Zone(zone).label), values) for zone, values in figures.zone_series().items() if any(values)]
     return [
         line_chart(
-            title=_("All lesions"), x_labels=labels, x_sublabels=dates, series=[(_("Total"), figures.total_series())]
+            title=_("Lesions present"),
+            x_labels=labels,
+            x_sublabels=dates,
+            series=[(_("Present"), figures.total_series())],
         ),
-        line_chart(title=_("Lesions by type"), x_labels=labels, x_sublabels=dates, series=by_type),
-        line_chart(title=_("Lesions by zone"), x_labels=labels, x_sublabels=dates, series=by_zone),
+        line_chart(title=_("Lesions present by type"), x_labels=labels, x_sublabels=dates, series=by_type),
+        line_chart(title=_("Lesions present by zone"), x_labels=labels, x_sublabels=dates, series=by_zone),
         line_chart(
             title=_("Severity (GAGS score)"),
             x_labels=labels,
             x_sublabels=dates,
             series=[(_("GAGS score"), figures.gags_series())],
         ),
+        *extracted_chart,
     ]
 
 
 def treatment_record(patient: Patient) -> TreatmentRecord:
-    """The patient's baseline (their consultation) and signed sessions, with the figures and charts."""
+    """The patient's baseline, signed sessions and progress reviews, with the figures and charts.
+
+    Every point is what was present: the consultation's counts, each session's count before
+    extraction, each review's count. Sessions signed before present counts were recorded
+    have none and are left out of the trend (their extraction log is still on the record).
+    """
     summary = plan_summary(patient.pk)
     sessions = list(
         TreatmentSession.objects.for_patient(patient.pk).signed().with_related().order_by("appointment__start", "id")
@@ -66,9 +99,19 @@ def treatment_record(patient: Patient) -> TreatmentRecord:
     if summary.plan is not None:
         sessions = [s for s in sessions if s.plan_id in (None, summary.plan.pk)]
     points = [
-        Point(SESSION, s.appointment.location.local(s.appointment.start).date(), s.lesions_extracted, s.session_number)
+        Point(
+            SESSION,
+            s.appointment.location.local(s.appointment.start).date(),
+            s.lesions_present,
+            s.session_number,
+            extracted=s.lesions_extracted,
+        )
         for s in sessions
+        if s.lesions_present
     ]
+    if summary.plan is not None:
+        reviews = ProgressReview.objects.filter(plan_id=summary.plan.pk).exclude(lesions_present={})
+        points += [Point(REVIEW, timezone.localdate(r.decided_at), r.lesions_present) for r in reviews]
     if summary.consultation is not None and summary.baseline_on is not None:
         points.append(Point(BASELINE, summary.baseline_on, summary.baseline_counts))
     trend = lesion_trend(points)

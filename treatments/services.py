@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from clinic.audit import acting_as
 from clinic.models import Appointment, AppointmentKind, AppointmentStatus, User
+from consultations.grading import Iga, gags
 from consultations.models import PlanStatus, TreatmentPlan
 from consultations.selectors import plan_session_for, plan_summary
 from treatments import hooks
@@ -203,6 +204,8 @@ class SessionLog:
     product_lot: ProductLot | None
     aftercare_explained: bool
     notes: str = ""
+    # What is present today, counted before extraction; signing needs it (issue 10).
+    lesions_present: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
 
 def session_log_save(*, acting_user: User, session: TreatmentSession, log: SessionLog) -> TreatmentSession:
@@ -230,7 +233,14 @@ _LOG_FIELDS = [
     "product_lot",
     "aftercare_explained",
     "notes",
+    "lesions_present",
 ]
+
+
+def non_zero_counts(counts: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
+    """``counts`` without its zeros and empty zones: the stored shape of a face map."""
+    kept = {zone: {lesion: count for lesion, count in per.items() if count} for zone, per in counts.items()}
+    return {zone: per for zone, per in kept.items() if per}
 
 
 def _apply_log(session: TreatmentSession, log: SessionLog) -> None:
@@ -242,6 +252,7 @@ def _apply_log(session: TreatmentSession, log: SessionLog) -> None:
         zone: {lesion: count for lesion, count in per.items() if count} for zone, per in log.lesions_extracted.items()
     }
     session.lesions_extracted = {zone: per for zone, per in session.lesions_extracted.items() if per}
+    session.lesions_present = non_zero_counts(log.lesions_present)
     session.pain = log.pain
     session.complications = list(log.complications)
     session.complication_notes = log.complication_notes.strip()
@@ -262,7 +273,7 @@ def _check_log(log: SessionLog, *, on: date, complete: bool) -> None:
         raise SessionRefused(_("Pain is scored from 0 to 10."), field="pain")
     if any(value not in Complication.values for value in log.complications):
         raise SessionRefused(_("Choose complications from the list."), field="complications")
-    for per_lesion in log.lesions_extracted.values():
+    for per_lesion in (*log.lesions_extracted.values(), *log.lesions_present.values()):
         if any(count < 0 for count in per_lesion.values()):
             raise SessionRefused(_("Counts cannot be negative."))
     if log.product_lot is not None:
@@ -278,6 +289,10 @@ def _check_log(log: SessionLog, *, on: date, complete: bool) -> None:
             raise SessionRefused(_("This lot is no longer in use: choose another."), field="product_lot")
     if not complete:
         return
+    # Progress compares what is present at each visit with the baseline: a session signed
+    # without today's count would leave a hole in the patient's trend.
+    if not any(any(per.values()) for per in log.lesions_present.values()):
+        raise SessionRefused(_("Count the lesions present today, by zone and type, before signing."))
     if not log.extraction_method:
         raise SessionRefused(_("Choose the extraction method."), field="extraction_method")
     if log.pain is None:
@@ -362,8 +377,14 @@ def progress_review_decide(
     notes: str = "",
     sessions_planned: int | None = None,
     appointment: Appointment | None = None,
+    lesions_present: Mapping[str, Mapping[str, int]] | None = None,
+    iga: int | None = None,
 ) -> ProgressReview:
     """Record the specialist's decision at the progress review and apply it to the plan.
+
+    The review measures the skin as the consultation did: what is present now, by zone and
+    type, its IGA (recorded) and GAGS (computed from the counts), so the change from the
+    baseline compares like with like.
 
     Continue: the plan stays as it is. Change: says what changes (notes) and may set a new
     number of sessions in total. End: the plan is closed, so no more sessions are booked.
@@ -375,6 +396,17 @@ def progress_review_decide(
         raise SessionRefused(_("Say what changes in the plan."), field="notes")
     if decision != ReviewDecision.CHANGE:
         sessions_planned = None
+    if iga is not None and iga not in Iga.values:
+        raise SessionRefused(_("Choose an IGA grade from 0 to 4."), field="iga")
+    present = non_zero_counts(lesions_present or {})
+    if any(count < 0 for per in present.values() for count in per.values()):
+        raise SessionRefused(_("Counts cannot be negative."))
+    if lesions_present is not None:
+        # A measurement is the count and its grade together; only clear skin (IGA 0) has nothing to count.
+        if iga is None:
+            raise SessionRefused(_("Grade the skin today (IGA 0-4)."), field="iga")
+        if iga != Iga.CLEAR and not present:
+            raise SessionRefused(_("Count the lesions present today, by zone and type."), field="iga")
     with acting_as(acting_user), transaction.atomic():
         locked = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
         if appointment is not None:
@@ -404,4 +436,7 @@ def progress_review_decide(
             decision=decision,
             notes=notes,
             sessions_planned=sessions_planned,
+            lesions_present=present,
+            iga=iga,
+            gags_total=gags(present).total if lesions_present is not None else None,
         )

@@ -31,6 +31,7 @@ from treatments.rescreen import RESCREEN_RULES_BY_ID
 from treatments.selectors import sessions_today, treatment_record
 
 EXTRACTED_PREFIX = "extracted"
+PRESENT_PREFIX = "present"
 CLINICAL = (roles.WORK_TREATMENTS, roles.WORK_CONSULTATIONS)
 
 
@@ -113,13 +114,16 @@ def session_log(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         form = SessionLogForm(request.POST, today=today)
         counts = LesionCountsForm(request.POST, prefix=EXTRACTED_PREFIX)
-        if form.is_valid() and counts.is_valid():
+        present = LesionCountsForm(request.POST, prefix=PRESENT_PREFIX)
+        if form.is_valid() and counts.is_valid() and present.is_valid():
             signing = request.POST.get("action") == "sign"
             try:
                 if signing:
-                    services.session_sign(acting_user=request.user, session=session, log=form.to_log(counts))
+                    services.session_sign(acting_user=request.user, session=session, log=form.to_log(counts, present))
                 else:
-                    services.session_log_save(acting_user=request.user, session=session, log=form.to_log(counts))
+                    services.session_log_save(
+                        acting_user=request.user, session=session, log=form.to_log(counts, present)
+                    )
             except services.SessionRefused as error:
                 _refused(form, error)
             else:
@@ -131,10 +135,17 @@ def session_log(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     else:
         form = SessionLogForm(initial=SessionLogForm.initial_from(session), today=today)
         counts = LesionCountsForm(counts=session.lesions_extracted, prefix=EXTRACTED_PREFIX)
+        present = LesionCountsForm(counts=session.lesions_present, prefix=PRESENT_PREFIX)
     return render(
         request,
         "treatments/session_log.html",
-        {"session": session, "form": form, "counts": counts, "plan": plan_summary(session.patient_id)},
+        {
+            "session": session,
+            "form": form,
+            "counts": counts,
+            "present": present,
+            "plan": plan_summary(session.patient_id),
+        },
     )
 
 
@@ -168,6 +179,7 @@ def session_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "addendum_form": AddendumForm() if may_add else None,
             "rescreen_rules": [RESCREEN_RULES_BY_ID[r] for r in session.rescreen_reasons if r in RESCREEN_RULES_BY_ID],
             "extracted": extracted_rows(session.lesions_extracted),
+            "present": extracted_rows(session.lesions_present),
         },
     )
 
@@ -208,7 +220,8 @@ def progress_review(request: AuthenticatedHttpRequest, plan_pk: int) -> HttpResp
     patient = plan.patient
     patient_record_access(acting_user=request.user, patient=patient, request=request, page="progress_review")
     form = ProgressReviewForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    present = LesionCountsForm(request.POST or None, prefix=PRESENT_PREFIX)
+    if request.method == "POST" and form.is_valid() and present.is_valid():
         try:
             services.progress_review_decide(
                 acting_user=request.user,
@@ -216,6 +229,8 @@ def progress_review(request: AuthenticatedHttpRequest, plan_pk: int) -> HttpResp
                 decision=form.cleaned_data["decision"],
                 notes=form.cleaned_data["notes"],
                 sessions_planned=form.cleaned_data["sessions_planned"],
+                lesions_present=present.counts(),
+                iga=form.cleaned_data["iga"],
             )
         except services.SessionRefused as error:
             _refused(form, error)
@@ -238,6 +253,7 @@ def progress_review(request: AuthenticatedHttpRequest, plan_pk: int) -> HttpResp
             "patient": patient,
             "record": record,
             "form": form,
+            "present": present,
             "baseline_map": baseline_map,
             "latest_map": latest_map,
             "reviews": plan.progress_reviews.select_related("specialist"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from aftercare import demo
-from aftercare.models import Message, MessageStatus, SpecialistQueueEntry
+from aftercare.models import Message, MessageKind, MessageStatus, SpecialistQueueEntry
 from clinic import demo as clinic_demo
 
 pytestmark = pytest.mark.django_db
@@ -25,3 +25,13 @@ def test_the_demo_shows_aftercare_in_use_and_a_second_run_adds_nothing() -> None
     assert demo.seed() == {"aftercare_messages": 0, "checkins": 0, "queue_entries": 0}
     assert Message.objects.count() == count
     assert SpecialistQueueEntry.objects.open().count() == 1
+
+
+def test_the_demo_shows_aftercare_adapting_to_cautions_and_answers() -> None:
+    clinic_demo.seed()
+    demo.seed()
+    chloe = Message.objects.filter(patient__first_name="Chloé")
+    assert chloe.get(kind=MessageKind.ACTIVES_RETURN).status == MessageStatus.CANCELLED
+    assert chloe.get(kind=MessageKind.ACTIVES_WAIT).status == MessageStatus.SCHEDULED
+    assert "ibuprofen or acetaminophen" not in chloe.get(kind=MessageKind.AFTERCARE_RIGHT_AFTER).body_text
+    assert Message.objects.filter(patient__first_name="Eva", kind=MessageKind.CHECKIN_DAY3).exists()

@@ -87,11 +87,21 @@ def test_the_aesthetician_performs_and_signs_a_session(page: Page, live_server: 
     page.get_by_label("Cleanser used").fill("Gentle gel cleanser")
     page.get_by_label("Extraction method").select_option("manual_gauze")
     page.get_by_role("radio", name="Steam").check()
-    # Choosing a zone on the face map moves to its first count.
-    page.get_by_role("link", name="Nose").click()
-    expect(page.get_by_label("Nose: Open comedones (blackheads)")).to_be_focused()
+    # First what is present today, before anything is extracted: progress compares it with the
+    # consultation's counts. Choosing a zone on the face map moves to its first count.
+    present = page.get_by_role("group", name="Lesions present today, before extraction")
+    present.get_by_role("link", name="Nose").click()
+    expect(present.get_by_label("Nose: Open comedones (blackheads)")).to_be_focused()
+    page.keyboard.type("18")
+    present.get_by_label("Forehead: Closed comedones (whiteheads)").fill("9")
+    present.get_by_label("Forehead: Papules").fill("2")
+    expect(page.locator('#present-map .face-zone[data-zone="nose"] .zone-total')).to_have_text("18")
+    # Then what was extracted, on its own map.
+    extracted = page.get_by_role("group", name="Lesions extracted")
+    extracted.get_by_role("link", name="Nose").click()
+    expect(extracted.get_by_label("Nose: Open comedones (blackheads)")).to_be_focused()
     page.keyboard.type("14")
-    page.get_by_label("Forehead: Closed comedones (whiteheads)").fill("6")
+    extracted.get_by_label("Forehead: Closed comedones (whiteheads)").fill("6")
     expect(page.locator('#extracted-map .face-zone[data-zone="nose"] .zone-total')).to_have_text("14")
     page.get_by_label("Pain reported (0-10)").fill("3")
     page.get_by_role("checkbox", name="Pinpoint bleeding").check()
@@ -105,10 +115,15 @@ def test_the_aesthetician_performs_and_signs_a_session(page: Page, live_server: 
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Treatment session: Nora Quinn")
     expect(page.get_by_text("Session signed and locked.")).to_be_visible()
-    expect(page.get_by_role("row", name="Nose")).to_contain_text("14")
+    expect(page.locator("#extracted-table").get_by_role("row", name="Nose")).to_contain_text("14")
+    expect(page.locator("#present-table").get_by_role("row", name="Nose")).to_contain_text("18")
     assert axe_violations(page) == []
     session = TreatmentSession.objects.get()
     assert session.status == SessionStatus.SIGNED
     assert session.lesions_extracted == {"nose": {"open_comedones": 14}, "forehead": {"closed_comedones": 6}}
+    assert session.lesions_present == {
+        "nose": {"open_comedones": 18},
+        "forehead": {"closed_comedones": 9, "papules": 2},
+    }
     assert session.product_lot is not None
     assert session.product_lot.lot_number == "BP-2511"

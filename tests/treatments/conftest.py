@@ -55,6 +55,8 @@ class TreatmentScene:
             "softening": "steam",
             "extraction_method": "manual_gauze",
             "lesions_extracted": counts,
+            # Counted before extraction: what progress compares with the baseline.
+            "lesions_present": {"nose": {"open_comedones": 14}, "chin": {"closed_comedones": 6}},
             "pain": 3,
             "complications": ["pinpoint_bleeding"],
             "complication_notes": "",
@@ -80,7 +82,19 @@ def frozen_now() -> Iterator[object]:
 
 
 @pytest.fixture
-def scene(db: None, frozen_now: object, aesthetician: User, specialist: User) -> TreatmentScene:
+def consultation_overrides() -> dict[str, object]:
+    """Fields of the scene's consultation to change: parametrize this to give the patient a caution."""
+    return {}
+
+
+@pytest.fixture
+def scene(
+    db: None,
+    frozen_now: object,
+    aesthetician: User,
+    specialist: User,
+    consultation_overrides: dict[str, object],
+) -> TreatmentScene:
     patient = PatientFactory(first_name="Nora", last_name="Quinn")
     room = RoomFactory()
     # The consultation the specialist held three weeks ago, and the plan of 6 sessions it wrote.
@@ -94,8 +108,11 @@ def scene(db: None, frozen_now: object, aesthetician: User, specialist: User) ->
             start=NOW - timedelta(days=21),
             status=AppointmentStatus.COMPLETED,
         ),
-        allergies="Lanolin",
-        lesion_counts={"nose": {"open_comedones": 20}, "chin": {"closed_comedones": 10}},
+        **{
+            "allergies": "Lanolin",
+            "lesion_counts": {"nose": {"open_comedones": 20}, "chin": {"closed_comedones": 10}},
+            **consultation_overrides,
+        },
     )
     plan = TreatmentPlanFactory(
         consultation=consultation, sessions_planned=6, starts_on=(NOW - timedelta(days=21)).date()

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from treatments.charts import line_chart, nice_step
-from treatments.lesion_trend import BASELINE, SESSION, Point, lesion_trend, percent_change
+from treatments.lesion_trend import BASELINE, REVIEW, SESSION, Point, lesion_trend, percent_change
 
 BASELINE_COUNTS = {
     "forehead": {"closed_comedones": 20, "papules": 4},
@@ -104,3 +104,23 @@ def test_a_chart_puts_zero_at_the_bottom_and_the_maximum_within_the_plot() -> No
 def test_a_chart_refuses_a_series_of_the_wrong_length() -> None:
     with pytest.raises(ValueError, match="2 values for 3"):
         line_chart(title="x", x_labels=["a", "b", "c"], series=[("s", [1, 2])])
+
+
+def test_extracted_counts_are_a_separate_series_of_the_sessions_only() -> None:
+    extracted_1 = {"nose": {"open_comedones": 20}}
+    extracted_2 = {"nose": {"open_comedones": 9}, "chin": {"closed_comedones": 3}}
+    result = lesion_trend(
+        [
+            Point(BASELINE, date(2026, 1, 20), BASELINE_COUNTS),
+            Point(SESSION, date(2026, 2, 3), SESSION_1, number=1, extracted=extracted_1),
+            Point(SESSION, date(2026, 2, 17), SESSION_2, number=2, extracted=extracted_2),
+            Point(REVIEW, date(2026, 3, 24), {"nose": {"open_comedones": 5}}),
+        ]
+    )
+    # What is present drives the totals and the change; what was extracted never does.
+    assert result.total_series() == [66, 48, 21, 5]
+    assert [row.point.kind for row in result.extracted_rows()] == [SESSION, SESSION]
+    assert result.extracted_series() == [20, 12]
+    assert result.latest is not None
+    assert result.latest.point.kind == REVIEW
+    assert result.latest.total_change == -92.4

@@ -47,6 +47,8 @@ def log_data(scene: TreatmentScene, **overrides: str) -> dict[str, str]:
         "exfoliation": "none",
         "softening": "steam",
         "extraction_method": "comedone_extractor",
+        "present-nose__open_comedones": "14",
+        "present-chin__closed_comedones": "6",
         "extracted-nose__open_comedones": "9",
         "pain": "2",
         "product_lot": str(scene.lot.pk),
@@ -217,8 +219,8 @@ def test_the_patient_page_section_shows_progress_to_clinical_roles_only(
     request = RequestFactory().get("/")
     request.user = scene.specialist
     html = template.render(Context({"request": request, "patient": scene.patient}))
-    # Baseline 30 lesions (20 + 10), session 1: 16 extracted.
-    assert "−46.7 %" in html
+    # Baseline 30 lesions present (20 + 10); session 1: 20 present (14 + 6) before extraction.
+    assert "−33.3 %" in html
     assert "<svg" in html
     request.user = front_desk
     assert "<svg" not in template.render(Context({"request": request, "patient": scene.patient}))
@@ -230,7 +232,9 @@ def test_the_specialist_ends_the_plan_at_the_progress_review(scene: TreatmentSce
     assert page.status_code == 200
     response = client.post(f"/treatments/plans/{scene.plan.pk}/review/", {"decision": "change", "notes": ""})
     assert "Say what changes in the plan." in response.content.decode()
-    response = client.post(f"/treatments/plans/{scene.plan.pk}/review/", {"decision": "end", "notes": "Clear."})
+    response = client.post(
+        f"/treatments/plans/{scene.plan.pk}/review/", {"decision": "end", "notes": "Clear.", "iga": "0"}
+    )
     assert response.status_code == 302
     scene.plan.refresh_from_db()
     assert scene.plan.status == PlanStatus.CLOSED
