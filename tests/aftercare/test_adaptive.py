@@ -136,15 +136,15 @@ def test_answering_still_red_twice_schedules_one_two_more_days_message(location:
     assert Message.objects.filter(patient=patient, kind=MessageKind.ACTIVES_WAIT).count() == 1
 
 
-def test_fine_after_still_red_restores_the_actives_message(location: Location) -> None:
+def test_a_later_fine_on_the_same_check_in_keeps_the_first_answer_and_the_actives_held(location: Location) -> None:
+    # The first answer stands (a later click is only kept as a click): a "fine" clicked after
+    # "still red" on the same day-1 link changes nothing, so "two more days" still goes.
     patient, kinds = sequence(location)
     token = kinds[MessageKind.CHECKIN_DAY1].token
     checkin_answer(message_token=token, answer=CheckInAnswer.RED_OR_SENSITIVE)
-    checkin_answer(message_token=token, answer=CheckInAnswer.FINE)
-    statuses = dict(Message.objects.filter(patient=patient).values_list("kind", "status"))
-    assert statuses[MessageKind.ACTIVES_RETURN] == MessageStatus.SCHEDULED
-    assert statuses[MessageKind.ACTIVES_WAIT] == MessageStatus.CANCELLED
-    checkin_answer(message_token=token, answer=CheckInAnswer.RED_OR_SENSITIVE)
+    later = checkin_answer(message_token=token, answer=CheckInAnswer.FINE)
+    assert later is not None
+    assert not later.recorded
     statuses = dict(Message.objects.filter(patient=patient).values_list("kind", "status"))
     assert statuses[MessageKind.ACTIVES_RETURN] == MessageStatus.CANCELLED
     assert statuses[MessageKind.ACTIVES_WAIT] == MessageStatus.SCHEDULED
