@@ -11,6 +11,7 @@ from django.utils import formats
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from clinic.constraints import LONG_NOTE, NOTE
 from clinic.forms import StaffChoiceField
 from clinic.models import Location, Room, User
 from clinic.roles import Role
@@ -130,6 +131,7 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
     override_reason = forms.CharField(
         label=_("Reason for the override"),
         required=False,
+        max_length=NOTE,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when you override. Kept with the consultation."),
     )
@@ -219,7 +221,7 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
 
 
 class AddendumForm(forms.Form):
-    text = forms.CharField(label=_("Addendum"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    text = forms.CharField(label=_("Addendum"), widget=forms.Textarea(attrs={"rows": 3}), max_length=LONG_NOTE)
 
 
 class PlanForm(forms.Form):
@@ -232,6 +234,7 @@ class PlanForm(forms.Form):
     )
     home_care = forms.CharField(
         label=_("Home-care regimen"),
+        max_length=NOTE,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_(
             "Extractions are not a cure: the plan always includes home care "
@@ -241,16 +244,18 @@ class PlanForm(forms.Form):
     pause_before = forms.CharField(
         label=_("Pause before each session"),
         required=False,
+        max_length=NOTE,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("e.g. retinoids and exfoliating acids, 3 days before."),
     )
     resume_after = forms.CharField(
         label=_("Resume after each session"),
         required=False,
+        max_length=NOTE,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("e.g. retinoid again 3-5 days after, once redness has settled."),
     )
-    goals = forms.CharField(label=_("Goals"), widget=forms.Textarea(attrs={"rows": 2}))
+    goals = forms.CharField(label=_("Goals"), max_length=NOTE, widget=forms.Textarea(attrs={"rows": 2}))
     review_on = forms.DateField(
         label=_("Progress review on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )

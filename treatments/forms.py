@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from clinic.constraints import LONG_NOTE, NOTE
 from consultations.forms import LesionCountsForm
 from consultations.models import BarrierStatus
 from treatments.models import (
@@ -49,7 +50,7 @@ class RescreenForm(forms.Form):
     isotretinoin_since_consultation = _yes_no(_("Isotretinoin started since the consultation?"))
     topical_retinoid_since_consultation = _yes_no(_("A topical retinoid started since the consultation?"))
     sunburn = _yes_no(_("Sunburn on an area to be treated?"))
-    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=NOTE, widget=forms.Textarea(attrs={"rows": 2}))
 
     def answers(self) -> RescreenAnswers:
         data = self.cleaned_data
@@ -101,7 +102,7 @@ class SessionLogForm(forms.Form):
         label=_("Complications"), choices=Complication.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
     complication_notes = forms.CharField(
-        label=_("Complication notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Complication notes"), required=False, max_length=NOTE, widget=forms.Textarea(attrs={"rows": 2})
     )
     product_lot = LotChoiceField(
         label=_("Antibacterial product and lot"),
@@ -110,7 +111,9 @@ class SessionLogForm(forms.Form):
         empty_label="—",
     )
     aftercare_explained = forms.BooleanField(label=_("Aftercare explained to the patient"), required=False)
-    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = forms.CharField(
+        label=_("Notes"), required=False, max_length=LONG_NOTE, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -180,6 +183,7 @@ class SessionLogForm(forms.Form):
 class AddendumForm(forms.Form):
     text = forms.CharField(
         label=_("Addendum"),
+        max_length=LONG_NOTE,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("A dated correction or addition; the signed record itself never changes."),
     )
@@ -217,6 +221,7 @@ class ProgressReviewForm(forms.Form):
     notes = forms.CharField(
         label=_("Notes"),
         required=False,
+        max_length=NOTE,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Required when changing the plan: say what changes."),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from django import forms
@@ -11,6 +11,24 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.forms import PERFORMER_ROLES, StaffChoiceField
 from clinic.models import AppointmentType, Room, User
+
+# The days the schedule can show or book. Beyond them the date arithmetic of a week or a
+# "nearest slot" search would leave Python's calendar (year 1 to 9999) and fail.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+
+
+def day_in_range(day: date) -> bool:
+    return EARLIEST_DAY <= day <= LATEST_DAY
+
+
+def _validate_day(day: date) -> None:
+    if not day_in_range(day):
+        raise forms.ValidationError(
+            _("Choose a day between %(first)s and %(last)s."),
+            code="out_of_range",
+            params={"first": EARLIEST_DAY.isoformat(), "last": LATEST_DAY.isoformat()},
+        )
 
 
 class SlotSearchForm(forms.Form):
@@ -22,7 +40,11 @@ class SlotSearchForm(forms.Form):
     practitioner = StaffChoiceField(
         label=_("Practitioner"), queryset=User.objects.none(), required=False, empty_label=_("Anyone available")
     )
-    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    day = forms.DateField(
+        label=_("Day"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[_validate_day],
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -43,6 +65,7 @@ class SlotChoiceForm(forms.Form):
         start: datetime = self.cleaned_data["start"]
         if timezone.is_naive(start):
             raise forms.ValidationError(_("Choose a time from the list."))
+        _validate_day(start.date())
         return start
 
 

@@ -8,12 +8,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,7 +26,7 @@ from clinic.booking.day_grid import (
     week_appointments,
     week_days,
 )
-from clinic.booking.forms import CancelForm, SlotChoiceForm, SlotSearchForm
+from clinic.booking.forms import CancelForm, SlotChoiceForm, SlotSearchForm, day_in_range
 from clinic.booking.services import (
     BookingRefused,
     appointment_book,
@@ -35,7 +34,7 @@ from clinic.booking.services import (
     appointment_reschedule,
     appointment_set_status,
 )
-from clinic.http import AuthenticatedHttpRequest, working_location
+from clinic.http import AuthenticatedHttpRequest, safe_next, working_location
 from clinic.models import (
     RELEASED_STATUSES,
     Appointment,
@@ -50,10 +49,20 @@ from clinic.services import patient_record_access
 
 
 def _day(request: AuthenticatedHttpRequest, location: Location) -> date:
+    """The day asked for, or today when the ``date`` is not a day the schedule can show."""
+    asked = request.GET.get("date", "")
     try:
-        return date.fromisoformat(request.GET.get("date", ""))
+        day = date.fromisoformat(asked)
     except ValueError:
+        day = None
+    if day is None or not day_in_range(day):
+        if asked:
+            messages.error(
+                request,
+                _("%(asked)s is not a day the schedule can show; here is today.") % {"asked": asked[:40]},
+            )
         return location.today()
+    return day
 
 
 # --- The day schedule ----------------------------------------------------------------------
@@ -273,17 +282,10 @@ def _after_action(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """htmx from the day schedule: the changed card. Otherwise back where the desk was."""
     appointment = _appointment(pk)
     if request.htmx:
-        here = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(here, allowed_hosts={request.get_host()}):
-            here = reverse("clinic:front_desk_home")
+        here = safe_next(request, reverse("clinic:front_desk_home"))
         card = render_cards([appointment], zone=appointment.location.zone, csrf=get_token(request), here=here)[0]
         return render(request, "clinic/front_desk_home.html#appointment_card", {"card": card})
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(appointment)
-    return redirect(target)
+    return HttpResponseRedirect(safe_next(request, appointment.get_absolute_url()))
 
 
 @require_POST
