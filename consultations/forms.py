@@ -15,6 +15,7 @@ from clinic.constraints import LONG_NOTE, NOTE
 from clinic.forms import StaffChoiceField
 from clinic.models import Location, Room, User
 from clinic.roles import Role
+from clinic.validators import validate_day_in_range
 from consultations.grading import (
     FACE_ZONES,
     LESION_MAX_PER_ZONE,
@@ -257,7 +258,9 @@ class PlanForm(forms.Form):
     )
     goals = forms.CharField(label=_("Goals"), max_length=NOTE, widget=forms.Textarea(attrs={"rows": 2}))
     review_on = forms.DateField(
-        label=_("Progress review on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("Progress review on"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_day_in_range],
     )
     consent_name = forms.CharField(
         label=_("Patient's full name, typed by the patient"),
@@ -350,6 +353,7 @@ class BookSessionForm(forms.Form):
     room = forms.ModelChoiceField(label=_("Room"), queryset=Room.objects.none())
     start = forms.DateTimeField(
         label=_("Starts at"),
+        validators=[validate_day_in_range],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )

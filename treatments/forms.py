@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from clinic.constraints import LONG_NOTE, NOTE
+from clinic.validators import validate_day_in_range
 from consultations.forms import LesionCountsForm
 from consultations.models import BarrierStatus
 from treatments.models import (
@@ -199,6 +200,7 @@ class ProductLotForm(forms.Form):
     lot_number = forms.CharField(label=_("Lot number"), max_length=60)
     expires_on = forms.DateField(
         label=_("Expires on"),
+        validators=[validate_day_in_range],
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("The lot can be used through this date."),
     )

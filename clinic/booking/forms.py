@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from django import forms
@@ -11,24 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.forms import PERFORMER_ROLES, StaffChoiceField
 from clinic.models import AppointmentType, Room, User
-
-# The days the schedule can show or book. Beyond them the date arithmetic of a week or a
-# "nearest slot" search would leave Python's calendar (year 1 to 9999) and fail.
-EARLIEST_DAY = date(1900, 1, 1)
-LATEST_DAY = date(2999, 12, 31)
-
-
-def day_in_range(day: date) -> bool:
-    return EARLIEST_DAY <= day <= LATEST_DAY
-
-
-def _validate_day(day: date) -> None:
-    if not day_in_range(day):
-        raise forms.ValidationError(
-            _("Choose a day between %(first)s and %(last)s."),
-            code="out_of_range",
-            params={"first": EARLIEST_DAY.isoformat(), "last": LATEST_DAY.isoformat()},
-        )
+from clinic.validators import validate_day_in_range
 
 
 class SlotSearchForm(forms.Form):
@@ -43,7 +26,7 @@ class SlotSearchForm(forms.Form):
     day = forms.DateField(
         label=_("Day"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        validators=[_validate_day],
+        validators=[validate_day_in_range],
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -65,7 +48,7 @@ class SlotChoiceForm(forms.Form):
         start: datetime = self.cleaned_data["start"]
         if timezone.is_naive(start):
             raise forms.ValidationError(_("Choose a time from the list."))
-        _validate_day(start.date())
+        validate_day_in_range(start)
         return start
 
 

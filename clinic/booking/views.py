@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.db import transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,7 +27,7 @@ from clinic.booking.day_grid import (
     week_appointments,
     week_days,
 )
-from clinic.booking.forms import CancelForm, SlotChoiceForm, SlotSearchForm, day_in_range
+from clinic.booking.forms import CancelForm, SlotChoiceForm, SlotSearchForm
 from clinic.booking.services import (
     BookingRefused,
     appointment_book,
@@ -46,6 +47,7 @@ from clinic.models import (
     User,
 )
 from clinic.services import patient_record_access
+from clinic.validators import day_in_range
 
 
 def _day(request: AuthenticatedHttpRequest, location: Location) -> date:
@@ -288,8 +290,12 @@ def _after_action(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return HttpResponseRedirect(safe_next(request, appointment.get_absolute_url()))
 
 
+# The change and the page that reports it are one unit: if building the response fails, the
+# change is rolled back with it. (A status change once committed and then failed to redirect
+# to a bad ``next``, behind the error page's "Nothing you entered was half-saved".)
 @require_POST
 @permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+@transaction.atomic
 def appointment_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Check in or mark a no-show (or confirm, start, complete) — from the grid without a reload."""
     appointment = _appointment(pk)
@@ -316,6 +322,7 @@ def appointment_status(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
 
 @require_POST
 @permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+@transaction.atomic  # as appointment_status: the cancellation and its page are one unit
 def appointment_cancel_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment(pk)
     data = request.POST.copy()
