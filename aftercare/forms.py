@@ -45,6 +45,10 @@ class MessageTemplateForm(forms.ModelForm[MessageTemplate]):
         return text
 
     def clean_subject(self) -> str:
+        # A line break in a subject would start a new mail header (header injection); other
+        # control characters have no place in a line a patient reads.
+        if not self.cleaned_data["subject"].isprintable():
+            raise forms.ValidationError(_("Write the subject on one line, without line breaks or control characters."))
         return self._check_placeholders("subject")
 
     def clean_body_text(self) -> str:

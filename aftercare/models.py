@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from clinic.constraints import LONG_NOTE, NOTE, REASON, text_fits
 from clinic.models import Location, Patient, User
 
 
@@ -271,7 +272,7 @@ class MessageTemplate(models.Model):
         help_text=_("In the location's local time. Leave empty to send immediately."),
     )
     subject = models.CharField(_("subject"), max_length=200, help_text=_("Seen in the inbox: no clinical detail here."))
-    body_text = models.TextField(_("text"))
+    body_text = models.TextField(_("text"), max_length=LONG_NOTE)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     updated_by = models.ForeignKey(
         User, verbose_name=_("updated by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -282,6 +283,7 @@ class MessageTemplate(models.Model):
         verbose_name_plural = _("message templates")
         ordering = ["kind", "variant"]
         constraints = [
+            text_fits("messagetemplate", "body_text", LONG_NOTE),
             models.CheckConstraint(
                 condition=Q(offset_days__gte=-60) & Q(offset_days__lte=365), name="template_offset_in_range"
             ),
@@ -340,7 +342,7 @@ class CheckIn(models.Model):
     message = models.OneToOneField(Message, on_delete=models.PROTECT, related_name="checkin")
     patient = models.ForeignKey(Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="+")
     answer = models.CharField(_("answer"), max_length=24, choices=CheckInAnswer.choices)
-    note = models.TextField(_("note from the patient"), blank=True, max_length=2000)
+    note = models.TextField(_("note from the patient"), blank=True, max_length=NOTE)
     answered_at = models.DateTimeField(_("answered"), default=timezone.now)
 
     class Meta:
@@ -348,6 +350,7 @@ class CheckIn(models.Model):
         verbose_name = _("check-in answer")
         verbose_name_plural = _("check-in answers")
         constraints = [
+            text_fits("checkin", "note", NOTE),
             models.CheckConstraint(condition=Q(answer__in=CheckInAnswer.values), name="checkin_answer_valid"),
         ]
 
@@ -374,7 +377,7 @@ class SpecialistQueueEntry(models.Model):
     resolved_by = models.ForeignKey(
         User, verbose_name=_("resolved by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    resolution = models.TextField(_("what was done"), blank=True)
+    resolution = models.TextField(_("what was done"), blank=True, max_length=REASON)
 
     objects = QueueEntryQuerySet.as_manager()
 
@@ -383,6 +386,7 @@ class SpecialistQueueEntry(models.Model):
         verbose_name = _("specialist queue entry")
         verbose_name_plural = _("specialist queue")
         constraints = [
+            text_fits("specialistqueueentry", "resolution", REASON),
             models.CheckConstraint(
                 condition=Q(resolved_at__isnull=True) | Q(resolved_by__isnull=False),
                 name="queue_resolved_has_resolver",

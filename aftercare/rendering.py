@@ -84,7 +84,7 @@ def render(content: Content) -> Rendered:
     html = render_to_string(
         "aftercare/email/message.html",
         {
-            "subject": content.subject,
+            "subject": one_line(content.subject),
             "paragraphs": content.paragraphs,
             "advice": content.advice,
             "actions": content.actions,
@@ -93,7 +93,17 @@ def render(content: Content) -> Rendered:
             "clinic_name": settings.CLINIC_NAME,
         },
     )
-    return Rendered(subject=content.subject[:200], body_text="\n\n".join(text_parts), body_html=html)
+    return Rendered(subject=one_line(content.subject)[:200], body_text="\n\n".join(text_parts), body_html=html)
+
+
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace and control characters made one space.
+
+    A subject filled from a template or a patient's name must never carry CR or LF into the
+    mail headers, whatever was stored before the form refused them.
+    """
+    printable = "".join(char if char.isprintable() else " " for char in text)
+    return " ".join(printable.split())
 
 
 def paragraphs(text: str) -> list[str]:

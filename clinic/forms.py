@@ -20,11 +20,14 @@ PERFORMER_ROLES = tuple(role for role in ROLES if role != Role.FRONT_DESK)
 class SignInForm(AuthenticationForm):
     username = forms.CharField(
         label=_("Username"),
+        max_length=150,  # the user model's
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username", "autocapitalize": "none"}),
     )
     password = forms.CharField(
         label=_("Password"),
         strip=False,
+        # Longer than any pass phrase; a megabyte "password" would only cost a hash's time.
+        max_length=4096,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 

@@ -15,7 +15,11 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+
+# Longer than any page's own path with its query; anything longer is not one of ours.
+MAX_NEXT_LENGTH = 2000
 
 if TYPE_CHECKING:
     from django_htmx.middleware import HtmxDetails
@@ -47,3 +51,23 @@ def working_location(request: ClinicHttpRequest) -> Location:
     if not location:  # a lazy object wrapping None
         raise PermissionDenied(_("No active location is set up yet. Ask the clinic manager to add one."))
     return location
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    """The ``next`` path the form posted, or ``fallback`` when it is not a path on this site.
+
+    ``next`` comes from the browser: it is never reversed as a URL name (``next=patients`` is
+    not a view) and never sent anywhere off the site. Control characters would make the
+    ``Location`` header itself invalid.
+    """
+    target = request.POST.get("next", "")
+    if (
+        target.startswith("/")
+        and target.isprintable()
+        and len(target) <= MAX_NEXT_LENGTH
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return target
+    return fallback

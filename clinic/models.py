@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from clinic.constraints import NOTE, REASON, text_fits
 from clinic.roles import ROLE_BY_GROUP, ROLES, Role, RoleSpec
 
 
@@ -191,7 +192,7 @@ class Location(models.Model):
         validators=[validate_time_zone],
         help_text=_("Appointments and message times at this location use this zone."),
     )
-    address = models.TextField(_("address"), blank=True)
+    address = models.TextField(_("address"), blank=True, max_length=REASON)
     # Every patient email gives this number (a system check refuses an active location without one).
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     out_of_hours = models.TextField(
@@ -212,6 +213,9 @@ class Location(models.Model):
         ordering = ["name"]
         verbose_name = _("location")
         verbose_name_plural = _("locations")
+        constraints = [
+            text_fits("location", "address", REASON),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -370,7 +374,7 @@ class Patient(models.Model):
     )
     email_consent = models.BooleanField(_("consents to email"), default=False)
     email_consent_at = models.DateTimeField(_("email consent changed at"), null=True, blank=True)
-    front_desk_notes = models.TextField(_("notes for the front desk"), blank=True)
+    front_desk_notes = models.TextField(_("notes for the front desk"), blank=True, max_length=NOTE)
     created_at = models.DateTimeField(_("registered at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     # Search columns kept by PostgreSQL itself (no pg_trgm/unaccent on the embedded server):
@@ -429,6 +433,7 @@ class Patient(models.Model):
             ("manage_clinic", "Can configure the clinic and read its reports"),
         ]
         constraints = [
+            text_fits("patient", "front_desk_notes", NOTE),
             models.CheckConstraint(
                 condition=~models.Q(email_consent=True) | ~models.Q(email=""),
                 name="patient_email_consent_needs_email",
@@ -785,8 +790,8 @@ class Appointment(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
     )
-    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True, max_length=REASON)
+    notes = models.TextField(_("notes"), blank=True, max_length=NOTE)
     created_at = models.DateTimeField(_("booked at"), default=timezone.now, editable=False)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
 
@@ -797,6 +802,8 @@ class Appointment(models.Model):
         verbose_name = _("appointment")
         verbose_name_plural = _("appointments")
         constraints = [
+            text_fits("appointment", "cancel_reason", REASON),
+            text_fits("appointment", "notes", NOTE),
             models.CheckConstraint(
                 condition=Q(end__gt=F("start")),
                 name="appointment_ends_after_start",
@@ -906,7 +913,7 @@ class AppointmentStatusChange(models.Model):
     to_status = models.CharField(_("to"), max_length=20, choices=AppointmentStatus.choices)
     by = models.ForeignKey(User, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(_("at"), default=timezone.now)
-    reason = models.TextField(_("reason"), blank=True)
+    reason = models.TextField(_("reason"), blank=True, max_length=NOTE)
     old_start = models.DateTimeField(null=True, blank=True)
     new_start = models.DateTimeField(null=True, blank=True)
 
@@ -917,6 +924,9 @@ class AppointmentStatusChange(models.Model):
         indexes = [models.Index(fields=["appointment", "at"], name="appointment_change_at")]
         triggers = [
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+        constraints = [
+            text_fits("appointmentstatuschange", "reason", NOTE),
         ]
 
     def __str__(self) -> str:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.forms import PERFORMER_ROLES, StaffChoiceField
 from clinic.models import AppointmentType, Location, Room, StaffSchedule, TimeOff, User
+from clinic.validators import validate_day_in_range
 
 
 def _staff_field() -> StaffChoiceField:
@@ -103,6 +104,8 @@ class TimeOffForm(forms.ModelForm[TimeOff]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["staff"] = _staff_field()
+        for name in ("start", "end"):
+            self.fields[name].validators.append(validate_day_in_range)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

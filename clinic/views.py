@@ -9,10 +9,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -21,7 +21,7 @@ from clinic import health, roles
 from clinic.audit_trail import AuditFilter, AuditRow, Kind, audit_trail
 from clinic.audit_trail import names as audit_names
 from clinic.forms import AuditFilterForm, NewStaffForm, PatientForm, StaffForm
-from clinic.http import AuthenticatedHttpRequest
+from clinic.http import AuthenticatedHttpRequest, safe_next
 from clinic.models import Appointment, AppointmentStatus, Location, Patient, User
 from clinic.selectors import SESSION_LOCATION_KEY
 from clinic.services import (
@@ -91,15 +91,20 @@ def staff_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def switch_location(request: AuthenticatedHttpRequest) -> HttpResponse:
-    location = get_object_or_404(Location.objects.active(), pk=request.POST.get("location"))
+    # A location id that is not a number names no location: 404, as an unknown number does.
+    location = get_object_or_404(Location.objects.active(), pk=_int_or_none(request.POST.get("location")))
     request.session[SESSION_LOCATION_KEY] = location.pk
     messages.success(request, _("You are now working at %(location)s.") % {"location": location.name})
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = "home"
-    return redirect(target)
+    return HttpResponseRedirect(safe_next(request, reverse("home")))
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    # PostgreSQL's bigint ends here; a larger number would fail in the query, not match nothing.
+    return number if -(2**63) <= number < 2**63 else None
 
 
 @login_not_required

@@ -11,9 +11,11 @@ from django.utils import formats
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from clinic.constraints import LONG_NOTE, NOTE
 from clinic.forms import StaffChoiceField
 from clinic.models import Location, Room, User
 from clinic.roles import Role
+from clinic.validators import validate_day_in_range
 from consultations.grading import (
     FACE_ZONES,
     LESION_MAX_PER_ZONE,
@@ -130,6 +132,7 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
     override_reason = forms.CharField(
         label=_("Reason for the override"),
         required=False,
+        max_length=NOTE,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when you override. Kept with the consultation."),
     )
@@ -219,7 +222,7 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
 
 
 class AddendumForm(forms.Form):
-    text = forms.CharField(label=_("Addendum"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    text = forms.CharField(label=_("Addendum"), widget=forms.Textarea(attrs={"rows": 3}), max_length=LONG_NOTE)
 
 
 class PlanForm(forms.Form):
@@ -232,6 +235,7 @@ class PlanForm(forms.Form):
     )
     home_care = forms.CharField(
         label=_("Home-care regimen"),
+        max_length=NOTE,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_(
             "Extractions are not a cure: the plan always includes home care "
@@ -241,18 +245,22 @@ class PlanForm(forms.Form):
     pause_before = forms.CharField(
         label=_("Pause before each session"),
         required=False,
+        max_length=NOTE,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("e.g. retinoids and exfoliating acids, 3 days before."),
     )
     resume_after = forms.CharField(
         label=_("Resume after each session"),
         required=False,
+        max_length=NOTE,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("e.g. retinoid again 3-5 days after, once redness has settled."),
     )
-    goals = forms.CharField(label=_("Goals"), widget=forms.Textarea(attrs={"rows": 2}))
+    goals = forms.CharField(label=_("Goals"), max_length=NOTE, widget=forms.Textarea(attrs={"rows": 2}))
     review_on = forms.DateField(
-        label=_("Progress review on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("Progress review on"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_day_in_range],
     )
     consent_name = forms.CharField(
         label=_("Patient's full name, typed by the patient"),
@@ -345,6 +353,7 @@ class BookSessionForm(forms.Form):
     room = forms.ModelChoiceField(label=_("Room"), queryset=Room.objects.none())
     start = forms.DateTimeField(
         label=_("Starts at"),
+        validators=[validate_day_in_range],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )

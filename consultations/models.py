@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.constraints import LONG_NOTE, NOTE, text_fits
 from clinic.models import RELEASED_STATUSES
 from consultations import rules
 from consultations.grading import FACE_ZONES, LESION_MAX_PER_ZONE, Band, Iga, Lesion, Zone
@@ -125,28 +126,28 @@ class Consultation(models.Model):
     )
 
     # Skin-care history
-    routine = models.TextField(_("current products and routine"), blank=True)
+    routine = models.TextField(_("current products and routine"), blank=True, max_length=LONG_NOTE)
     weeks_consistent_skincare = models.PositiveSmallIntegerField(
         _("weeks on this routine, consistently"),
         null=True,
         blank=True,
         help_text=_("Leave empty when unknown."),
     )
-    previous_treatments = models.TextField(_("previous treatments"), blank=True)
+    previous_treatments = models.TextField(_("previous treatments"), blank=True, max_length=NOTE)
     whiteheads_often_inflame = models.BooleanField(_("whiteheads often turn into inflamed spots"), default=False)
-    goals = models.TextField(_("the patient's goals"), blank=True)
+    goals = models.TextField(_("the patient's goals"), blank=True, max_length=NOTE)
 
     # Health history
-    medications = models.TextField(_("medications"), blank=True)
+    medications = models.TextField(_("medications"), blank=True, max_length=NOTE)
     isotretinoin_within_6_months = models.BooleanField(_("isotretinoin in the last 6 months"), default=False)
     topical_retinoid = models.BooleanField(_("uses a topical retinoid"), default=False)
-    allergies = models.TextField(_("allergies"), blank=True)
+    allergies = models.TextField(_("allergies"), blank=True, max_length=NOTE)
     pregnant_or_breastfeeding = models.BooleanField(_("pregnant or breastfeeding"), default=False)
     rosacea = models.BooleanField(_("rosacea"), default=False)
     eczema = models.BooleanField(_("eczema"), default=False)
     cold_sores = models.BooleanField(_("cold sores"), default=False)
     keloid_scarring = models.BooleanField(_("keloid scarring"), default=False)
-    other_conditions = models.TextField(_("other skin or health conditions"), blank=True)
+    other_conditions = models.TextField(_("other skin or health conditions"), blank=True, max_length=NOTE)
 
     # Skin analysis
     fitzpatrick = models.PositiveSmallIntegerField(
@@ -163,7 +164,7 @@ class Consultation(models.Model):
     iga = models.PositiveSmallIntegerField(
         _("investigator's global assessment"), choices=Iga.choices, null=True, blank=True
     )
-    analysis_notes = models.TextField(_("analysis notes"), blank=True)
+    analysis_notes = models.TextField(_("analysis notes"), blank=True, max_length=LONG_NOTE)
 
     # The decision: what the rules said (and by which version), and the specialist's override.
     rules_outcome = models.CharField(_("rules' outcome"), max_length=20, choices=Outcome.choices, blank=True)
@@ -171,7 +172,7 @@ class Consultation(models.Model):
     ruleset_version = models.CharField(_("rule set version"), max_length=20, blank=True)
     recheck_on = models.DateField(_("re-check on"), null=True, blank=True)
     override_outcome = models.CharField(_("override"), max_length=20, choices=Outcome.choices, blank=True)
-    override_reason = models.TextField(_("reason for the override"), blank=True)
+    override_reason = models.TextField(_("reason for the override"), blank=True, max_length=NOTE)
 
     # The pre-visit questionnaire: what the patient typed, kept as typed.
     questionnaire_answers = models.JSONField(_("pre-visit answers"), default=dict, blank=True)
@@ -189,6 +190,14 @@ class Consultation(models.Model):
         verbose_name_plural = _("consultations")
         indexes = [models.Index(fields=["patient", "-signed_at"], name="consultation_patient_signed")]
         constraints = [
+            text_fits("consultation", "routine", LONG_NOTE),
+            text_fits("consultation", "previous_treatments", NOTE),
+            text_fits("consultation", "goals", NOTE),
+            text_fits("consultation", "medications", NOTE),
+            text_fits("consultation", "allergies", NOTE),
+            text_fits("consultation", "other_conditions", NOTE),
+            text_fits("consultation", "override_reason", NOTE),
+            text_fits("consultation", "analysis_notes", LONG_NOTE),
             models.CheckConstraint(
                 condition=Q(override_outcome="") | ~Q(override_reason=""),
                 name="consultation_override_needs_reason",
@@ -286,7 +295,7 @@ class ConsultationAddendum(models.Model):
 
     consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="addenda")
     author = models.ForeignKey("clinic.User", verbose_name=_("author"), on_delete=models.PROTECT, related_name="+")
-    text = models.TextField(_("addendum"))
+    text = models.TextField(_("addendum"), max_length=LONG_NOTE)
     created_at = models.DateTimeField(_("written at"), default=timezone.now)
 
     class Meta:
@@ -294,6 +303,7 @@ class ConsultationAddendum(models.Model):
         verbose_name = _("addendum")
         verbose_name_plural = _("addenda")
         constraints = [
+            text_fits("consultationaddendum", "text", LONG_NOTE),
             models.CheckConstraint(condition=~Q(text=""), name="addendum_not_empty"),
         ]
         triggers = [pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
@@ -348,10 +358,11 @@ class TreatmentPlan(models.Model):
             "Extractions are not a cure: the regimen carries the results (e.g. a retinoid when "
             "appropriate, barrier support, sun protection)."
         ),
+        max_length=NOTE,
     )
-    pause_before = models.TextField(_("pause before each session"), blank=True)
-    resume_after = models.TextField(_("resume after each session"), blank=True)
-    goals = models.TextField(_("goals"))
+    pause_before = models.TextField(_("pause before each session"), blank=True, max_length=NOTE)
+    resume_after = models.TextField(_("resume after each session"), blank=True, max_length=NOTE)
+    goals = models.TextField(_("goals"), max_length=NOTE)
     starts_on = models.DateField(_("plan starts on"))
     review_on = models.DateField(_("progress review on"))
     # The patient's treatment consent: which text they read, the name they typed, when.
@@ -368,6 +379,10 @@ class TreatmentPlan(models.Model):
         verbose_name = _("treatment plan")
         verbose_name_plural = _("treatment plans")
         constraints = [
+            text_fits("treatmentplan", "home_care", NOTE),
+            text_fits("treatmentplan", "pause_before", NOTE),
+            text_fits("treatmentplan", "resume_after", NOTE),
+            text_fits("treatmentplan", "goals", NOTE),
             models.CheckConstraint(
                 condition=Q(sessions_planned__gte=1, sessions_planned__lte=12),
                 name="plan_sessions_1_to_12",

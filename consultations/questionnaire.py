@@ -25,10 +25,14 @@ def questionnaire_appointment_id(token: str) -> int | None:
     """The appointment id the token was made for, or None when tampered with or expired."""
     try:
         payload = signing.loads(token, salt=SALT, max_age=MAX_AGE)
-    except signing.BadSignature:  # SignatureExpired is a BadSignature
+    except (signing.BadSignature, ValueError):  # SignatureExpired is a BadSignature
         return None
     appointment_id = payload.get("appointment") if isinstance(payload, dict) else None
-    return appointment_id if isinstance(appointment_id, int) else None
+    # A validly signed payload of another shape (a bool is an int to Python; a number past
+    # bigint fails in the query) reads as a link that cannot be used, never a server error.
+    if type(appointment_id) is not int or not 0 < appointment_id < 2**63:
+        return None
+    return appointment_id
 
 
 def questionnaire_url(*, appointment_id: int) -> str:

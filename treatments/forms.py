@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from clinic.constraints import LONG_NOTE, NOTE
+from clinic.validators import validate_day_in_range
 from consultations.forms import LesionCountsForm
 from consultations.grading import Iga
 from consultations.models import BarrierStatus
@@ -50,7 +52,7 @@ class RescreenForm(forms.Form):
     isotretinoin_since_consultation = _yes_no(_("Isotretinoin started since the consultation?"))
     topical_retinoid_since_consultation = _yes_no(_("A topical retinoid started since the consultation?"))
     sunburn = _yes_no(_("Sunburn on an area to be treated?"))
-    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=NOTE, widget=forms.Textarea(attrs={"rows": 2}))
 
     def answers(self) -> RescreenAnswers:
         data = self.cleaned_data
@@ -102,7 +104,7 @@ class SessionLogForm(forms.Form):
         label=_("Complications"), choices=Complication.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
     complication_notes = forms.CharField(
-        label=_("Complication notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Complication notes"), required=False, max_length=NOTE, widget=forms.Textarea(attrs={"rows": 2})
     )
     product_lot = LotChoiceField(
         label=_("Antibacterial product and lot"),
@@ -111,7 +113,9 @@ class SessionLogForm(forms.Form):
         empty_label="—",
     )
     aftercare_explained = forms.BooleanField(label=_("Aftercare explained to the patient"), required=False)
-    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = forms.CharField(
+        label=_("Notes"), required=False, max_length=LONG_NOTE, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -183,6 +187,7 @@ class SessionLogForm(forms.Form):
 class AddendumForm(forms.Form):
     text = forms.CharField(
         label=_("Addendum"),
+        max_length=LONG_NOTE,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("A dated correction or addition; the signed record itself never changes."),
     )
@@ -198,6 +203,7 @@ class ProductLotForm(forms.Form):
     lot_number = forms.CharField(label=_("Lot number"), max_length=60)
     expires_on = forms.DateField(
         label=_("Expires on"),
+        validators=[validate_day_in_range],
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("The lot can be used through this date."),
     )
@@ -230,6 +236,7 @@ class ProgressReviewForm(forms.Form):
     notes = forms.CharField(
         label=_("Notes"),
         required=False,
+        max_length=NOTE,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Required when changing the plan: say what changes."),
     )

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.constraints import LONG_NOTE, NOTE, text_fits
 from clinic.models import Appointment, AppointmentStatus, Patient, User
 from consultations.grading import Iga
 from consultations.models import BarrierStatus, TreatmentPlan
@@ -201,7 +202,7 @@ class TreatmentSession(models.Model):
         _("topical retinoid started since the consultation"), null=True, blank=True
     )
     sunburn = models.BooleanField(_("sunburn on an area to be treated"), null=True, blank=True)
-    rescreen_notes = models.TextField(_("re-screen notes"), blank=True)
+    rescreen_notes = models.TextField(_("re-screen notes"), blank=True, max_length=NOTE)
     rescreened_at = models.DateTimeField(_("re-screened at"), null=True, blank=True)
     # The re-screen rules that applied (treatments.rescreen ids) and that rules' version.
     rescreen_reasons = ArrayField(models.CharField(max_length=40), verbose_name=_("re-screen reasons"), default=list)
@@ -232,7 +233,7 @@ class TreatmentSession(models.Model):
         default=list,
         blank=True,
     )
-    complication_notes = models.TextField(_("complication notes"), blank=True)
+    complication_notes = models.TextField(_("complication notes"), blank=True, max_length=NOTE)
     product_lot = models.ForeignKey(
         ProductLot,
         verbose_name=_("antibacterial product lot"),
@@ -242,7 +243,7 @@ class TreatmentSession(models.Model):
         blank=True,
     )
     aftercare_explained = models.BooleanField(_("aftercare explained to the patient"), default=False)
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, max_length=LONG_NOTE)
 
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
     signed_by = models.ForeignKey(
@@ -257,6 +258,9 @@ class TreatmentSession(models.Model):
         verbose_name_plural = _("treatment sessions")
         indexes = [models.Index(fields=["patient", "started_at"], name="session_patient_started")]
         constraints = [
+            text_fits("treatmentsession", "rescreen_notes", NOTE),
+            text_fits("treatmentsession", "complication_notes", NOTE),
+            text_fits("treatmentsession", "notes", LONG_NOTE),
             models.CheckConstraint(
                 condition=Q(pain__isnull=True) | Q(pain__lte=10),
                 name="session_pain_0_10",
@@ -334,16 +338,17 @@ class SessionAddendum(models.Model):
     )
     author = models.ForeignKey(User, verbose_name=_("author"), on_delete=models.PROTECT, related_name="+")
     written_at = models.DateTimeField(_("written at"), default=timezone.now)
-    text = models.TextField(_("addendum"))
+    text = models.TextField(_("addendum"), max_length=LONG_NOTE)
 
     class Meta:
         ordering = ["written_at", "id"]
         verbose_name = _("session addendum")
         verbose_name_plural = _("session addenda")
         constraints = [
+            text_fits("sessionaddendum", "text", LONG_NOTE),
             models.CheckConstraint(
                 condition=~Q(text=""), name="addendum_not_blank", violation_error_message=_("Write the addendum.")
-            )
+            ),
         ]
         triggers = [pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
 
@@ -421,7 +426,7 @@ class ProgressReview(models.Model):
     gags_total = models.PositiveSmallIntegerField(_("GAGS score"), null=True, blank=True)
     # For "change": the programme's new number of sessions in total, if that changes.
     sessions_planned = models.PositiveSmallIntegerField(_("sessions planned in total"), null=True, blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, max_length=NOTE)
     decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
 
     class Meta:
@@ -429,6 +434,7 @@ class ProgressReview(models.Model):
         verbose_name = _("progress review")
         verbose_name_plural = _("progress reviews")
         constraints = [
+            text_fits("progressreview", "notes", NOTE),
             models.CheckConstraint(
                 condition=~Q(decision=ReviewDecision.CHANGE) | ~Q(notes=""),
                 name="review_change_needs_notes",

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.forms import PERFORMER_ROLES, StaffChoiceField
 from clinic.models import AppointmentType, Room, User
+from clinic.validators import validate_day_in_range
 
 
 class SlotSearchForm(forms.Form):
@@ -22,7 +23,11 @@ class SlotSearchForm(forms.Form):
     practitioner = StaffChoiceField(
         label=_("Practitioner"), queryset=User.objects.none(), required=False, empty_label=_("Anyone available")
     )
-    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    day = forms.DateField(
+        label=_("Day"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_day_in_range],
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -43,6 +48,7 @@ class SlotChoiceForm(forms.Form):
         start: datetime = self.cleaned_data["start"]
         if timezone.is_naive(start):
             raise forms.ValidationError(_("Choose a time from the list."))
+        validate_day_in_range(start)
         return start
 
 

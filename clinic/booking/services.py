@@ -11,7 +11,7 @@ from contextlib import nullcontext
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -112,7 +112,18 @@ def _check_bookable(
         )
 
 
-def _clash_message(error: IntegrityError) -> str:
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction lost a race and
+# did nothing. Two desks swapping two appointments deadlock in the exclusion check (each
+# waits on the row the other has just written); running it again gives a clean answer.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+ATTEMPTS = 2
+
+
+def _lost_a_race(error: OperationalError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def _clash_message(error: IntegrityError | OperationalError) -> str:
     constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", "") or ""
     if "room" in constraint:
         return str(_("The room is already booked at that time."))
@@ -142,27 +153,34 @@ def appointment_book(
     # Who booked and when are on the appointment (created_by, created_at); the change rows
     # record what happens to it afterwards. A single INSERT is atomic by itself; inside a
     # caller's transaction a savepoint keeps a clash from aborting the caller's work.
-    try:
-        with transaction.atomic() if connection.in_atomic_block else nullcontext(), acting_as(acting_user):
-            appointment = Appointment.objects.create(
-                appointment_type=appointment_type,
-                patient=patient,
-                practitioner=practitioner,
-                room=room,
-                location=room.location,
-                start=start,
-                end=end,
-                notes=notes,
-                created_by=acting_user,
-            )
-    except IntegrityError as error:
-        raise BookingRefused(
-            _clash_message(error),
-            field="start",
-            nearest=nearest_free_slots(
-                appointment_type=appointment_type, location=room.location, around=start, practitioner=practitioner
-            ),
-        ) from error
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with transaction.atomic() if connection.in_atomic_block else nullcontext(), acting_as(acting_user):
+                appointment = Appointment.objects.create(
+                    appointment_type=appointment_type,
+                    patient=patient,
+                    practitioner=practitioner,
+                    room=room,
+                    location=room.location,
+                    start=start,
+                    end=end,
+                    notes=notes,
+                    created_by=acting_user,
+                )
+            break
+        except (IntegrityError, OperationalError) as error:
+            if isinstance(error, OperationalError):
+                if not _lost_a_race(error):
+                    raise
+                if attempt < ATTEMPTS:
+                    continue
+            raise BookingRefused(
+                _clash_message(error),
+                field="start",
+                nearest=nearest_free_slots(
+                    appointment_type=appointment_type, location=room.location, around=start, practitioner=practitioner
+                ),
+            ) from error
     hooks.booking.booked(appointment=appointment)
     return appointment
 
@@ -193,36 +211,45 @@ def appointment_reschedule(
         start=start,
         end=end,
     )
-    old_start = appointment.start
-    try:
-        with transaction.atomic(), acting_as(acting_user):
-            appointment.start, appointment.end = start, end
-            appointment.practitioner, appointment.room, appointment.location_id = practitioner, room, room.location_id
-            appointment.save(update_fields=["start", "end", "practitioner", "room", "location"])
-            AppointmentStatusChange.objects.create(
-                appointment=appointment,
-                from_status=appointment.status,
-                to_status=appointment.status,
-                by=acting_user,
-                reason=reason,
-                old_start=old_start,
-                new_start=start,
-            )
-            hooks.booking.rescheduled(appointment=appointment)
-    except IntegrityError as error:
-        appointment.refresh_from_db()
-        raise BookingRefused(
-            _clash_message(error),
-            field="start",
-            nearest=nearest_free_slots(
-                appointment_type=appointment_type,
-                location=room.location,
-                around=start,
-                practitioner=practitioner,
-                exclude_appointment_id=appointment.pk,
-            ),
-        ) from error
-    return appointment
+    for attempt in range(1, ATTEMPTS + 1):
+        old_start = appointment.start
+        try:
+            with transaction.atomic(), acting_as(acting_user):
+                appointment.start, appointment.end = start, end
+                appointment.practitioner, appointment.room = practitioner, room
+                appointment.location_id = room.location_id
+                appointment.save(update_fields=["start", "end", "practitioner", "room", "location"])
+                AppointmentStatusChange.objects.create(
+                    appointment=appointment,
+                    from_status=appointment.status,
+                    to_status=appointment.status,
+                    by=acting_user,
+                    reason=reason,
+                    old_start=old_start,
+                    new_start=start,
+                )
+                hooks.booking.rescheduled(appointment=appointment)
+            return appointment
+        except (IntegrityError, OperationalError) as error:
+            # The rows are as they were; so must the instance be, for a retry or the page.
+            appointment.refresh_from_db()
+            if isinstance(error, OperationalError):
+                if not _lost_a_race(error):
+                    raise
+                if attempt < ATTEMPTS:
+                    continue
+            raise BookingRefused(
+                _clash_message(error),
+                field="start",
+                nearest=nearest_free_slots(
+                    appointment_type=appointment_type,
+                    location=room.location,
+                    around=start,
+                    practitioner=practitioner,
+                    exclude_appointment_id=appointment.pk,
+                ),
+            ) from error
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def appointment_cancel(*, acting_user: User, appointment: Appointment, reason: str) -> Appointment:

@@ -8,12 +8,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpResponse
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -35,7 +35,7 @@ from clinic.booking.services import (
     appointment_reschedule,
     appointment_set_status,
 )
-from clinic.http import AuthenticatedHttpRequest, working_location
+from clinic.http import AuthenticatedHttpRequest, safe_next, working_location
 from clinic.models import (
     RELEASED_STATUSES,
     Appointment,
@@ -47,13 +47,24 @@ from clinic.models import (
     User,
 )
 from clinic.services import patient_record_access, patients_listed_access
+from clinic.validators import day_in_range
 
 
 def _day(request: AuthenticatedHttpRequest, location: Location) -> date:
+    """The day asked for, or today when the ``date`` is not a day the schedule can show."""
+    asked = request.GET.get("date", "")
     try:
-        return date.fromisoformat(request.GET.get("date", ""))
+        day = date.fromisoformat(asked)
     except ValueError:
+        day = None
+    if day is None or not day_in_range(day):
+        if asked:
+            messages.error(
+                request,
+                _("%(asked)s is not a day the schedule can show; here is today.") % {"asked": asked[:40]},
+            )
         return location.today()
+    return day
 
 
 # --- The day schedule ----------------------------------------------------------------------
@@ -279,21 +290,18 @@ def _after_action(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """htmx from the day schedule: the changed card. Otherwise back where the desk was."""
     appointment = _appointment(pk)
     if request.htmx:
-        here = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(here, allowed_hosts={request.get_host()}):
-            here = reverse("clinic:front_desk_home")
+        here = safe_next(request, reverse("clinic:front_desk_home"))
         card = render_cards([appointment], zone=appointment.location.zone, csrf=get_token(request), here=here)[0]
         return render(request, "clinic/front_desk_home.html#appointment_card", {"card": card})
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(appointment)
-    return redirect(target)
+    return HttpResponseRedirect(safe_next(request, appointment.get_absolute_url()))
 
 
+# The change and the page that reports it are one unit: if building the response fails, the
+# change is rolled back with it. (A status change once committed and then failed to redirect
+# to a bad ``next``, behind the error page's "Nothing you entered was half-saved".)
 @require_POST
 @permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+@transaction.atomic
 def appointment_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Check in or mark a no-show (or confirm, start, complete) — from the grid without a reload."""
     appointment = _appointment(pk)
@@ -320,6 +328,7 @@ def appointment_status(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
 
 @require_POST
 @permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+@transaction.atomic  # as appointment_status: the cancellation and its page are one unit
 def appointment_cancel_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment(pk)
     data = request.POST.copy()
