@@ -83,6 +83,8 @@ def seed() -> dict[str, int]:
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
             user.groups.add(Group.objects.get(name=ROLES[person.role].group_name))
+        # The demo staff work at both demo locations, so the switcher has something to offer.
+        user.locations.add(*locations)
         created["staff"] += made
     consent_at = timezone.now() - timedelta(days=30)
     for first, last, born, email, phone, consent in DEMO_PATIENTS:

@@ -108,6 +108,15 @@ class User(AbstractUser):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Where this person works: the switcher offers only these, and every lookup of an
+    # appointment, room, schedule, consultation or session checks membership (a 404 outside).
+    locations = models.ManyToManyField(
+        "clinic.Location",
+        verbose_name=_("locations"),
+        blank=True,
+        related_name="staff",
+        help_text=_("The locations this person works at. They see and book only there."),
+    )
 
     objects: ClassVar[StaffManager] = StaffManager()
 
@@ -137,6 +146,14 @@ class User(AbstractUser):
             names = {group.name for group in self.groups.all()}
             cached = [spec for name, spec in ROLE_BY_GROUP.items() if name in names]
             self._role_specs = cached
+        return cached
+
+    def location_ids(self) -> frozenset[int]:
+        """The ids of the active locations this person works at (cached per request)."""
+        cached: frozenset[int] | None = getattr(self, "_location_ids", None)
+        if cached is None:
+            cached = frozenset(self.locations.filter(is_active=True).values_list("pk", flat=True))
+            self._location_ids = cached
         return cached
 
     @property
@@ -701,6 +718,10 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
 
     def at_location(self, location_id: int) -> AppointmentQuerySet:
         return self.filter(location_id=location_id)
+
+    def visible_to(self, user: User) -> AppointmentQuerySet:
+        """Appointments at the locations ``user`` works at: any other is a 404, never a leak."""
+        return self.filter(location_id__in=user.location_ids())
 
     def between(self, start: datetime, end: datetime) -> AppointmentQuerySet:
         return self.filter(start__gte=start, start__lt=end)

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -19,7 +20,7 @@ from clinic import health, roles
 from clinic.forms import NewStaffForm, PatientForm, StaffForm
 from clinic.http import AuthenticatedHttpRequest
 from clinic.models import Appointment, AppointmentStatus, Location, Patient, User
-from clinic.selectors import SESSION_LOCATION_KEY
+from clinic.selectors import SESSION_LOCATION_KEY, member_locations
 from clinic.services import (
     patient_record_access,
     patient_register,
@@ -86,7 +87,8 @@ def staff_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def switch_location(request: AuthenticatedHttpRequest) -> HttpResponse:
-    location = get_object_or_404(Location.objects.active(), pk=request.POST.get("location"))
+    # Only a location the person works at: any other id is a 404, as if it did not exist.
+    location = get_object_or_404(member_locations(request.user), pk=request.POST.get("location"))
     request.session[SESSION_LOCATION_KEY] = location.pk
     messages.success(request, _("You are now working at %(location)s.") % {"location": location.name})
     target = request.POST.get("next", "")
@@ -162,7 +164,8 @@ def patient_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
     patient_record_access(acting_user=request.user, patient=patient, request=request, page="patient_detail")
     now = timezone.now()
-    appointments = Appointment.objects.filter(patient=patient).with_related()
+    # The patient is the clinic's; their appointments are listed only at the person's locations.
+    appointments = Appointment.objects.visible_to(request.user).filter(patient=patient).with_related()
     context = {
         "patient": patient,
         # Done is done: a completed or missed appointment is past even if its hour is not.
@@ -184,6 +187,14 @@ def _section(slug: str) -> Section:
     return section
 
 
+def _records(section: Section, user: User) -> QuerySet[Any]:
+    """A section's records; those that belong to a location (rooms, hours) only at the manager's."""
+    records = section.model._default_manager.all()
+    if any(field.name == "location" for field in section.model._meta.get_fields()):
+        records = records.filter(location_id__in=user.location_ids())
+    return records
+
+
 def _setup_context(section: Section, **extra: Any) -> dict[str, Any]:
     return {"section": section, "sections": SECTIONS.values(), **extra}
 
@@ -191,7 +202,7 @@ def _setup_context(section: Section, **extra: Any) -> dict[str, Any]:
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
 def setup_list(request: AuthenticatedHttpRequest, section: str) -> HttpResponse:
     chosen = _section(section)
-    records = chosen.model._default_manager.select_related(*chosen.related)[:500]
+    records = _records(chosen, request.user).select_related(*chosen.related)[:500]
     rows = [(record, [getter(record) for _label, getter in chosen.columns]) for record in records]
     return render(request, "clinic/setup_list.html", _setup_context(chosen, rows=rows))
 
@@ -199,8 +210,12 @@ def setup_list(request: AuthenticatedHttpRequest, section: str) -> HttpResponse:
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
 def setup_edit(request: AuthenticatedHttpRequest, section: str, pk: int | None = None) -> HttpResponse:
     chosen = _section(section)
-    record = get_object_or_404(chosen.model, pk=pk) if pk is not None else None
+    record = get_object_or_404(_records(chosen, request.user), pk=pk) if pk is not None else None
     form = chosen.form(request.POST or None, instance=record)
+    location_field = form.fields.get("location")
+    if isinstance(location_field, forms.ModelChoiceField):
+        # A room or shift goes only at a location the manager works at.
+        location_field.queryset = member_locations(request.user)
     if request.method == "POST" and form.is_valid():
         try:
             setup_record_save(acting_user=request.user, form=form)
@@ -219,7 +234,7 @@ def setup_delete(request: AuthenticatedHttpRequest, section: str, pk: int) -> Ht
     chosen = _section(section)
     if not chosen.deletable:
         raise Http404(_("These are switched off, not deleted."))
-    record = get_object_or_404(chosen.model, pk=pk)
+    record = get_object_or_404(_records(chosen, request.user), pk=pk)
     setup_record_delete(acting_user=request.user, record=record)
     messages.success(request, _("Removed."))
     return redirect("clinic:setup_list", section=chosen.slug)

@@ -40,8 +40,8 @@ def _require_clinical(request: AuthenticatedHttpRequest) -> None:
         raise PermissionDenied(_("Treatment records are not available to your role."))
 
 
-def _session(pk: int) -> TreatmentSession:
-    return get_object_or_404(TreatmentSession.objects.with_related(), pk=pk)
+def _session(request: AuthenticatedHttpRequest, pk: int) -> TreatmentSession:
+    return get_object_or_404(TreatmentSession.objects.visible_to(request.user).with_related(), pk=pk)
 
 
 def _refused(form: forms.BaseForm, error: services.SessionRefused) -> None:
@@ -64,7 +64,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)
 @require_POST
 def session_start(request: AuthenticatedHttpRequest, appointment_pk: int) -> HttpResponse:
-    appointment = get_object_or_404(Appointment, pk=appointment_pk)
+    appointment = get_object_or_404(Appointment.objects.visible_to(request.user), pk=appointment_pk)
     try:
         session = services.session_start(acting_user=request.user, appointment=appointment)
     except services.SessionRefused as error:
@@ -75,7 +75,7 @@ def session_start(request: AuthenticatedHttpRequest, appointment_pk: int) -> Htt
 
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)
 def session_rescreen(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    session = _session(pk)
+    session = _session(request, pk)
     patient_record_access(acting_user=request.user, patient=session.patient, request=request, page="session_rescreen")
     if session.status != SessionStatus.RESCREEN:
         return redirect(session.get_absolute_url() if session.is_final else "treatments:session_log", session.pk)
@@ -100,7 +100,7 @@ def session_rescreen(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
 
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)
 def session_log(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    session = _session(pk)
+    session = _session(request, pk)
     patient_record_access(acting_user=request.user, patient=session.patient, request=request, page="session_log")
     if session.status == SessionStatus.RESCREEN:
         return redirect("treatments:session_rescreen", session.pk)
@@ -153,7 +153,7 @@ def extracted_rows(counts: Counts) -> list[tuple[str, list[tuple[str, int]]]]:
 
 def session_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require_clinical(request)
-    session = _session(pk)
+    session = _session(request, pk)
     patient_record_access(acting_user=request.user, patient=session.patient, request=request, page="session_detail")
     may_add = session.is_final and request.user.pk in (session.signed_by_id, session.aesthetician_id)
     return render(
@@ -172,7 +172,7 @@ def session_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)
 @require_POST
 def session_addendum(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    session = _session(pk)
+    session = _session(request, pk)
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:

@@ -43,6 +43,7 @@ from clinic.models import (
     AppointmentType,
     Location,
     Patient,
+    Room,
     StatusChangeRefused,
     User,
 )
@@ -129,8 +130,16 @@ def schedule_print(request: AuthenticatedHttpRequest) -> HttpResponse:
 # --- Appointments --------------------------------------------------------------------------
 
 
-def _appointment(pk: int) -> Appointment:
-    return get_object_or_404(Appointment.objects.with_related(), pk=pk)
+def _appointment(request: AuthenticatedHttpRequest, pk: int) -> Appointment:
+    return get_object_or_404(Appointment.objects.visible_to(request.user).with_related(), pk=pk)
+
+
+def _room_elsewhere(room: Room, location: Location) -> BookingRefused | None:
+    # The slot form names a room by id; one at another location (or one the person does not
+    # work at) is refused, however the form was filled in.
+    if room.location_id != location.pk:
+        return BookingRefused(_("That room is at another location: choose a time from the list of free slots."))
+    return None
 
 
 def _detail_context(
@@ -146,7 +155,7 @@ def _detail_context(
 
 @permission_required(roles.VIEW_PATIENT, raise_exception=True)
 def appointment_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    appointment = _appointment(pk)
+    appointment = _appointment(request, pk)
     patient_record_access(
         acting_user=request.user,
         patient=appointment.patient,
@@ -204,6 +213,11 @@ def appointment_book_view(request: AuthenticatedHttpRequest, patient_pk: int) ->
             context = page_context()
             context["refused"] = BookingRefused(_("Choose a time from the list of free slots."))
             return render(request, "clinic/appointment_book.html", context, status=400)
+        elsewhere = _room_elsewhere(choice.cleaned_data["room"], location)
+        if elsewhere is not None:
+            context = page_context()
+            context["refused"] = elsewhere
+            return render(request, "clinic/appointment_book.html", context, status=400)
         try:
             appointment = appointment_book(
                 acting_user=request.user,
@@ -231,7 +245,7 @@ def appointment_book_view(request: AuthenticatedHttpRequest, patient_pk: int) ->
 
 @permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
 def appointment_reschedule_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    appointment = _appointment(pk)
+    appointment = _appointment(request, pk)
     if not appointment.is_open:
         messages.error(request, _("Only a booked or confirmed appointment can be moved."))
         return redirect(appointment)
@@ -247,6 +261,10 @@ def appointment_reschedule_view(request: AuthenticatedHttpRequest, pk: int) -> H
         choice = SlotChoiceForm(request.POST)
         if not choice.is_valid():
             context["refused"] = BookingRefused(_("Choose a time from the list of free slots."))
+            return render(request, "clinic/appointment_book.html", context, status=400)
+        elsewhere = _room_elsewhere(choice.cleaned_data["room"], appointment.location)
+        if elsewhere is not None:
+            context["refused"] = elsewhere
             return render(request, "clinic/appointment_book.html", context, status=400)
         try:
             appointment_reschedule(
@@ -271,7 +289,7 @@ def appointment_reschedule_view(request: AuthenticatedHttpRequest, pk: int) -> H
 
 def _after_action(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """htmx from the day schedule: the changed card. Otherwise back where the desk was."""
-    appointment = _appointment(pk)
+    appointment = _appointment(request, pk)
     if request.htmx:
         here = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(here, allowed_hosts={request.get_host()}):
@@ -290,7 +308,7 @@ def _after_action(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
 def appointment_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Check in or mark a no-show (or confirm, start, complete) — from the grid without a reload."""
-    appointment = _appointment(pk)
+    appointment = _appointment(request, pk)
     status = request.POST.get("status", "")
     if status not in AppointmentStatus.values or status == AppointmentStatus.CANCELLED:
         messages.error(request, _("That is not a status this button can set."))
@@ -315,7 +333,7 @@ def appointment_status(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
 @require_POST
 @permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
 def appointment_cancel_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    appointment = _appointment(pk)
+    appointment = _appointment(request, pk)
     data = request.POST.copy()
     # From the grid, htmx asks for the reason (hx-prompt) and sends it in a header.
     if request.htmx and not data.get("reason"):

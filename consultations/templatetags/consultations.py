@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 
+from clinic.field_groups import FieldGroup, sees
 from clinic.models import Appointment, AppointmentKind, Patient, User
 from consultations.models import Consultation, TreatmentPlan
 from consultations.questionnaire import questionnaire_url
@@ -24,8 +25,10 @@ def consultation_panel(appointment: Appointment, user: User) -> dict[str, Any]:
         "appointment": appointment,
         "consultation": consultation,
         "can_consult": user.has_perm("clinic.work_consultations"),
+        "sees_decision": sees(user, FieldGroup.CLINICAL_DECISION),
         "link": None
-        if consultation is not None and (consultation.is_signed or consultation.questionnaire_received_at)
+        if not sees(user, FieldGroup.QUESTIONNAIRE_LINK)
+        or (consultation is not None and (consultation.is_signed or consultation.questionnaire_received_at))
         else questionnaire_url(appointment_id=appointment.pk),
     }
 
@@ -37,4 +40,5 @@ def patient_consultations(patient: Patient, user: User) -> dict[str, Any]:
         "consultations": Consultation.objects.for_patient(patient.pk).select_related("appointment")[:10],
         "plans": TreatmentPlan.objects.filter(patient_id=patient.pk).with_sessions_booked()[:10],
         "can_consult": user.has_perm("clinic.work_consultations"),
+        "sees_decision": sees(user, FieldGroup.CLINICAL_DECISION),
     }

@@ -13,7 +13,7 @@ from django import template
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
-from clinic import roles
+from clinic import field_groups, roles
 from clinic.models import Patient
 from treatments.rescreen import RESCREEN_RULES_BY_ID
 from treatments.selectors import open_alerts_for, treatment_record
@@ -26,7 +26,7 @@ def lesion_trend_section(context: template.Context, patient: Patient) -> dict[st
     """The patient's lesion trend over their programme, for the clinical roles only."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    allowed = user is not None and any(user.has_perm(p) for p in (roles.WORK_TREATMENTS, roles.WORK_CONSULTATIONS))
+    allowed = field_groups.sees(user, field_groups.FieldGroup.SESSION_LOG)
     return {"allowed": allowed, "patient": patient, "record": treatment_record(patient) if allowed else None}
 
 
