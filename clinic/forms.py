@@ -36,12 +36,16 @@ class StaffForm(forms.ModelForm[User]):
         label=_("Role"),
         choices=[(role.value, spec.label) for role, spec in ROLES.items()],
         coerce=Role,
-        help_text=_("What this person does decides what they can see."),
+        help_text=_(
+            "What this person does decides what they can see. A clinical role (specialist, aesthetician) "
+            "starts only once a specialist approves it."
+        ),
     )
 
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "username", "email", "home_location", "is_active"]
+        fields = ["first_name", "last_name", "username", "email", "home_location", "locations", "is_active"]
+        widgets = {"locations": forms.CheckboxSelectMultiple}
         labels = {"is_active": _("Can sign in")}
         help_texts = {"username": _("What they type to sign in. Letters, digits and @ . + - _ only.")}
 
@@ -53,6 +57,9 @@ class StaffForm(forms.ModelForm[User]):
         home_location = self.fields["home_location"]
         if isinstance(home_location, forms.ModelChoiceField):
             home_location.queryset = Location.objects.active()
+        locations = self.fields["locations"]
+        if isinstance(locations, forms.ModelMultipleChoiceField):
+            locations.queryset = Location.objects.active()
         if self.instance.pk and self.instance.primary_role:
             self.initial["role"] = self.instance.primary_role.role.value
 

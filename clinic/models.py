@@ -170,6 +170,59 @@ class UserGroups(User.groups.through):  # type: ignore[name-defined]
         proxy = True
 
 
+class RoleGrantStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+# A manager cannot give anyone (themselves through a second account included) a clinical role
+# alone: the grant waits until a specialist other than the requester and the grantee approves.
+CLINICAL_ROLES = (Role.SPECIALIST, Role.AESTHETICIAN)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class RoleGrant(models.Model):
+    """A request to give ``staff`` a clinical role; only its approval adds the role's group."""
+
+    staff = models.ForeignKey(
+        User, verbose_name=_("staff member"), on_delete=models.PROTECT, related_name="role_grants"
+    )
+    role = models.CharField(_("role"), max_length=24, choices=[(r.value, ROLES[r].label) for r in CLINICAL_ROLES])
+    status = models.CharField(
+        _("status"), max_length=12, choices=RoleGrantStatus.choices, default=RoleGrantStatus.PENDING
+    )
+    requested_by = models.ForeignKey(User, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        User, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at"]
+        verbose_name = _("clinical role grant")
+        verbose_name_plural = _("clinical role grants")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff", "role"], condition=Q(status="pending"), name="rolegrant_one_pending_per_role"
+            ),
+            # The second person is a second person, also in the database.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | (~Q(decided_by=F("requested_by")) & ~Q(decided_by=F("staff"))),
+                name="rolegrant_decided_by_another",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_by__isnull=True, decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_by__isnull=False, decided_at__isnull=False)),
+                name="rolegrant_decided_when_not_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} for {self.staff_id} ({self.status})"
+
+
 class LocationQuerySet(models.QuerySet["Location"]):
     def active(self) -> LocationQuerySet:
         return self.filter(is_active=True)

@@ -19,12 +19,14 @@ from django.views.decorators.http import require_GET, require_POST
 from clinic import health, roles
 from clinic.forms import NewStaffForm, PatientForm, StaffForm
 from clinic.http import AuthenticatedHttpRequest
-from clinic.models import Appointment, AppointmentStatus, Location, Patient, User
+from clinic.models import Appointment, AppointmentStatus, Location, Patient, RoleGrant, RoleGrantStatus, User
 from clinic.selectors import SESSION_LOCATION_KEY, member_locations
 from clinic.services import (
+    RoleGrantRefused,
     patient_record_access,
     patient_register,
     patient_update,
+    role_grant_decide,
     setup_record_delete,
     setup_record_save,
     staff_save,
@@ -59,17 +61,50 @@ def manager_home(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "clinic/manager_home.html", context)
 
 
+def _grant_pending_message(request: AuthenticatedHttpRequest, grant: RoleGrant | None) -> None:
+    if grant is not None:
+        messages.info(
+            request,
+            _("The %(role)s role waits for a specialist's approval; until then it is not given.")
+            % {"role": grant.get_role_display().lower()},
+        )
+
+
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+def role_grants(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Clinical roles waiting for a second person: a specialist approves or refuses each."""
+    pending = RoleGrant.objects.filter(status=RoleGrantStatus.PENDING).select_related("staff", "requested_by")
+    return render(request, "clinic/role_grants.html", {"pending": pending})
+
+
+@require_POST
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+def role_grant_decide_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    grant = get_object_or_404(RoleGrant, pk=pk)
+    approve = request.POST.get("decision") == "approve"
+    try:
+        role_grant_decide(acting_user=request.user, grant=grant, approve=approve)
+    except RoleGrantRefused as refused:
+        messages.error(request, refused.messages[0])
+    else:
+        messages.success(request, _("Approved.") if approve else _("Refused."))
+    return redirect("clinic:role_grants")
+
+
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
 def staff_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = NewStaffForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        staff = staff_save(
+        staff = form.save(commit=False)
+        grant = staff_save(
             acting_user=request.user,
-            staff=form.save(commit=False),
+            staff=staff,
             role=form.cleaned_data["role"],
             password=form.cleaned_data["password1"],
+            locations=form.cleaned_data["locations"],
         )
         messages.success(request, _("%(name)s can now sign in.") % {"name": staff.display_name})
+        _grant_pending_message(request, grant)
         return redirect("clinic:manager_home")
     return render(request, "clinic/user_form.html", {"form": form, "adding": True})
 
@@ -79,8 +114,14 @@ def staff_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     staff = get_object_or_404(User, pk=pk)
     form = StaffForm(request.POST or None, instance=staff, acting_user=request.user)
     if request.method == "POST" and form.is_valid():
-        staff_save(acting_user=request.user, staff=form.save(commit=False), role=form.cleaned_data["role"])
+        grant = staff_save(
+            acting_user=request.user,
+            staff=form.save(commit=False),
+            role=form.cleaned_data["role"],
+            locations=form.cleaned_data["locations"],
+        )
         messages.success(request, _("Saved %(name)s.") % {"name": staff.display_name})
+        _grant_pending_message(request, grant)
         return redirect("clinic:manager_home")
     return render(request, "clinic/user_form.html", {"form": form, "adding": False, "staff": staff})
 
