@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from clinic.models import Location, LocationQuerySet
+from clinic.models import Location, LocationQuerySet, User
 
 SESSION_LOCATION_KEY = "clinic_location_id"
 
 
 def member_locations(user: object) -> LocationQuerySet:
     """The active locations ``user`` works at (none for anyone signed out)."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):  # AnonymousUser, or no user at all
         return Location.objects.none()
     return Location.objects.active().filter(staff=user)
 
