@@ -178,3 +178,23 @@ class StaffChoiceField(forms.ModelChoiceField[User]):
 
     def label_from_instance(self, obj: User) -> str:
         return obj.display_name
+
+
+class HandOverForm(forms.Form):
+    """Give an unsigned clinical record to a colleague in the same role, saying why."""
+
+    to_user = StaffChoiceField(label=_("Hand over to"), queryset=User.objects.none())
+    reason = forms.CharField(
+        label=_("Why"),
+        max_length=500,
+        help_text=_("Kept in the audit trail beside the change, e.g. “Off sick from 11:00”."),
+    )
+
+    def __init__(self, *args: Any, role: Role, exclude_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        colleagues = User.objects.in_roles(role).order_by("first_name", "last_name")
+        if exclude_id is not None:
+            colleagues = colleagues.exclude(pk=exclude_id)
+        field = self.fields["to_user"]
+        if isinstance(field, StaffChoiceField):
+            field.queryset = colleagues

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -13,8 +13,10 @@ from django.views.decorators.http import require_POST
 
 from clinic import field_groups, roles
 from clinic.booking.services import BookingRefused
+from clinic.forms import HandOverForm
 from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest, working_location
 from clinic.models import Appointment, AppointmentKind
+from clinic.roles import Role
 from clinic.services import patient_record_access
 from consultations import services
 from consultations.consent import CURRENT_CONSENT_VERSION, consent_text
@@ -98,6 +100,33 @@ def _preview(consultation: Consultation, form: ConsultationForm, counts: LesionC
         return services.consultation_preview(values=values, lesion_counts=counts.counts())
     except ValueError:
         return None
+
+
+@require_POST
+def consultation_hand_over(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The owner, or a manager when the owner is away, gives a draft to another specialist."""
+    if not (request.user.has_perm(roles.WORK_CONSULTATIONS) or request.user.has_perm(roles.MANAGE_CLINIC)):
+        raise PermissionDenied
+    consultation = _consultation(request, pk)
+    form = HandOverForm(request.POST, role=Role.SPECIALIST, exclude_id=consultation.specialist_id)
+    if not form.is_valid():
+        messages.error(request, _("Choose a specialist and say why the consultation is handed over."))
+    else:
+        try:
+            services.consultation_hand_over(
+                acting_user=request.user,
+                consultation=consultation,
+                to_user=form.cleaned_data["to_user"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as refused:
+            messages.error(request, " ".join(refused.messages))
+        else:
+            messages.success(
+                request,
+                _("Handed over to %(name)s.") % {"name": form.cleaned_data["to_user"].display_name},
+            )
+    return redirect(consultation.appointment)
 
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)

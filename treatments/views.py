@@ -10,8 +10,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinic import roles
+from clinic.forms import HandOverForm
 from clinic.http import AuthenticatedHttpRequest
 from clinic.models import Appointment, Patient
+from clinic.roles import Role
 from clinic.services import patient_record_access
 from consultations.forms import LesionCountsForm
 from consultations.grading import Counts, Lesion, Zone
@@ -71,6 +73,33 @@ def session_start(request: AuthenticatedHttpRequest, appointment_pk: int) -> Htt
         messages.error(request, error.messages[0])
         return redirect("treatments:home")
     return redirect("treatments:session_rescreen", session.pk)
+
+
+@require_POST
+def session_hand_over(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The owner, or a manager when the owner is away, gives an open session to another aesthetician."""
+    if not (request.user.has_perm(roles.WORK_TREATMENTS) or request.user.has_perm(roles.MANAGE_CLINIC)):
+        raise PermissionDenied
+    session = _session(request, pk)
+    form = HandOverForm(request.POST, role=Role.AESTHETICIAN, exclude_id=session.aesthetician_id)
+    if not form.is_valid():
+        messages.error(request, _("Choose an aesthetician and say why the session is handed over."))
+    else:
+        try:
+            services.session_hand_over(
+                acting_user=request.user,
+                session=session,
+                to_user=form.cleaned_data["to_user"],
+                reason=form.cleaned_data["reason"],
+            )
+        except services.SessionRefused as refused:
+            messages.error(request, refused.messages[0])
+        else:
+            messages.success(
+                request,
+                _("Handed over to %(name)s.") % {"name": form.cleaned_data["to_user"].display_name},
+            )
+    return redirect(session.appointment)
 
 
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.test import Client
 from pghistory.models import Events
 
 from clinic.models import User
@@ -118,3 +119,22 @@ def test_a_draft_is_handed_only_to_a_specialist_and_with_a_reason(draft: Consult
         services.consultation_hand_over(
             acting_user=draft.specialist, consultation=draft, to_user=UserFactory(role=Role.SPECIALIST), reason=" "
         )
+
+
+def test_the_owner_hands_a_draft_over_from_the_appointment_page(draft: Consultation, colleague: User) -> None:
+    client = Client()
+    client.force_login(draft.specialist)
+    page = client.get(f"/appointments/{draft.appointment_id}/").content.decode()
+    assert f"/consultations/{draft.pk}/hand-over/" in page
+    response = client.post(f"/consultations/{draft.pk}/hand-over/", {"to_user": colleague.pk, "reason": "Called away"})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.specialist_id == colleague.pk
+
+
+def test_a_colleague_is_not_offered_the_hand_over(draft: Consultation, colleague: User) -> None:
+    client = Client()
+    client.force_login(colleague)
+    page = client.get(f"/appointments/{draft.appointment_id}/").content.decode()
+    assert "only they sign it" in page
+    assert f"/consultations/{draft.pk}/hand-over/" not in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from pghistory.models import Events
 
 from clinic.models import User
@@ -64,3 +65,27 @@ def test_a_colleague_cannot_take_a_session_over_by_themselves(scene: TreatmentSc
         services.session_hand_over(
             acting_user=other_aesthetician, session=session, to_user=other_aesthetician, reason="Mine"
         )
+
+
+def test_a_manager_hands_a_session_over_from_the_appointment_page(
+    scene: TreatmentScene, other_aesthetician: User, client: Client
+) -> None:
+    session = scene.started_and_cleared()
+    manager = UserFactory(username="boss", role=Role.MANAGER)
+    client.force_login(manager)
+    page = client.get(f"/appointments/{scene.appointment.pk}/").content.decode()
+    assert f"/treatments/sessions/{session.pk}/hand-over/" in page
+    response = client.post(
+        f"/treatments/sessions/{session.pk}/hand-over/",
+        {"to_user": other_aesthetician.pk, "reason": "Off sick"},
+    )
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.aesthetician_id == other_aesthetician.pk
+
+
+def test_the_front_desk_cannot_hand_a_session_over(scene: TreatmentScene, front_desk: User, client: Client) -> None:
+    session = scene.started_and_cleared()
+    client.force_login(front_desk)
+    response = client.post(f"/treatments/sessions/{session.pk}/hand-over/", {"to_user": scene.aesthetician.pk})
+    assert response.status_code == 403
