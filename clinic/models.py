@@ -170,6 +170,13 @@ class UserGroups(User.groups.through):  # type: ignore[name-defined]
         proxy = True
 
 
+# Which locations a person works at decides what they can read, so its changes are audited too.
+@pghistory.track(pghistory.InsertEvent("location.add"), pghistory.DeleteEvent("location.remove"), obj_field=None)
+class UserLocations(User.locations.through):  # type: ignore[name-defined]
+    class Meta:
+        proxy = True
+
+
 class RoleGrantStatus(models.TextChoices):
     PENDING = "pending", _("Waiting for approval")
     APPROVED = "approved", _("Approved")

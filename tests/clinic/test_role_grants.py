@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from clinic.audit import acting_as
-from clinic.models import RoleGrant, RoleGrantStatus, User, UserGroups
+from clinic.models import RoleGrant, RoleGrantStatus, User, UserGroups, UserLocations
 from clinic.roles import ROLES, Role
 from clinic.services import RoleGrantRefused, role_grant_decide, staff_save
 from tests.factories import LocationFactory, UserFactory
@@ -131,3 +131,12 @@ def test_the_approval_page_lists_waiting_grants_for_a_specialist(
     assert client.post(f"/clinic/role-grants/{grant.pk}/", {"decision": "approve"}).status_code == 302
     grant.refresh_from_db()
     assert grant.status == RoleGrantStatus.APPROVED
+
+
+def test_a_change_of_locations_is_audited_with_who_made_it(manager: User) -> None:
+    nora = UserFactory(username="nora", role=Role.FRONT_DESK, locations=[])
+    riverside = LocationFactory(name="Riverside")
+    staff_save(acting_user=manager, staff=nora, role=Role.FRONT_DESK, locations=[riverside])
+    added = UserLocations.pgh_event_models["location.add"].objects.get(user_id=nora.pk)
+    assert added.location_id == riverside.pk
+    assert added.pgh_context.metadata["user"] == manager.pk
