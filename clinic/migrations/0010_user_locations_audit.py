@@ -8,49 +8,106 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0009_clinical_role_grants'),
-        ('pghistory', '0007_auto_20250421_0444'),
+        ("clinic", "0009_clinical_role_grants"),
+        ("pghistory", "0007_auto_20250421_0444"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UserLocations',
-            fields=[
-            ],
+            name="UserLocations",
+            fields=[],
             options={
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('clinic.user_locations',),
+            bases=("clinic.user_locations",),
         ),
         migrations.CreateModel(
-            name='UserLocationsEvent',
+            name="UserLocationsEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('location', models.ForeignKey(db_constraint=False, db_tablespace='', on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='clinic.location')),
-                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
-                ('user', models.ForeignKey(db_constraint=False, db_tablespace='', on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                (
+                    "location",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_tablespace="",
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="clinic.location",
+                    ),
+                ),
+                (
+                    "pgh_context",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="pghistory.context",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_tablespace="",
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='userlocations',
-            trigger=pgtrigger.compiler.Trigger(name='location_add_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "clinic_userlocationsevent" ("id", "location_id", "pgh_context_id", "pgh_created_at", "pgh_label", "user_id") VALUES (NEW."id", NEW."location_id", _pgh_attach_context(), NOW(), \'location.add\', NEW."user_id"); RETURN NULL;', hash='af31dbd9a38a626871483e479e9bdf9884a6a0fc', operation='INSERT', pgid='pgtrigger_location_add_insert_af76e', table='clinic_user_locations', when='AFTER')),
+            model_name="userlocations",
+            trigger=pgtrigger.compiler.Trigger(
+                name="location_add_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "clinic_userlocationsevent" ("id", "location_id", "pgh_context_id", "pgh_created_at", "pgh_label", "user_id") VALUES (NEW."id", NEW."location_id", _pgh_attach_context(), NOW(), \'location.add\', NEW."user_id"); RETURN NULL;',
+                    hash="af31dbd9a38a626871483e479e9bdf9884a6a0fc",
+                    operation="INSERT",
+                    pgid="pgtrigger_location_add_insert_af76e",
+                    table="clinic_user_locations",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='userlocations',
-            trigger=pgtrigger.compiler.Trigger(name='location_remove_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "clinic_userlocationsevent" ("id", "location_id", "pgh_context_id", "pgh_created_at", "pgh_label", "user_id") VALUES (OLD."id", OLD."location_id", _pgh_attach_context(), NOW(), \'location.remove\', OLD."user_id"); RETURN NULL;', hash='3b5522809639a17d012d508801ec42d934246dcd', operation='DELETE', pgid='pgtrigger_location_remove_delete_14e09', table='clinic_user_locations', when='AFTER')),
+            model_name="userlocations",
+            trigger=pgtrigger.compiler.Trigger(
+                name="location_remove_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "clinic_userlocationsevent" ("id", "location_id", "pgh_context_id", "pgh_created_at", "pgh_label", "user_id") VALUES (OLD."id", OLD."location_id", _pgh_attach_context(), NOW(), \'location.remove\', OLD."user_id"); RETURN NULL;',
+                    hash="3b5522809639a17d012d508801ec42d934246dcd",
+                    operation="DELETE",
+                    pgid="pgtrigger_location_remove_delete_14e09",
+                    table="clinic_user_locations",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='userlocationsevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='19ab8a93e43b5fbba29424bede5fbaff74c6d2e4', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_87848', table='clinic_userlocationsevent', when='BEFORE')),
+            model_name="userlocationsevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="19ab8a93e43b5fbba29424bede5fbaff74c6d2e4",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_87848",
+                    table="clinic_userlocationsevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]
