@@ -24,7 +24,7 @@ from aftercare.models import (
     MessageTemplate,
     SpecialistQueueEntry,
 )
-from clinic import roles
+from clinic import field_groups, roles
 from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest
 from clinic.models import Patient
 from clinic.services import patient_record_access, patients_listed_access
@@ -83,9 +83,10 @@ def template_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(roles.VIEW_PATIENT, raise_exception=True)
 def patient_messages(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    field_groups.require(request.user, field_groups.FieldGroup.MESSAGE_CONTENTS)
     patient = get_object_or_404(Patient, pk=pk)
     patient_record_access(acting_user=request.user, patient=patient, request=request, page="aftercare_messages")
-    context = {"patient": patient, "patient_message_list": selectors.patient_messages(patient.pk)}
+    context = {"show": True, "patient": patient, "patient_message_list": selectors.patient_messages(patient.pk)}
     template = "aftercare/patient_messages.html"
     if request.htmx:
         template += "#messages"

@@ -351,6 +351,14 @@ def _generate(scale: Scale) -> None:
                 WHERE u.username LIKE 'prac-%%' AND g.name = 'Specialist'
                 """
             )
+            # Staff work where their home is (clinic.User.locations scopes every lookup).
+            conn.execute(
+                """
+                INSERT INTO clinic_user_locations (user_id, location_id)
+                SELECT u.id, u.home_location_id FROM clinic_user u
+                WHERE u.home_location_id IS NOT NULL AND (u.username = 'bench-desk' OR u.username LIKE 'prac-%%')
+                """
+            )
             conn.execute(
                 """
                 INSERT INTO clinic_room (location_id, name, is_active)

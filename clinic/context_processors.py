@@ -5,8 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from clinic.models import Location
 from clinic.navigation import navigation_for
+from clinic.selectors import member_locations
 
 
 def frame(request: HttpRequest) -> dict[str, Any]:
@@ -21,5 +21,6 @@ def frame(request: HttpRequest) -> dict[str, Any]:
         "idle_warning_seconds": settings.CLINIC_IDLE_WARNING_SECONDS,
         "nav_items": navigation_for(user, request.path),
         "current_location": getattr(request, "location", None),
-        "all_locations": Location.objects.active(),
+        # The switcher offers only the locations this person works at.
+        "all_locations": member_locations(user),
     }

@@ -129,6 +129,8 @@ def seed() -> dict[str, int]:
             user.save(update_fields=["password"])
             user.groups.add(Group.objects.get(name=ROLES[person.role].group_name))
         enrol_demo_second_factor(user)
+        # The demo staff work at both demo locations, so the switcher has something to offer.
+        user.locations.add(*locations)
         created["staff"] += made
     consent_at = timezone.now() - timedelta(days=30)
     for first, last, born, email, phone, consent in DEMO_PATIENTS:

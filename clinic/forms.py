@@ -39,12 +39,16 @@ class StaffForm(forms.ModelForm[User]):
         label=_("Role"),
         choices=[(role.value, spec.label) for role, spec in ROLES.items()],
         coerce=Role,
-        help_text=_("What this person does decides what they can see."),
+        help_text=_(
+            "What this person does decides what they can see. A clinical role (specialist, aesthetician) "
+            "starts only once a specialist approves it."
+        ),
     )
 
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "username", "email", "home_location", "is_active"]
+        fields = ["first_name", "last_name", "username", "email", "home_location", "locations", "is_active"]
+        widgets = {"locations": forms.CheckboxSelectMultiple}
         labels = {"is_active": _("Can sign in")}
         help_texts = {"username": _("What they type to sign in. Letters, digits and @ . + - _ only.")}
 
@@ -56,6 +60,9 @@ class StaffForm(forms.ModelForm[User]):
         home_location = self.fields["home_location"]
         if isinstance(home_location, forms.ModelChoiceField):
             home_location.queryset = Location.objects.active()
+        locations = self.fields["locations"]
+        if isinstance(locations, forms.ModelMultipleChoiceField):
+            locations.queryset = Location.objects.active()
         if self.instance.pk and self.instance.primary_role:
             self.initial["role"] = self.instance.primary_role.role.value
 
@@ -200,3 +207,23 @@ class AuditFilterForm(forms.Form):
         if since and until and until < since:
             self.add_error("until", _("The end is before the start."))
         return cleaned
+
+
+class HandOverForm(forms.Form):
+    """Give an unsigned clinical record to a colleague in the same role, saying why."""
+
+    to_user = StaffChoiceField(label=_("Hand over to"), queryset=User.objects.none())
+    reason = forms.CharField(
+        label=_("Why"),
+        max_length=500,
+        help_text=_("Kept in the audit trail beside the change, e.g. “Off sick from 11:00”."),
+    )
+
+    def __init__(self, *args: Any, role: Role, exclude_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        colleagues = User.objects.in_roles(role).order_by("first_name", "last_name")
+        if exclude_id is not None:
+            colleagues = colleagues.exclude(pk=exclude_id)
+        field = self.fields["to_user"]
+        if isinstance(field, StaffChoiceField):
+            field.queryset = colleagues

@@ -49,7 +49,10 @@ def working_location(request: ClinicHttpRequest) -> Location:
     """
     location = request.location
     if not location:  # a lazy object wrapping None
-        raise PermissionDenied(_("No active location is set up yet. Ask the clinic manager to add one."))
+        # Either none is set up, or this person works at none of them (clinic.User.locations).
+        raise PermissionDenied(
+            _("You have no active location to work at. Ask the clinic manager to set one up or to add you to one.")
+        )
     return location
 
 

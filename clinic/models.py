@@ -118,6 +118,15 @@ class User(AbstractUser):
     # Part of the session hash: raising it ends every session of this person at their next
     # request ("sign out other sessions", a second factor reset).
     session_epoch = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # Where this person works: the switcher offers only these, and every lookup of an
+    # appointment, room, schedule, consultation or session checks membership (a 404 outside).
+    locations = models.ManyToManyField(
+        "clinic.Location",
+        verbose_name=_("locations"),
+        blank=True,
+        related_name="staff",
+        help_text=_("The locations this person works at. They see and book only there."),
+    )
 
     objects: ClassVar[StaffManager] = StaffManager()
 
@@ -163,6 +172,14 @@ class User(AbstractUser):
             self._role_specs = cached
         return cached
 
+    def location_ids(self) -> frozenset[int]:
+        """The ids of the active locations this person works at (cached per request)."""
+        cached: frozenset[int] | None = getattr(self, "_location_ids", None)
+        if cached is None:
+            cached = frozenset(self.locations.filter(is_active=True).values_list("pk", flat=True))
+            self._location_ids = cached
+        return cached
+
     @property
     def primary_role(self) -> RoleSpec | None:
         specs = self.role_specs
@@ -175,6 +192,66 @@ class User(AbstractUser):
 class UserGroups(User.groups.through):  # type: ignore[name-defined]
     class Meta:
         proxy = True
+
+
+# Which locations a person works at decides what they can read, so its changes are audited too.
+@pghistory.track(pghistory.InsertEvent("location.add"), pghistory.DeleteEvent("location.remove"), obj_field=None)
+class UserLocations(User.locations.through):  # type: ignore[name-defined]
+    class Meta:
+        proxy = True
+
+
+class RoleGrantStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+# A manager cannot give anyone (themselves through a second account included) a clinical role
+# alone: the grant waits until a specialist other than the requester and the grantee approves.
+CLINICAL_ROLES = (Role.SPECIALIST, Role.AESTHETICIAN)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class RoleGrant(models.Model):
+    """A request to give ``staff`` a clinical role; only its approval adds the role's group."""
+
+    staff = models.ForeignKey(
+        User, verbose_name=_("staff member"), on_delete=models.PROTECT, related_name="role_grants"
+    )
+    role = models.CharField(_("role"), max_length=24, choices=[(r.value, ROLES[r].label) for r in CLINICAL_ROLES])
+    status = models.CharField(
+        _("status"), max_length=12, choices=RoleGrantStatus.choices, default=RoleGrantStatus.PENDING
+    )
+    requested_by = models.ForeignKey(User, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        User, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at"]
+        verbose_name = _("clinical role grant")
+        verbose_name_plural = _("clinical role grants")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff", "role"], condition=Q(status="pending"), name="rolegrant_one_pending_per_role"
+            ),
+            # The second person is a second person, also in the database.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | (~Q(decided_by=F("requested_by")) & ~Q(decided_by=F("staff"))),
+                name="rolegrant_decided_by_another",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_by__isnull=True, decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_by__isnull=False, decided_at__isnull=False)),
+                name="rolegrant_decided_when_not_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} for {self.staff_id} ({self.status})"
 
 
 class LocationQuerySet(models.QuerySet["Location"]):
@@ -754,6 +831,10 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
 
     def at_location(self, location_id: int) -> AppointmentQuerySet:
         return self.filter(location_id=location_id)
+
+    def visible_to(self, user: User) -> AppointmentQuerySet:
+        """Appointments at the locations ``user`` works at: any other is a 404, never a leak."""
+        return self.filter(location_id__in=user.location_ids())
 
     def between(self, start: datetime, end: datetime) -> AppointmentQuerySet:
         return self.filter(start__gte=start, start__lt=end)

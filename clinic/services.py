@@ -13,15 +13,18 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model, Q
 from django.db.models.functions import Lower
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from clinic import roles
 from clinic.audit import acting_as
-from clinic.models import AccessEvent, Patient, User
+from clinic.models import CLINICAL_ROLES, AccessEvent, Location, Patient, RoleGrant, RoleGrantStatus, User
 from clinic.roles import ROLES, Role
 
 
@@ -77,18 +80,72 @@ def patients_listed_access(
     return len(unique)
 
 
-def staff_save(*, acting_user: User, staff: User, role: Role, password: str | None = None) -> User:
-    """Save a staff member and give them exactly one role (the manager's staff form)."""
+def _set_role(staff: User, role: Role) -> None:
+    role_groups = Group.objects.filter(name__in=[spec.group_name for spec in ROLES.values()])
+    staff.groups.remove(*role_groups)
+    staff.groups.add(Group.objects.get(name=ROLES[role].group_name))
+
+
+def staff_save(
+    *,
+    acting_user: User,
+    staff: User,
+    role: Role,
+    password: str | None = None,
+    locations: Iterable[Location] | None = None,
+) -> RoleGrant | None:
+    """Save a staff member and give them exactly one role (the manager's staff form).
+
+    A clinical role (specialist, aesthetician) they do not hold yet is not given here: it is
+    requested, and waits for a second person (:func:`role_grant_decide`); until then they keep
+    the role they had (a new account has none). Returns that pending request, if any.
+    """
     with transaction.atomic(), acting_as(acting_user):
         if password is not None:
             staff.set_password(password)
             # The manager typed it, so it is not yet the person's own: changed at first sign-in.
             staff.must_change_password = True
         staff.save()
-        role_groups = Group.objects.filter(name__in=[spec.group_name for spec in ROLES.values()])
-        staff.groups.remove(*role_groups)
-        staff.groups.add(Group.objects.get(name=ROLES[role].group_name))
-    return staff
+        if locations is not None:
+            staff.locations.set(locations)
+        held = {spec.role for spec in staff.role_specs} if staff.pk else set()
+        if role in CLINICAL_ROLES and held != {role}:
+            grant, _created = RoleGrant.objects.get_or_create(
+                staff=staff, role=role.value, status=RoleGrantStatus.PENDING, defaults={"requested_by": acting_user}
+            )
+            return grant
+        _set_role(staff, role)
+    return None
+
+
+class RoleGrantRefused(ValidationError):
+    pass
+
+
+def role_grant_decide(*, acting_user: User, grant: RoleGrant, approve: bool) -> RoleGrant:
+    """A specialist (the clinical second person) approves or refuses a clinical role.
+
+    The decider is neither the person who asked nor the person who would get the role; the
+    database refuses that too (``rolegrant_decided_by_another``). The change of groups and
+    the decision are written in one transaction under the decider's audit context.
+    """
+    if not acting_user.has_perm(roles.WORK_CONSULTATIONS):
+        raise RoleGrantRefused(_("Only a specialist can approve a clinical role."))
+    with transaction.atomic(), acting_as(acting_user, role_grant=grant.pk):
+        locked = RoleGrant.objects.select_for_update().get(pk=grant.pk)
+        if locked.status != RoleGrantStatus.PENDING:
+            return locked
+        if acting_user.pk in (locked.requested_by_id, locked.staff_id):
+            raise RoleGrantRefused(
+                _("A clinical role needs a second person: someone other than who asked for it, or who gets it.")
+            )
+        locked.status = RoleGrantStatus.APPROVED if approve else RoleGrantStatus.REFUSED
+        locked.decided_by = acting_user
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["status", "decided_by", "decided_at"])
+        if approve:
+            _set_role(User.objects.get(pk=locked.staff_id), Role(locked.role))
+    return locked
 
 
 # --- Patients -----------------------------------------------------------------------------

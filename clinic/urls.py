@@ -25,6 +25,8 @@ clinic_patterns: list[URLPattern | URLResolver] = [
     path("clinic/setup/<slug:section>/<int:pk>/", views.setup_edit, name="setup_edit"),
     path("clinic/setup/<slug:section>/<int:pk>/delete/", views.setup_delete, name="setup_delete"),
     path("location/", views.switch_location, name="switch_location"),
+    path("clinic/role-grants/", views.role_grants, name="role_grants"),
+    path("clinic/role-grants/<int:pk>/", views.role_grant_decide_view, name="role_grant_decide"),
 ]
 
 urlpatterns = [

@@ -4,11 +4,12 @@ import csv
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,13 +23,15 @@ from clinic.audit_trail import AuditFilter, AuditRow, Kind, audit_trail
 from clinic.audit_trail import names as audit_names
 from clinic.forms import AuditFilterForm, NewStaffForm, PatientForm, StaffForm
 from clinic.http import AuthenticatedHttpRequest, safe_next
-from clinic.models import Appointment, AppointmentStatus, Location, Patient, User
-from clinic.selectors import SESSION_LOCATION_KEY
+from clinic.models import Appointment, AppointmentStatus, Location, Patient, RoleGrant, RoleGrantStatus, User
+from clinic.selectors import SESSION_LOCATION_KEY, member_locations
 from clinic.services import (
+    RoleGrantRefused,
     patient_record_access,
     patient_register,
     patient_update,
     patients_listed_access,
+    role_grant_decide,
     setup_record_delete,
     setup_record_save,
     staff_save,
@@ -63,17 +66,50 @@ def manager_home(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "clinic/manager_home.html", context)
 
 
+def _grant_pending_message(request: AuthenticatedHttpRequest, grant: RoleGrant | None) -> None:
+    if grant is not None:
+        messages.info(
+            request,
+            _("The %(role)s role waits for a specialist's approval; until then it is not given.")
+            % {"role": grant.get_role_display().lower()},
+        )
+
+
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+def role_grants(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Clinical roles waiting for a second person: a specialist approves or refuses each."""
+    pending = RoleGrant.objects.filter(status=RoleGrantStatus.PENDING).select_related("staff", "requested_by")
+    return render(request, "clinic/role_grants.html", {"pending": pending})
+
+
+@require_POST
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+def role_grant_decide_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    grant = get_object_or_404(RoleGrant, pk=pk)
+    approve = request.POST.get("decision") == "approve"
+    try:
+        role_grant_decide(acting_user=request.user, grant=grant, approve=approve)
+    except RoleGrantRefused as refused:
+        messages.error(request, refused.messages[0])
+    else:
+        messages.success(request, _("Approved.") if approve else _("Refused."))
+    return redirect("clinic:role_grants")
+
+
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
 def staff_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = NewStaffForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        staff = staff_save(
+        staff = form.save(commit=False)
+        grant = staff_save(
             acting_user=request.user,
-            staff=form.save(commit=False),
+            staff=staff,
             role=form.cleaned_data["role"],
             password=form.cleaned_data["password1"],
+            locations=form.cleaned_data["locations"],
         )
         messages.success(request, _("%(name)s can now sign in.") % {"name": staff.display_name})
+        _grant_pending_message(request, grant)
         return redirect("clinic:manager_home")
     return render(request, "clinic/user_form.html", {"form": form, "adding": True})
 
@@ -83,16 +119,22 @@ def staff_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     staff = get_object_or_404(User, pk=pk)
     form = StaffForm(request.POST or None, instance=staff, acting_user=request.user)
     if request.method == "POST" and form.is_valid():
-        staff_save(acting_user=request.user, staff=form.save(commit=False), role=form.cleaned_data["role"])
+        grant = staff_save(
+            acting_user=request.user,
+            staff=form.save(commit=False),
+            role=form.cleaned_data["role"],
+            locations=form.cleaned_data["locations"],
+        )
         messages.success(request, _("Saved %(name)s.") % {"name": staff.display_name})
+        _grant_pending_message(request, grant)
         return redirect("clinic:manager_home")
     return render(request, "clinic/user_form.html", {"form": form, "adding": False, "staff": staff})
 
 
 @require_POST
 def switch_location(request: AuthenticatedHttpRequest) -> HttpResponse:
-    # A location id that is not a number names no location: 404, as an unknown number does.
-    location = get_object_or_404(Location.objects.active(), pk=_int_or_none(request.POST.get("location")))
+    # Only a location the person works at: any other id (or one that is not a number) is a 404.
+    location = get_object_or_404(member_locations(request.user), pk=_int_or_none(request.POST.get("location")))
     request.session[SESSION_LOCATION_KEY] = location.pk
     messages.success(request, _("You are now working at %(location)s.") % {"location": location.name})
     return HttpResponseRedirect(safe_next(request, reverse("home")))
@@ -181,7 +223,8 @@ def patient_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
     patient_record_access(acting_user=request.user, patient=patient, request=request, page="patient_detail")
     now = timezone.now()
-    appointments = Appointment.objects.filter(patient=patient).with_related()
+    # The patient is the clinic's; their appointments are listed only at the person's locations.
+    appointments = Appointment.objects.visible_to(request.user).filter(patient=patient).with_related()
     context = {
         "patient": patient,
         # Done is done: a completed or missed appointment is past even if its hour is not.
@@ -203,6 +246,14 @@ def _section(slug: str) -> Section:
     return section
 
 
+def _records(section: Section, user: User) -> QuerySet[Any]:
+    """A section's records; those that belong to a location (rooms, hours) only at the manager's."""
+    records = section.model._default_manager.all()
+    if any(field.name == "location" for field in section.model._meta.get_fields()):
+        records = records.filter(location_id__in=user.location_ids())
+    return records
+
+
 def _setup_context(section: Section, **extra: Any) -> dict[str, Any]:
     return {"section": section, "sections": SECTIONS.values(), **extra}
 
@@ -210,7 +261,7 @@ def _setup_context(section: Section, **extra: Any) -> dict[str, Any]:
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
 def setup_list(request: AuthenticatedHttpRequest, section: str) -> HttpResponse:
     chosen = _section(section)
-    records = chosen.model._default_manager.select_related(*chosen.related)[:500]
+    records = _records(chosen, request.user).select_related(*chosen.related)[:500]
     rows = [(record, [getter(record) for _label, getter in chosen.columns]) for record in records]
     return render(request, "clinic/setup_list.html", _setup_context(chosen, rows=rows))
 
@@ -218,8 +269,12 @@ def setup_list(request: AuthenticatedHttpRequest, section: str) -> HttpResponse:
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
 def setup_edit(request: AuthenticatedHttpRequest, section: str, pk: int | None = None) -> HttpResponse:
     chosen = _section(section)
-    record = get_object_or_404(chosen.model, pk=pk) if pk is not None else None
+    record = get_object_or_404(_records(chosen, request.user), pk=pk) if pk is not None else None
     form = chosen.form(request.POST or None, instance=record)
+    location_field = form.fields.get("location")
+    if isinstance(location_field, forms.ModelChoiceField):
+        # A room or shift goes only at a location the manager works at.
+        location_field.queryset = member_locations(request.user)
     if request.method == "POST" and form.is_valid():
         try:
             setup_record_save(acting_user=request.user, form=form)
@@ -238,7 +293,7 @@ def setup_delete(request: AuthenticatedHttpRequest, section: str, pk: int) -> Ht
     chosen = _section(section)
     if not chosen.deletable:
         raise Http404(_("These are switched off, not deleted."))
-    record = get_object_or_404(chosen.model, pk=pk)
+    record = get_object_or_404(_records(chosen, request.user), pk=pk)
     setup_record_delete(acting_user=request.user, record=record)
     messages.success(request, _("Removed."))
     return redirect("clinic:setup_list", section=chosen.slug)

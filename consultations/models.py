@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.constraints import LONG_NOTE, NOTE, text_fits
-from clinic.models import RELEASED_STATUSES
+from clinic.models import RELEASED_STATUSES, User
 from consultations import rules
 from consultations.grading import FACE_ZONES, LESION_MAX_PER_ZONE, Band, Iga, Lesion, Zone
 
@@ -105,6 +105,10 @@ class ConsultationQuerySet(models.QuerySet["Consultation"]):
 
     def for_patient(self, patient_id: int) -> ConsultationQuerySet:
         return self.filter(patient_id=patient_id)
+
+    def visible_to(self, user: User) -> ConsultationQuerySet:
+        """Consultations held at the locations ``user`` works at."""
+        return self.filter(appointment__location_id__in=user.location_ids())
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())

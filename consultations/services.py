@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic import roles
 from clinic.audit import acting_as
 from clinic.booking.services import appointment_book
 from clinic.models import RELEASED_STATUSES, Appointment, AppointmentKind, AppointmentType, Room, User
@@ -107,10 +108,46 @@ def consultation_start(*, acting_user: User, appointment: Appointment) -> Consul
         return Consultation.objects.create(appointment=locked, patient_id=locked.patient_id, specialist=acting_user)
 
 
-def _lock_draft(consultation: Consultation) -> Consultation:
+def _check_owner(locked: Consultation, acting_user: User) -> None:
+    # Only the owner writes or signs a draft: a signature names the person who made the
+    # assessment, so another specialist takes it over by an audited hand-over first.
+    if locked.specialist_id != acting_user.pk:
+        raise ConsultationRefused(
+            _("This draft belongs to another specialist. Only they can edit or sign it, unless it is handed over.")
+        )
+
+
+def _lock_draft(consultation: Consultation, acting_user: User) -> Consultation:
     locked = Consultation.objects.select_for_update().get(pk=consultation.pk)
     if locked.is_signed:
         raise ConsultationRefused(_("This consultation is signed: add an addendum instead."))
+    _check_owner(locked, acting_user)
+    return locked
+
+
+def consultation_hand_over(
+    *, acting_user: User, consultation: Consultation, to_user: User, reason: str
+) -> Consultation:
+    """Give a draft consultation to another specialist (its owner is off sick, say).
+
+    The owner or a manager hands over; the reason is kept in the audit context beside the
+    change of ``specialist``, so the trail says who moved it, to whom and why.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ConsultationRefused(_("Say why the consultation is handed over."))
+    if not to_user.is_active or not to_user.has_perm(roles.WORK_CONSULTATIONS):
+        raise ConsultationRefused(_("A consultation can only be handed to a specialist."))
+    with transaction.atomic(), acting_as(acting_user, hand_over_reason=reason, hand_over_to=to_user.pk):
+        locked = Consultation.objects.select_for_update().get(pk=consultation.pk)
+        if locked.is_signed:
+            raise ConsultationRefused(_("This consultation is signed: it can no longer be handed over."))
+        if acting_user.pk != locked.specialist_id and not acting_user.has_perm(roles.MANAGE_CLINIC):
+            raise ConsultationRefused(_("Only the specialist who owns this draft, or a manager, can hand it over."))
+        if locked.specialist_id == to_user.pk:
+            return locked
+        locked.specialist = to_user
+        locked.save(update_fields=["specialist"])
     return locked
 
 
@@ -142,7 +179,7 @@ def consultation_save_draft(
 ) -> Consultation:
     """Save what the specialist entered so far; the decision so far is recomputed and kept."""
     with transaction.atomic(), acting_as(acting_user):
-        locked = _lock_draft(consultation)
+        locked = _lock_draft(consultation, acting_user)
         assessment = _apply(locked, values=values, lesion_counts=lesion_counts, today=_today(locked))
         _set_override(locked, assessment, override_outcome, override_reason, strict=False)
         locked.save()
@@ -163,6 +200,7 @@ def consultation_sign(
         locked = Consultation.objects.select_for_update().get(pk=consultation.pk)
         if locked.is_signed:
             return locked
+        _check_owner(locked, acting_user)
         assessment = _apply(locked, values=values, lesion_counts=lesion_counts, today=_today(locked))
         missing = locked.missing_for_signing()
         if missing:
@@ -170,7 +208,6 @@ def consultation_sign(
         _set_override(locked, assessment, override_outcome, override_reason, strict=True)
         locked.status = ConsultationStatus.SIGNED
         locked.signed_at = timezone.now()
-        locked.specialist = acting_user
         locked.save()
     return locked
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("start/<int:appointment_pk>/", views.consultation_start, name="consultation_start"),
     path("<int:pk>/", views.consultation_detail, name="consultation_detail"),
     path("<int:pk>/edit/", views.consultation_edit, name="consultation_edit"),
+    path("<int:pk>/hand-over/", views.consultation_hand_over, name="consultation_hand_over"),
     path("<int:pk>/preview/", views.consultation_preview, name="consultation_preview"),
     path("<int:pk>/addenda/", views.consultation_addendum, name="consultation_addendum"),
     path("<int:pk>/plan/", views.plan_create, name="plan_create"),

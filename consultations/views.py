@@ -11,10 +11,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from clinic import roles
+from clinic import field_groups, roles
 from clinic.booking.services import BookingRefused
+from clinic.forms import HandOverForm
 from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest, working_location
-from clinic.models import Appointment, AppointmentKind, User
+from clinic.models import Appointment, AppointmentKind
+from clinic.roles import Role
 from clinic.services import patient_record_access, patients_listed_access
 from consultations import services
 from consultations.consent import CURRENT_CONSENT_VERSION, consent_text
@@ -64,7 +66,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 @require_POST
 def consultation_start(request: AuthenticatedHttpRequest, appointment_pk: int) -> HttpResponse:
-    appointment = get_object_or_404(Appointment, pk=appointment_pk)
+    appointment = get_object_or_404(Appointment.objects.visible_to(request.user), pk=appointment_pk)
     try:
         consultation = services.consultation_start(acting_user=request.user, appointment=appointment)
     except ValidationError as error:
@@ -73,9 +75,10 @@ def consultation_start(request: AuthenticatedHttpRequest, appointment_pk: int) -
     return redirect("consultations:consultation_edit", consultation.pk)
 
 
-def _consultation(pk: int) -> Consultation:
+def _consultation(request: AuthenticatedHttpRequest, pk: int) -> Consultation:
     return get_object_or_404(
-        Consultation.objects.select_related("patient", "appointment__location", "specialist"), pk=pk
+        Consultation.objects.visible_to(request.user).select_related("patient", "appointment__location", "specialist"),
+        pk=pk,
     )
 
 
@@ -102,9 +105,36 @@ def _preview(consultation: Consultation, form: ConsultationForm, counts: LesionC
         return None
 
 
+@require_POST
+def consultation_hand_over(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The owner, or a manager when the owner is away, gives a draft to another specialist."""
+    if not (request.user.has_perm(roles.WORK_CONSULTATIONS) or request.user.has_perm(roles.MANAGE_CLINIC)):
+        raise PermissionDenied
+    consultation = _consultation(request, pk)
+    form = HandOverForm(request.POST, role=Role.SPECIALIST, exclude_id=consultation.specialist_id)
+    if not form.is_valid():
+        messages.error(request, _("Choose a specialist and say why the consultation is handed over."))
+    else:
+        try:
+            services.consultation_hand_over(
+                acting_user=request.user,
+                consultation=consultation,
+                to_user=form.cleaned_data["to_user"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as refused:
+            messages.error(request, " ".join(refused.messages))
+        else:
+            messages.success(
+                request,
+                _("Handed over to %(name)s.") % {"name": form.cleaned_data["to_user"].display_name},
+            )
+    return redirect(consultation.appointment)
+
+
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 def consultation_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    consultation = _consultation(pk)
+    consultation = _consultation(request, pk)
     patient_record_access(acting_user=request.user, patient=consultation.patient, request=request, page="consultation")
     if consultation.is_signed:
         return redirect(consultation)
@@ -149,7 +179,7 @@ def consultation_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
 @require_POST
 def consultation_preview(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """htmx: the GAGS grade and the rules' decision for what the form holds now. Saves nothing."""
-    consultation = _consultation(pk)
+    consultation = _consultation(request, pk)
     form, counts = _consultation_forms(request, consultation)
     return render(
         request,
@@ -160,7 +190,7 @@ def consultation_preview(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 def consultation_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    consultation = _consultation(pk)
+    consultation = _consultation(request, pk)
     patient_record_access(acting_user=request.user, patient=consultation.patient, request=request, page="consultation")
     plan = TreatmentPlan.objects.filter(consultation_id=consultation.pk).first()
     context = {
@@ -179,7 +209,7 @@ def consultation_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 @require_POST
 def consultation_addendum(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    consultation = _consultation(pk)
+    consultation = _consultation(request, pk)
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:
@@ -197,7 +227,7 @@ def consultation_addendum(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 def plan_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    consultation = _consultation(pk)
+    consultation = _consultation(request, pk)
     patient_record_access(acting_user=request.user, patient=consultation.patient, request=request, page="plan_create")
     existing = TreatmentPlan.objects.filter(consultation_id=consultation.pk).first()
     if existing is not None:
@@ -337,16 +367,13 @@ def questionnaire(request: ClinicHttpRequest, token: str) -> HttpResponse:
     return render(request, "consultations/questionnaire.html", {"form": form, "when": when})
 
 
-def _may_send_questionnaire(user: User) -> bool:
-    return user.has_perm(roles.WORK_FRONT_DESK) or user.has_perm(roles.WORK_CONSULTATIONS)
-
-
 def questionnaire_link(request: AuthenticatedHttpRequest, appointment_pk: int) -> HttpResponse:
     """Staff copy the patient's pre-visit link from here (email sending comes with the outbox)."""
-    if not _may_send_questionnaire(request.user):
-        raise PermissionDenied
+    field_groups.require(request.user, field_groups.FieldGroup.QUESTIONNAIRE_LINK)
     appointment = get_object_or_404(
-        Appointment.objects.with_related().filter(appointment_type__kind=AppointmentKind.CONSULTATION),
+        Appointment.objects.visible_to(request.user)
+        .with_related()
+        .filter(appointment_type__kind=AppointmentKind.CONSULTATION),
         pk=appointment_pk,
     )
     patient_record_access(

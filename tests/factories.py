@@ -58,6 +58,12 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create and extracted is not None:
             self.groups.add(Group.objects.get(name=ROLES[extracted].group_name))
 
+    @factory.post_generation
+    def locations(self, create: bool, extracted: list[Location] | None, **kwargs: Any) -> None:
+        """Staff work at the locations given, else at "Central" (the suite's usual location)."""
+        if create:
+            self.locations.add(*(extracted if extracted is not None else [LocationFactory(name="Central")]))
+
 
 class PatientFactory(factory.django.DjangoModelFactory):
     class Meta:

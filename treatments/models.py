@@ -146,6 +146,10 @@ class TreatmentSessionQuerySet(models.QuerySet["TreatmentSession"]):
     def signed(self) -> TreatmentSessionQuerySet:
         return self.filter(status=SessionStatus.SIGNED)
 
+    def visible_to(self, user: User) -> TreatmentSessionQuerySet:
+        """Sessions held at the locations ``user`` works at."""
+        return self.filter(appointment__location_id__in=user.location_ids())
+
     def with_related(self) -> TreatmentSessionQuerySet:
         return self.select_related(
             "appointment",

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic import roles
 from clinic.audit import acting_as
 from clinic.models import Appointment, AppointmentKind, AppointmentStatus, User
 from consultations.grading import Iga, gags
@@ -49,6 +50,38 @@ class SessionRefused(ValidationError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+def _check_owner(session: TreatmentSession, acting_user: User) -> None:
+    # A session's log and signature are the aesthetician's who performs it; a colleague takes
+    # it over only by an audited hand-over (session_hand_over).
+    if session.aesthetician_id != acting_user.pk:
+        raise SessionRefused(
+            _("This session belongs to another aesthetician. Only they can log or sign it, unless it is handed over.")
+        )
+
+
+def session_hand_over(*, acting_user: User, session: TreatmentSession, to_user: User, reason: str) -> TreatmentSession:
+    """Give an unsigned session to another aesthetician; the owner or a manager does it, with a reason.
+
+    The reason and the recipient go into the audit context beside the change of ``aesthetician``.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise SessionRefused(_("Say why the session is handed over."))
+    if not to_user.is_active or not to_user.has_perm(roles.WORK_TREATMENTS):
+        raise SessionRefused(_("A session can only be handed to an aesthetician."))
+    with acting_as(acting_user, hand_over_reason=reason, hand_over_to=to_user.pk), transaction.atomic():
+        locked = _lock(session)
+        if locked.is_final:
+            raise SessionRefused(_("This session is closed: it can no longer be handed over."))
+        if acting_user.pk != locked.aesthetician_id and not acting_user.has_perm(roles.MANAGE_CLINIC):
+            raise SessionRefused(_("Only the aesthetician who owns this session, or a manager, can hand it over."))
+        if locked.aesthetician_id != to_user.pk:
+            locked.aesthetician = to_user
+            locked.save(update_fields=["aesthetician"])
+    session.refresh_from_db()
+    return session
 
 
 def _lock(session: TreatmentSession) -> TreatmentSession:
@@ -97,6 +130,10 @@ def session_start(*, acting_user: User, appointment: Appointment) -> TreatmentSe
 
     An appointment the desk already set in progress gets its session too (status unchanged).
     """
+    # Whoever starts the session is its aesthetician, so only an aesthetician may start one:
+    # the front desk cannot open a session in a practitioner's name.
+    if not acting_user.has_perm(roles.WORK_TREATMENTS):
+        raise SessionRefused(_("Only an aesthetician can start a treatment session."))
     with acting_as(acting_user), transaction.atomic():
         locked = Appointment.objects.select_for_update().select_related("appointment_type").get(pk=appointment.pk)
         existing = TreatmentSession.objects.filter(appointment=locked).first()
@@ -214,6 +251,7 @@ def session_log_save(*, acting_user: User, session: TreatmentSession, log: Sessi
         locked = _lock(session)
         if locked.status != SessionStatus.IN_PROGRESS:
             raise SessionRefused(_("Only a session in progress can be logged."))
+        _check_owner(locked, acting_user)
         _check_log(log, on=locked.appointment.location.today(), complete=False)
         _apply_log(locked, log)
         locked.save(update_fields=_LOG_FIELDS)
@@ -318,6 +356,7 @@ def session_sign(*, acting_user: User, session: TreatmentSession, log: SessionLo
             return session
         if locked.status != SessionStatus.IN_PROGRESS:
             raise SessionRefused(_("Only a session in progress, cleared at its re-screen, can be signed."))
+        _check_owner(locked, acting_user)
         _check_log(log, on=locked.appointment.location.today(), complete=True)
         _apply_log(locked, log)
         locked.status = SessionStatus.SIGNED

@@ -7,6 +7,7 @@ app_name = "treatments"
 urlpatterns = [
     path("", views.home, name="home"),
     path("start/<int:appointment_pk>/", views.session_start, name="session_start"),
+    path("sessions/<int:pk>/hand-over/", views.session_hand_over, name="session_hand_over"),
     path("sessions/<int:pk>/", views.session_detail, name="session_detail"),
     path("sessions/<int:pk>/rescreen/", views.session_rescreen, name="session_rescreen"),
     path("sessions/<int:pk>/log/", views.session_log, name="session_log"),

@@ -10,8 +10,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinic import roles
+from clinic.forms import HandOverForm
 from clinic.http import AuthenticatedHttpRequest
 from clinic.models import Appointment, Patient
+from clinic.roles import Role
 from clinic.services import patient_record_access, patients_listed_access
 from consultations.forms import LesionCountsForm
 from consultations.grading import Counts, Lesion, Zone
@@ -41,8 +43,8 @@ def _require_clinical(request: AuthenticatedHttpRequest) -> None:
         raise PermissionDenied(_("Treatment records are not available to your role."))
 
 
-def _session(pk: int) -> TreatmentSession:
-    return get_object_or_404(TreatmentSession.objects.with_related(), pk=pk)
+def _session(request: AuthenticatedHttpRequest, pk: int) -> TreatmentSession:
+    return get_object_or_404(TreatmentSession.objects.visible_to(request.user).with_related(), pk=pk)
 
 
 def _refused(form: forms.BaseForm, error: services.SessionRefused) -> None:
@@ -68,7 +70,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)
 @require_POST
 def session_start(request: AuthenticatedHttpRequest, appointment_pk: int) -> HttpResponse:
-    appointment = get_object_or_404(Appointment, pk=appointment_pk)
+    appointment = get_object_or_404(Appointment.objects.visible_to(request.user), pk=appointment_pk)
     try:
         session = services.session_start(acting_user=request.user, appointment=appointment)
     except services.SessionRefused as error:
@@ -77,9 +79,36 @@ def session_start(request: AuthenticatedHttpRequest, appointment_pk: int) -> Htt
     return redirect("treatments:session_rescreen", session.pk)
 
 
+@require_POST
+def session_hand_over(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The owner, or a manager when the owner is away, gives an open session to another aesthetician."""
+    if not (request.user.has_perm(roles.WORK_TREATMENTS) or request.user.has_perm(roles.MANAGE_CLINIC)):
+        raise PermissionDenied
+    session = _session(request, pk)
+    form = HandOverForm(request.POST, role=Role.AESTHETICIAN, exclude_id=session.aesthetician_id)
+    if not form.is_valid():
+        messages.error(request, _("Choose an aesthetician and say why the session is handed over."))
+    else:
+        try:
+            services.session_hand_over(
+                acting_user=request.user,
+                session=session,
+                to_user=form.cleaned_data["to_user"],
+                reason=form.cleaned_data["reason"],
+            )
+        except services.SessionRefused as refused:
+            messages.error(request, refused.messages[0])
+        else:
+            messages.success(
+                request,
+                _("Handed over to %(name)s.") % {"name": form.cleaned_data["to_user"].display_name},
+            )
+    return redirect(session.appointment)
+
+
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)
 def session_rescreen(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    session = _session(pk)
+    session = _session(request, pk)
     patient_record_access(acting_user=request.user, patient=session.patient, request=request, page="session_rescreen")
     if session.status != SessionStatus.RESCREEN:
         return redirect(session.get_absolute_url() if session.is_final else "treatments:session_log", session.pk)
@@ -104,7 +133,7 @@ def session_rescreen(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
 
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)
 def session_log(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    session = _session(pk)
+    session = _session(request, pk)
     patient_record_access(acting_user=request.user, patient=session.patient, request=request, page="session_log")
     if session.status == SessionStatus.RESCREEN:
         return redirect("treatments:session_rescreen", session.pk)
@@ -167,7 +196,7 @@ def extracted_rows(counts: Counts) -> list[tuple[str, list[tuple[str, int]]]]:
 
 def session_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require_clinical(request)
-    session = _session(pk)
+    session = _session(request, pk)
     patient_record_access(acting_user=request.user, patient=session.patient, request=request, page="session_detail")
     may_add = session.is_final and request.user.pk in (session.signed_by_id, session.aesthetician_id)
     return render(
@@ -187,7 +216,7 @@ def session_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @permission_required(roles.WORK_TREATMENTS, raise_exception=True)
 @require_POST
 def session_addendum(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    session = _session(pk)
+    session = _session(request, pk)
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:

@@ -8,15 +8,24 @@ from django import template
 
 from aftercare import selectors
 from aftercare.forms import QueueResolveForm
+from clinic import field_groups
 from clinic.models import Patient
 
 register = template.Library()
 
 
-@register.inclusion_tag("aftercare/_patient_messages.html")
-def patient_messages(patient: Patient) -> dict[str, Any]:
+@register.inclusion_tag("aftercare/_patient_messages.html", takes_context=True)
+def patient_messages(context: dict[str, Any], patient: Patient) -> dict[str, Any]:
     """``{% load aftercare_tags %}{% patient_messages patient %}`` on the patient's page."""
-    return {"patient": patient, "patient_message_list": selectors.patient_messages(patient.pk)}
+    user = context.get("user")
+    if not field_groups.sees(user, field_groups.FieldGroup.MESSAGE_CONTENTS):
+        return {"show": False}
+    return {
+        "show": True,
+        "user": user,
+        "patient": patient,
+        "patient_message_list": selectors.patient_messages(patient.pk),
+    }
 
 
 @register.inclusion_tag("aftercare/_specialist_queue.html", takes_context=True)

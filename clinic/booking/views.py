@@ -43,6 +43,7 @@ from clinic.models import (
     AppointmentType,
     Location,
     Patient,
+    Room,
     StatusChangeRefused,
     User,
 )
@@ -146,8 +147,16 @@ def schedule_print(request: AuthenticatedHttpRequest) -> HttpResponse:
 # --- Appointments --------------------------------------------------------------------------
 
 
-def _appointment(pk: int) -> Appointment:
-    return get_object_or_404(Appointment.objects.with_related(), pk=pk)
+def _appointment(request: AuthenticatedHttpRequest, pk: int) -> Appointment:
+    return get_object_or_404(Appointment.objects.visible_to(request.user).with_related(), pk=pk)
+
+
+def _room_elsewhere(room: Room, location: Location) -> BookingRefused | None:
+    # The slot form names a room by id; one at another location (or one the person does not
+    # work at) is refused, however the form was filled in.
+    if room.location_id != location.pk:
+        return BookingRefused(_("That room is at another location: choose a time from the list of free slots."))
+    return None
 
 
 def _detail_context(
@@ -163,7 +172,7 @@ def _detail_context(
 
 @permission_required(roles.VIEW_PATIENT, raise_exception=True)
 def appointment_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    appointment = _appointment(pk)
+    appointment = _appointment(request, pk)
     patient_record_access(
         acting_user=request.user,
         patient=appointment.patient,
@@ -221,6 +230,11 @@ def appointment_book_view(request: AuthenticatedHttpRequest, patient_pk: int) ->
             context = page_context()
             context["refused"] = BookingRefused(_("Choose a time from the list of free slots."))
             return render(request, "clinic/appointment_book.html", context, status=400)
+        elsewhere = _room_elsewhere(choice.cleaned_data["room"], location)
+        if elsewhere is not None:
+            context = page_context()
+            context["refused"] = elsewhere
+            return render(request, "clinic/appointment_book.html", context, status=400)
         try:
             appointment = appointment_book(
                 acting_user=request.user,
@@ -248,7 +262,7 @@ def appointment_book_view(request: AuthenticatedHttpRequest, patient_pk: int) ->
 
 @permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
 def appointment_reschedule_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    appointment = _appointment(pk)
+    appointment = _appointment(request, pk)
     if not appointment.is_open:
         messages.error(request, _("Only a booked or confirmed appointment can be moved."))
         return redirect(appointment)
@@ -264,6 +278,10 @@ def appointment_reschedule_view(request: AuthenticatedHttpRequest, pk: int) -> H
         choice = SlotChoiceForm(request.POST)
         if not choice.is_valid():
             context["refused"] = BookingRefused(_("Choose a time from the list of free slots."))
+            return render(request, "clinic/appointment_book.html", context, status=400)
+        elsewhere = _room_elsewhere(choice.cleaned_data["room"], appointment.location)
+        if elsewhere is not None:
+            context["refused"] = elsewhere
             return render(request, "clinic/appointment_book.html", context, status=400)
         try:
             appointment_reschedule(
@@ -288,7 +306,7 @@ def appointment_reschedule_view(request: AuthenticatedHttpRequest, pk: int) -> H
 
 def _after_action(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """htmx from the day schedule: the changed card. Otherwise back where the desk was."""
-    appointment = _appointment(pk)
+    appointment = _appointment(request, pk)
     if request.htmx:
         here = safe_next(request, reverse("clinic:front_desk_home"))
         card = render_cards([appointment], zone=appointment.location.zone, csrf=get_token(request), here=here)[0]
@@ -304,7 +322,7 @@ def _after_action(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @transaction.atomic
 def appointment_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Check in or mark a no-show (or confirm, start, complete) — from the grid without a reload."""
-    appointment = _appointment(pk)
+    appointment = _appointment(request, pk)
     status = request.POST.get("status", "")
     if status not in AppointmentStatus.values or status == AppointmentStatus.CANCELLED:
         messages.error(request, _("That is not a status this button can set."))
@@ -330,7 +348,7 @@ def appointment_status(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
 @permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
 @transaction.atomic  # as appointment_status: the cancellation and its page are one unit
 def appointment_cancel_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    appointment = _appointment(pk)
+    appointment = _appointment(request, pk)
     data = request.POST.copy()
     # From the grid, htmx asks for the reason (hx-prompt) and sends it in a header.
     if request.htmx and not data.get("reason"):

@@ -6,26 +6,42 @@ from typing import Any
 
 from django import template
 
+from clinic import roles
+from clinic.field_groups import FieldGroup, sees
+from clinic.forms import HandOverForm
 from clinic.models import Appointment, AppointmentKind, Patient, User
+from clinic.roles import Role
 from consultations.models import Consultation, TreatmentPlan
 from consultations.questionnaire import questionnaire_url
 
 register = template.Library()
 
 
-@register.inclusion_tag("consultations/_appointment_panel.html")
-def consultation_panel(appointment: Appointment, user: User) -> dict[str, Any]:
+@register.inclusion_tag("consultations/_appointment_panel.html", takes_context=True)
+def consultation_panel(context: template.Context, appointment: Appointment, user: User) -> dict[str, Any]:
     """On a consultation appointment's page: its consultation, and the patient's pre-visit link."""
     if appointment.appointment_type.kind != AppointmentKind.CONSULTATION:
         return {"show": False}
-    consultation = Consultation.objects.filter(appointment_id=appointment.pk).first()
+    consultation = Consultation.objects.filter(appointment_id=appointment.pk).select_related("specialist").first()
+    may_hand_over = (
+        consultation is not None
+        and not consultation.is_signed
+        and (consultation.specialist_id == user.pk or user.has_perm(roles.MANAGE_CLINIC))
+    )
     return {
         "show": True,
+        "user": user,
+        "csrf_token": context.get("csrf_token"),
+        "hand_over_form": HandOverForm(role=Role.SPECIALIST, exclude_id=consultation.specialist_id)
+        if may_hand_over and consultation is not None
+        else None,
         "appointment": appointment,
         "consultation": consultation,
         "can_consult": user.has_perm("clinic.work_consultations"),
+        "sees_decision": sees(user, FieldGroup.CLINICAL_DECISION),
         "link": None
-        if consultation is not None and (consultation.is_signed or consultation.questionnaire_received_at)
+        if not sees(user, FieldGroup.QUESTIONNAIRE_LINK)
+        or (consultation is not None and (consultation.is_signed or consultation.questionnaire_received_at))
         else questionnaire_url(appointment_id=appointment.pk),
     }
 
@@ -37,4 +53,5 @@ def patient_consultations(patient: Patient, user: User) -> dict[str, Any]:
         "consultations": Consultation.objects.for_patient(patient.pk).select_related("appointment")[:10],
         "plans": TreatmentPlan.objects.filter(patient_id=patient.pk).with_sessions_booked()[:10],
         "can_consult": user.has_perm("clinic.work_consultations"),
+        "sees_decision": sees(user, FieldGroup.CLINICAL_DECISION),
     }

@@ -273,16 +273,17 @@ def test_the_specialist_closes_a_queue_entry_with_what_was_done(
     assert client.get("/aftercare/queue/").context["queue_entries"] == []
 
 
-def test_the_panels_other_pages_include_render(checkin_message: Message) -> None:
+def test_the_panels_other_pages_include_render(checkin_message: Message, specialist: User, manager: User) -> None:
     from django.template import Context, Template
 
     patient: Patient = checkin_message.patient
-    html = Template("{% load aftercare_tags %}{% patient_messages patient %}{% specialist_queue_panel %}").render(
-        Context({"patient": patient})
-    )
+    panels = Template("{% load aftercare_tags %}{% patient_messages patient %}{% specialist_queue_panel %}")
+    html = panels.render(Context({"patient": patient, "user": specialist}))
     assert "How is your skin today?" not in html  # subjects are not listed, kinds are
     assert "Next-day check-in" in html
     assert "Nobody is waiting" in html
+    # The manager's field groups do not include a patient's messages (clinic.field_groups).
+    assert "Next-day check-in" not in panels.render(Context({"patient": patient, "user": manager}))
 
 
 def test_the_first_check_in_answer_stands_and_later_clicks_are_kept(client: Client, checkin_message: Message) -> None:

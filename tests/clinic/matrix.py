@@ -45,6 +45,13 @@ ROWS: dict[str, Row] = {
     "clinic:setup_delete": Row(
         "post", lambda w: f"/clinic/setup/time-off/{w['time_off'].pk}/delete/", only("manager", status=REDIRECT)
     ),
+    "clinic:role_grants": Row("get", lambda w: "/clinic/role-grants/", only("specialist")),
+    "clinic:role_grant_decide": Row(
+        "post",
+        lambda w: f"/clinic/role-grants/{w['role_grant'].pk}/",
+        only("specialist", status=REDIRECT),
+        data=lambda w: {"decision": "approve"},
+    ),
     "clinic:switch_location": Row(
         "post",
         lambda w: "/location/",

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from clinic.models import AppointmentKind, TimeOff
+from clinic.models import AppointmentKind, RoleGrant, TimeOff
 from clinic.roles import Role
 from consultations.questionnaire import questionnaire_token
 from tests.aftercare.matrix import ROWS as AFTERCARE
@@ -82,6 +82,9 @@ def world(db: None) -> dict[str, Any]:
     )
     world["questionnaire_token"] = questionnaire_token(appointment_id=world["consultation"].appointment_id)
     world["staff"] = UserFactory()
+    world["role_grant"] = RoleGrant.objects.create(
+        staff=world["staff"], role=Role.AESTHETICIAN.value, requested_by=UserFactory(role=Role.MANAGER)
+    )
     world.update(treatments_world(world))
     return world
 

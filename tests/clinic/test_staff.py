@@ -16,7 +16,7 @@ def _form(**overrides: str) -> dict[str, str]:
         "last_name": "Quinn",
         "username": "nquinn",
         "email": "nora@clinic.test",
-        "role": Role.AESTHETICIAN.value,
+        "role": Role.FRONT_DESK.value,
         "home_location": str(LocationFactory(name="Central").pk),
         "is_active": "on",
         "password1": "a-long-and-unusual-passphrase",
@@ -31,7 +31,7 @@ def test_a_manager_adds_a_staff_member_who_can_then_sign_in(manager: User, clien
     response = client.post("/clinic/staff/new/", _form())
     assert response.status_code == 302
     nora = User.objects.get(username="nquinn")
-    assert [spec.role for spec in nora.role_specs] == [Role.AESTHETICIAN]
+    assert [spec.role for spec in nora.role_specs] == [Role.FRONT_DESK]
     assert nora.check_password("a-long-and-unusual-passphrase")
     fresh = Client()
     signed_in = fresh.post("/sign-in/", {"username": "nquinn", "password": "a-long-and-unusual-passphrase"})
@@ -49,12 +49,12 @@ def test_a_weak_password_is_refused_beside_its_field_and_nothing_is_saved(manage
 def test_changing_a_role_replaces_the_old_one(manager: User, client: Client) -> None:
     person = UserFactory(username="swap", role=Role.FRONT_DESK)
     client.force_login(manager)
-    data = _form(username="swap", role=Role.SPECIALIST.value)
+    data = _form(username="swap", role=Role.MANAGER.value)
     response = client.post(f"/clinic/staff/{person.pk}/", data)
     assert response.status_code == 302
     person.refresh_from_db()
     groups = set(person.groups.values_list("name", flat=True))
-    assert groups == {ROLES[Role.SPECIALIST].group_name}
+    assert groups == {ROLES[Role.MANAGER].group_name}
 
 
 def test_a_manager_cannot_lock_themselves_out(manager: User, client: Client) -> None:

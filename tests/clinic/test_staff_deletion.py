@@ -106,7 +106,7 @@ def test_deleting_a_mistaken_account_with_no_history_is_audited(manager: User) -
 def test_changing_a_role_writes_an_audit_event_naming_who_made_it(manager: User) -> None:
     staff = UserFactory(username="moving", role=Role.FRONT_DESK)
     with acting_as(manager):
-        staff_save(acting_user=manager, staff=staff, role=Role.SPECIALIST)
+        staff_save(acting_user=manager, staff=staff, role=Role.MANAGER)
     events = {
         (event.pgh_label, event.group.name): event.pgh_context.metadata["user"]
         for event in UserGroupsEvent.objects.filter(user_id=staff.pk, pgh_context__isnull=False).select_related(
@@ -115,7 +115,7 @@ def test_changing_a_role_writes_an_audit_event_naming_who_made_it(manager: User)
     }
     assert events == {
         ("role.remove", ROLES[Role.FRONT_DESK].group_name): manager.pk,
-        ("role.add", ROLES[Role.SPECIALIST].group_name): manager.pk,
+        ("role.add", ROLES[Role.MANAGER].group_name): manager.pk,
     }
 
 

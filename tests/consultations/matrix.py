@@ -15,6 +15,13 @@ ROWS: dict[str, Row] = {
     "consultations:consultation_edit": Row(
         "get", lambda w: f"/consultations/{w['consultation'].pk}/edit/", only("specialist")
     ),
+    # The service then refuses anyone but the owner or a manager; the page says why.
+    "consultations:consultation_hand_over": Row(
+        "post",
+        lambda w: f"/consultations/{w['consultation'].pk}/hand-over/",
+        only("specialist", "manager", status=REDIRECT),
+        data=lambda w: {"reason": "Off sick"},
+    ),
     "consultations:consultation_preview": Row(
         "post", lambda w: f"/consultations/{w['consultation'].pk}/preview/", only("specialist")
     ),

@@ -74,6 +74,12 @@ ROWS: dict[str, Row] = {
     "treatments:session_start": Row(
         "post", lambda w: f"/treatments/start/{w['checked_in'].pk}/", only("aesthetician", status=REDIRECT)
     ),
+    "treatments:session_hand_over": Row(
+        "post",
+        lambda w: f"/treatments/sessions/{w['log_session'].pk}/hand-over/",
+        only("aesthetician", "manager", status=REDIRECT),
+        data=lambda w: {"reason": "Off sick"},
+    ),
     "treatments:session_detail": Row(
         "get", lambda w: f"/treatments/sessions/{w['stopped_session'].pk}/", only(*CLINICAL)
     ),

@@ -13,8 +13,11 @@ from django import template
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
-from clinic import roles
-from clinic.models import Patient
+from clinic import field_groups, roles
+from clinic.forms import HandOverForm
+from clinic.models import Appointment, Patient, User
+from clinic.roles import Role
+from treatments.models import TreatmentSession
 from treatments.rescreen import RESCREEN_RULES_BY_ID
 from treatments.selectors import open_alerts_for, treatment_record
 
@@ -26,8 +29,24 @@ def lesion_trend_section(context: template.Context, patient: Patient) -> dict[st
     """The patient's lesion trend over their programme, for the clinical roles only."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    allowed = user is not None and any(user.has_perm(p) for p in (roles.WORK_TREATMENTS, roles.WORK_CONSULTATIONS))
+    allowed = field_groups.sees(user, field_groups.FieldGroup.SESSION_LOG)
     return {"allowed": allowed, "patient": patient, "record": treatment_record(patient) if allowed else None}
+
+
+@register.inclusion_tag("treatments/_session_panel.html", takes_context=True)
+def session_panel(context: template.Context, appointment: Appointment, user: User) -> dict[str, Any]:
+    """On an appointment's page: who owns its open treatment session, and the hand-over form."""
+    session = TreatmentSession.objects.filter(appointment_id=appointment.pk).select_related("aesthetician").first()
+    if session is None or session.is_final:
+        return {"session": None}
+    may_hand_over = session.aesthetician_id == user.pk or user.has_perm(roles.MANAGE_CLINIC)
+    return {
+        "session": session,
+        "csrf_token": context.get("csrf_token"),
+        "hand_over_form": HandOverForm(role=Role.AESTHETICIAN, exclude_id=session.aesthetician_id)
+        if may_hand_over
+        else None,
+    }
 
 
 @register.inclusion_tag("treatments/_specialist_alerts.html", takes_context=True)
