@@ -290,11 +290,13 @@ def test_still_red_on_the_day3_checkin_also_holds_back_the_actives_message(locat
     assert Message.objects.get(patient=patient, kind=MessageKind.ACTIVES_WAIT).status == MessageStatus.SCHEDULED
 
 
-def test_the_patient_answers_the_session_reminder_with_one_click(location: Location) -> None:
+def test_the_patient_answers_the_session_reminder_as_any_reminder(location: Location) -> None:
     appointment = extraction(location)
     with time_machine.travel(NOW, tick=False):
         booking_messages_schedule(appointment=appointment, new=True)
     reminder = scheduled(appointment)[MessageKind.SESSION_REMINDER]
-    reply = appointment_reply_record(message_token=reminder.token, answer=AppointmentReplyAnswer.CONFIRM)
-    assert reply is not None
-    assert reply.appointment_id == appointment.pk
+    result = appointment_reply_record(message_token=reminder.token, answer=AppointmentReplyAnswer.CONFIRM)
+    assert result is not None
+    assert result.recorded
+    assert result.reply is not None
+    assert result.reply.appointment_id == appointment.pk
