@@ -568,3 +568,54 @@ def appointment_reply_record(*, message_token: uuid.UUID, answer: AppointmentRep
             reply.answered_at = timezone.now()
             reply.save(update_fields=["answer", "answered_at"])
     return reply
+
+
+def specialist_email_send(
+    *,
+    specialist_id: int | None,
+    patient_id: int,
+    location: Location | None,
+    paragraphs: Sequence[str],
+    action_label: str,
+    action_url: str,
+    source: str,
+) -> list[Message]:
+    """Email a specialist about a patient (an outbox row, sent by the dispatcher), once per ``source``.
+
+    Without a specialist with an email address, the on-duty specialists are written to
+    (as for a "worried" check-in). Call inside the caller's transaction: the row commits
+    with what it reports, or not at all.
+    """
+    recipients = list(User.objects.filter(pk=specialist_id, is_active=True).exclude(email=""))
+    if not recipients:
+        recipients = _on_duty_specialists(location)
+    now = timezone.now()
+    url = rendering.absolute(action_url)
+    rows = []
+    for specialist in recipients:
+        rendered = rendering.render(
+            rendering.Content(
+                subject=str(SPECIALIST_ALERT_SUBJECT),
+                paragraphs=list(paragraphs),
+                actions=[rendering.Action(action_label, url)],
+            )
+        )
+        rows.append(
+            Message(
+                patient_id=patient_id,
+                location=location,
+                to_user=specialist,
+                kind=MessageKind.SPECIALIST_ALERT,
+                due_at=now,
+                next_attempt_at=now,
+                attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
+                subject=rendered.subject,
+                body_text=rendered.body_text,
+                body_html=rendered.body_html,
+                source=source,
+                idempotency_key=f"{source}:user:{specialist.pk}",
+            )
+        )
+    Message.objects.bulk_create(rows, ignore_conflicts=True)
+    kick_dispatcher()
+    return rows

@@ -187,3 +187,26 @@ def plan_summary(patient_id: int) -> PlanSummary:
 def plan_session_for(appointment_id: int) -> PlanSession | None:
     """The plan session an appointment holds, if it was booked from a plan."""
     return PlanSession.objects.select_related("plan").filter(appointment_id=appointment_id).first()
+
+
+# --- What travels with the patient: cautions and the lancet ----------------------------------
+
+
+def latest_signed_consultation(patient_id: int) -> Consultation | None:
+    return Consultation.objects.signed().for_patient(patient_id).order_by("-signed_at", "-id").first()
+
+
+def patient_cautions(patient_id: int) -> tuple[str, ...]:
+    """The caution ids (``consultations.rules.CAUTIONS``) of the patient's latest signed consultation.
+
+    Empty without one. The aftercare, the plan page and the session log read these; the
+    ids' explanations and advice are ``rules.CAUTIONS_BY_ID[id]``.
+    """
+    latest = latest_signed_consultation(patient_id)
+    return tuple(latest.cautions) if latest is not None else ()
+
+
+def patient_lancet_allowed(patient_id: int) -> bool:
+    """Whether the latest signed consultation allows the lancet (False without one)."""
+    latest = latest_signed_consultation(patient_id)
+    return latest is not None and latest.lancet_allowed

@@ -200,6 +200,13 @@ class TreatmentSession(models.Model):
         _("topical retinoid started since the consultation"), null=True, blank=True
     )
     sunburn = models.BooleanField(_("sunburn on an area to be treated"), null=True, blank=True)
+    new_pregnancy = models.BooleanField(_("pregnant or breastfeeding since the consultation"), null=True, blank=True)
+    new_nodules_or_cysts = models.BooleanField(_("new nodules or cysts"), null=True, blank=True)
+    extreme_sensitivity = models.BooleanField(_("extremely sensitive skin today"), null=True, blank=True)
+    active_cold_sore = models.BooleanField(_("active cold sore"), null=True, blank=True)
+    new_medication = models.TextField(_("new medication since the consultation"), blank=True)
+    # Asked only when the plan prescribes a retinoid; null when not asked.
+    retinoid_pause_kept = models.BooleanField(_("retinoid paused as the plan says"), null=True, blank=True)
     rescreen_notes = models.TextField(_("re-screen notes"), blank=True)
     rescreened_at = models.DateTimeField(_("re-screened at"), null=True, blank=True)
     # The re-screen rules that applied (treatments.rescreen ids) and that rules' version.
@@ -248,6 +255,8 @@ class TreatmentSession(models.Model):
         verbose_name = _("treatment session")
         verbose_name_plural = _("treatment sessions")
         indexes = [models.Index(fields=["patient", "started_at"], name="session_patient_started")]
+        # Granted per person by the manager (staff form); the consultation must allow it too.
+        permissions = [("use_lancet", _("May use a lancet in extractions"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(pain__isnull=True) | Q(pain__lte=10),
