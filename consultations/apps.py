@@ -8,7 +8,8 @@ class ConsultationsConfig(AppConfig):
         # Imported once the models are loaded (what ready() is for), not to hide a cycle:
         # these modules import clinic, and clinic imports none of them.
         from clinic import hooks
-        from consultations import demo, eligibility
+        from consultations import demo, eligibility, selectors
 
         hooks.provide_extraction_clearance(eligibility.patient_cleared_for_extraction)
+        hooks.register_calls_to_make(selectors.held_sessions_to_call)
         hooks.register_demo_seed(demo.seed)

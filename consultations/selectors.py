@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic.hooks import PatientToCall
 from clinic.models import RELEASED_STATUSES, AppointmentKind, AppointmentType, Location
 from consultations.grading import Counts
-from consultations.models import Consultation, PlanSession, PlanStatus, TreatmentPlan
+from consultations.models import Consultation, Outcome, PlanSession, PlanStatus, TreatmentPlan
 
 # A plan's first session, with nothing booked before it, is suggested for the next morning.
 FIRST_SESSION_AT = time(10, 0)
@@ -210,3 +213,54 @@ def patient_lancet_allowed(patient_id: int) -> bool:
     """Whether the latest signed consultation allows the lancet (False without one)."""
     latest = latest_signed_consultation(patient_id)
     return latest is not None and latest.lancet_allowed
+
+
+# --- Worklists: programmes on hold, deferred patients due for their re-check ---------------
+
+
+def held_sessions_to_call(location: Location) -> list[PatientToCall]:
+    """The front desk's calls: booked sessions of programmes on hold, at ``location``, from now on.
+
+    They stay in the book (the specialist may resume the programme before they fall due);
+    the desk calls the patient to explain and to move or cancel them.
+    """
+    sessions = (
+        PlanSession.objects.filter(plan__held_at__isnull=False, appointment__location=location)
+        .exclude(appointment__status__in=RELEASED_STATUSES)
+        .filter(appointment__start__gte=timezone.now())
+        .select_related("plan", "appointment__patient")
+        .order_by("appointment__start")
+    )
+    return [
+        PatientToCall(
+            patient_id=session.appointment.patient_id,
+            patient_name=session.appointment.patient.full_name,
+            phone=session.appointment.patient.phone,
+            reason=_(
+                "Programme on hold after a stop at re-screen: session %(number)s cannot go ahead until the "
+                "specialist re-assesses."
+            )
+            % {"number": session.number},
+            appointment_id=session.appointment_id,
+            start=session.appointment.start,
+        )
+        for session in sessions
+    ]
+
+
+def deferred_due_for_recheck(location: Location, day: date) -> list[Consultation]:
+    """Patients whose latest signed consultation deferred them and whose re-check date has come.
+
+    The specialist's worklist: each is a patient to see again (a deferral is not an ending).
+    Only consultations held at ``location``; a later signed consultation takes them off.
+    """
+    latest_ids = (
+        Consultation.objects.signed().order_by("patient_id", "-signed_at", "-id").distinct("patient_id").values("id")
+    )
+    deferred = Q(override_outcome=Outcome.DEFER) | Q(override_outcome="", rules_outcome=Outcome.DEFER)
+    return list(
+        Consultation.objects.filter(id__in=latest_ids, appointment__location=location, recheck_on__lte=day)
+        .filter(deferred)
+        .select_related("patient")
+        .order_by("recheck_on", "id")
+    )

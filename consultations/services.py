@@ -133,7 +133,6 @@ def _apply(locked: Consultation, *, values: Mapping[str, Any], lesion_counts: Co
     locked.lesion_counts = counts
     graded = gags(counts)
     locked.gags_score, locked.gags_band = graded.total, graded.band.value
-    _refuse_inconsistent(locked, today=today)
     assessment = rules.assess(locked.findings())
     locked.rules_outcome = assessment.outcome
     locked.rules_reasons = list(assessment.reasons)
@@ -148,6 +147,9 @@ def consultation_inconsistencies(consultation: Consultation, *, today: date) -> 
     """Findings that contradict each other, by the form field they belong beside. Empty when consistent."""
     found: dict[str, str] = {}
     for inconsistency in rules.inconsistencies(consultation.findings()):
+        # An unrecorded choice reads as the benign default; it contradicts nothing yet.
+        if getattr(consultation, inconsistency.field, None) in (None, ""):
+            continue
         found.setdefault(inconsistency.field, inconsistency.message)
     if consultation.rosacea_or_eczema_flare and not (consultation.rosacea or consultation.eczema):
         found.setdefault(
@@ -202,6 +204,8 @@ def consultation_sign(
         missing = locked.missing_for_signing()
         if missing:
             raise ConsultationRefused({name: _("Record this before signing.") for name in missing})
+        # A draft may hold contradictions while the specialist works; a signed record may not.
+        _refuse_inconsistent(locked, today=_today(locked))
         _set_override(locked, assessment, override_outcome, override_reason, strict=True)
         locked.status = ConsultationStatus.SIGNED
         locked.signed_at = timezone.now()

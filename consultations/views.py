@@ -29,7 +29,12 @@ from consultations.forms import (
 )
 from consultations.models import Consultation, TreatmentPlan
 from consultations.questionnaire import questionnaire_appointment_id, questionnaire_url
-from consultations.selectors import extraction_session_type, plan_next_session_number, plan_next_session_suggestion
+from consultations.selectors import (
+    deferred_due_for_recheck,
+    extraction_session_type,
+    plan_next_session_number,
+    plan_next_session_suggestion,
+)
 
 LESIONS_PREFIX = "lesions"
 
@@ -39,7 +44,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Today's consultations at this location, and drafts still awaiting a decision."""
     location = request.location
     if not location:
-        return render(request, "consultations/home.html", {"today": [], "awaiting": []})
+        return render(request, "consultations/home.html", {"today": [], "awaiting": [], "due_rechecks": []})
     start, end = location.day_bounds(location.today())
     today = list(
         Appointment.objects.on_local_day(location, location.today())
@@ -55,7 +60,10 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
         .select_related("patient", "appointment")
         .order_by("appointment__start")
     )
-    return render(request, "consultations/home.html", {"today": today, "awaiting": awaiting})
+    due_rechecks = deferred_due_for_recheck(location, location.today())
+    return render(
+        request, "consultations/home.html", {"today": today, "awaiting": awaiting, "due_rechecks": due_rechecks}
+    )
 
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
