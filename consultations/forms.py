@@ -267,6 +267,23 @@ class PlanForm(forms.Form):
             "(e.g. a retinoid when appropriate, barrier support, sun protection)."
         ),
     )
+    prescribes_retinoid = forms.BooleanField(
+        label=_("The home care includes a retinoid"),
+        required=False,
+        help_text=_("The day-of re-screen then asks whether its pause was kept, instead of stopping for it."),
+    )
+    home_care_allergens = forms.MultipleChoiceField(
+        label=_("The home-care products contain"),
+        choices=Allergen.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Checked against the patient's recorded allergies."),
+    )
+    allergy_override_reason = forms.CharField(
+        label=_("Reason to keep an allergen in the home care"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     pause_before = forms.CharField(
         label=_("Pause before each session"),
         required=False,

@@ -342,6 +342,9 @@ class Consultation(models.Model):
             return max(0, (timezone.localdate() - self.resurfaced_on).days)
         return max(0, (self.findings_date() - self.resurfaced_on).days)
 
+    def get_allergens_display(self) -> list[str]:
+        return [str(Allergen(tag).label) for tag in self.allergens if tag in Allergen.values]
+
     @property
     def caution_rules(self) -> tuple[rules.Caution, ...]:
         return tuple(rules.CAUTIONS_BY_ID[c] for c in self.cautions if c in rules.CAUTIONS_BY_ID)
@@ -429,6 +432,14 @@ class TreatmentPlan(models.Model):
             "appropriate, barrier support, sun protection)."
         ),
     )
+    # What the home-care products contain, matched against the consultation's allergens.
+    home_care_allergens = ArrayField(
+        models.CharField(max_length=32, choices=Allergen.choices),
+        default=list,
+        blank=True,
+        verbose_name=_("the home-care products contain"),
+    )
+    allergy_override_reason = models.TextField(_("why home care includes an allergen of the patient"), blank=True)
     prescribes_retinoid = models.BooleanField(
         _("the home care includes a retinoid"),
         default=False,

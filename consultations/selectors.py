@@ -126,6 +126,8 @@ def consultation_alerts(consultation: Consultation) -> tuple[str, ...]:
         (consultation.eczema, _("Eczema")),
         (consultation.cold_sores, _("Cold sores")),
         (consultation.keloid_scarring, _("Keloid scarring")),
+        (consultation.anticoagulant_or_bleeding_disorder, _("Anticoagulant or bleeding disorder")),
+        (consultation.immunosuppressed_or_diabetic, _("Immunosuppressed or diabetic")),
         (consultation.sensitivity == "extreme", _("Extremely sensitive skin")),
     )
     alerts = [str(text) for present, text in flags if present]
@@ -264,3 +266,12 @@ def deferred_due_for_recheck(location: Location, day: date) -> list[Consultation
         .select_related("patient")
         .order_by("recheck_on", "id")
     )
+
+
+def patient_allergens(patient_id: int) -> tuple[str, ...]:
+    """The allergen tags (``models.Allergen``) of the latest signed consultation.
+
+    Structured "no known allergies" is an answer, not an allergy: it gives no tags.
+    """
+    latest = latest_signed_consultation(patient_id)
+    return tuple(latest.allergens) if latest is not None else ()

@@ -7,7 +7,7 @@ a management command, a Celery task).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from consultations import rules
 from consultations.consent import CONSENT_TEXTS, CURRENT_CONSENT_VERSION
 from consultations.grading import Counts, gags
 from consultations.models import (
+    Allergen,
     Consultation,
     ConsultationAddendum,
     ConsultationStatus,
@@ -310,6 +311,9 @@ def plan_create(
     goals: str,
     review_on: date,
     consent_name: str = "",
+    prescribes_retinoid: bool = False,
+    home_care_allergens: Sequence[str] = (),
+    allergy_override_reason: str = "",
 ) -> TreatmentPlan:
     """The treatment programme of a signed, recommended consultation, with the patient's consent."""
     with transaction.atomic(), acting_as(acting_user):
@@ -330,6 +334,21 @@ def plan_create(
                     % {"earliest": earliest.isoformat(), "latest": latest.isoformat()}
                 }
             )
+        clash = set(home_care_allergens) & set(locked.allergens)
+        if clash and not allergy_override_reason.strip():
+            labels = ", ".join(str(Allergen(tag).label) for tag in Allergen.values if tag in clash)
+            raise ConsultationRefused(
+                {
+                    "home_care_allergens": _(
+                        "The patient is allergic to %(allergens)s: change the home care, or write why it stays."
+                    )
+                    % {"allergens": labels}
+                }
+            )
+        if prescribes_retinoid and "CA_PREGNANCY" in locked.cautions:
+            raise ConsultationRefused(
+                {"prescribes_retinoid": _("The patient is pregnant or breastfeeding: home care without retinoids.")}
+            )
         consent = consent_name.strip()
         plan = TreatmentPlan.objects.create(
             consultation=locked,
@@ -340,6 +359,9 @@ def plan_create(
             home_care=home_care.strip(),
             pause_before=pause_before.strip(),
             resume_after=resume_after.strip(),
+            prescribes_retinoid=prescribes_retinoid,
+            home_care_allergens=list(home_care_allergens),
+            allergy_override_reason=allergy_override_reason.strip() if clash else "",
             goals=goals.strip(),
             starts_on=starts_on,
             review_on=review_on,

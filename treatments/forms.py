@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consultations.forms import LesionCountsForm
 from consultations.grading import Lesion
-from consultations.models import BarrierStatus
+from consultations.models import Allergen, BarrierStatus
 from treatments.models import (
     Complication,
     Exfoliation,
@@ -155,6 +155,12 @@ class SessionLogForm(forms.Form):
         empty_label="—",
     )
     aftercare_explained = forms.BooleanField(label=_("Aftercare explained to the patient"), required=False)
+    allergy_override_reason = forms.CharField(
+        label=_("Reason to use this product despite the patient's allergy"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Only when the product contains something the patient is allergic to. Kept with the session."),
+    )
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
@@ -182,6 +188,7 @@ class SessionLogForm(forms.Form):
             "complication_notes": session.complication_notes,
             "product_lot": session.product_lot_id,
             "aftercare_explained": session.aftercare_explained,
+            "allergy_override_reason": session.allergy_override_reason,
             "notes": session.notes,
         }
 
@@ -208,6 +215,7 @@ class SessionLogForm(forms.Form):
             product_lot=data["product_lot"],
             aftercare_explained=data["aftercare_explained"],
             notes=data["notes"],
+            allergy_override_reason=data.get("allergy_override_reason") or "",
         )
 
     def log_fields(self, *names: str) -> list[forms.BoundField]:
@@ -231,9 +239,17 @@ class AddendumForm(forms.Form):
 
 
 class ProductForm(forms.ModelForm["Product"]):
+    allergens = forms.MultipleChoiceField(
+        label=_("Contains (allergens)"),
+        choices=Allergen.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("A patient allergic to one of these is refused this product unless overridden with a reason."),
+    )
+
     class Meta:
         model = Product
-        fields = ["name", "active_ingredient", "is_active"]
+        fields = ["name", "active_ingredient", "allergens", "is_active"]
 
 
 class ProductLotForm(forms.Form):

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Appointment, AppointmentStatus, Patient, User
-from consultations.models import BarrierStatus, TreatmentPlan
+from consultations.models import Allergen, BarrierStatus, TreatmentPlan
 
 
 class ProductQuerySet(models.QuerySet["Product"]):
@@ -32,6 +32,14 @@ class Product(models.Model):
 
     name = models.CharField(_("name"), max_length=120, unique=True)
     active_ingredient = models.CharField(_("active ingredient"), max_length=120, blank=True)
+    # Matched against the patient's recorded allergies (consultations.models.Allergen).
+    allergens = ArrayField(
+        models.CharField(max_length=32, choices=Allergen.choices),
+        default=list,
+        blank=True,
+        verbose_name=_("contains (allergens)"),
+        help_text=_("A patient allergic to one of these is refused this product unless overridden with a reason."),
+    )
     is_active = models.BooleanField(
         _("in use"), default=True, help_text=_("Products no longer in use are not offered in the session log.")
     )
@@ -241,6 +249,9 @@ class TreatmentSession(models.Model):
         blank=True,
     )
     aftercare_explained = models.BooleanField(_("aftercare explained to the patient"), default=False)
+    allergy_override_reason = models.TextField(
+        _("why the product was used despite a recorded allergy"), blank=True
+    )
     notes = models.TextField(_("notes"), blank=True)
 
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)

@@ -24,8 +24,8 @@ from clinic.audit import acting_as
 from consultations.grading import Lesion
 from clinic.models import Appointment, AppointmentKind, AppointmentStatus, User
 from consultations.eligibility import patient_cleared_for_extraction
-from consultations.models import PlanStatus, TreatmentPlan
-from consultations.selectors import patient_lancet_allowed, plan_session_for, plan_summary
+from consultations.models import Allergen, PlanStatus, TreatmentPlan
+from consultations.selectors import patient_allergens, patient_lancet_allowed, plan_session_for, plan_summary
 from consultations.services import plan_hold, plan_resume
 from treatments import hooks
 from treatments.models import (
@@ -264,6 +264,8 @@ class SessionLog:
     product_lot: ProductLot | None
     aftercare_explained: bool
     notes: str = ""
+    # Why a product was used although it contains something the patient is allergic to.
+    allergy_override_reason: str = ""
 
 
 def session_log_save(*, acting_user: User, session: TreatmentSession, log: SessionLog) -> TreatmentSession:
@@ -292,6 +294,7 @@ _LOG_FIELDS = [
     "product_lot",
     "aftercare_explained",
     "notes",
+    "allergy_override_reason",
 ]
 
 
@@ -310,6 +313,7 @@ def _apply_log(session: TreatmentSession, log: SessionLog) -> None:
     session.product_lot = log.product_lot
     session.aftercare_explained = log.aftercare_explained
     session.notes = log.notes.strip()
+    session.allergy_override_reason = log.allergy_override_reason.strip()
 
 
 def _check_log(log: SessionLog, *, on: date, complete: bool) -> None:
@@ -350,6 +354,12 @@ def _check_log(log: SessionLog, *, on: date, complete: bool) -> None:
         raise SessionRefused(_("Explain the aftercare to the patient before signing."), field="aftercare_explained")
 
 
+def product_allergy_clash(*, product_allergens: Sequence[str], patient_id: int) -> list[str]:
+    """The labels of the patient's recorded allergens that the product contains (empty: no clash)."""
+    shared = set(product_allergens) & set(patient_allergens(patient_id))
+    return [str(Allergen(tag).label) for tag in Allergen.values if tag in shared]
+
+
 def lancet_refusal(*, acting_user: User, patient_id: int) -> str | None:
     """Why ``acting_user`` may not use a lancet on this patient, or None when they may.
 
@@ -368,6 +378,17 @@ def _check_safety(log: SessionLog, *, acting_user: User, patient_id: int) -> Non
     for per_lesion in log.lesions_extracted.values():
         if any(count and lesion not in extractable for lesion, count in per_lesion.items()):
             raise SessionRefused(_("Only comedones and pustules can be extracted; record nothing else as extracted."))
+    if log.product_lot is not None and not log.allergy_override_reason.strip():
+        clash = product_allergy_clash(product_allergens=log.product_lot.product.allergens, patient_id=patient_id)
+        if clash:
+            raise SessionRefused(
+                _(
+                    "The patient is allergic to %(allergens)s, which this product contains: choose another, or "
+                    "write why it is used anyway."
+                )
+                % {"allergens": ", ".join(clash)},
+                field="product_lot",
+            )
     if log.extraction_method == ExtractionMethod.LANCET:
         refusal = lancet_refusal(acting_user=acting_user, patient_id=patient_id)
         if refusal is not None:
