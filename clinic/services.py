@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Model, Q
 from django.db.models.functions import Lower
@@ -36,8 +36,19 @@ def patient_record_access(*, acting_user: User, patient: Patient, request: HttpR
     )
 
 
-def staff_save(*, acting_user: User, staff: User, role: Role, password: str | None = None) -> User:
-    """Save a staff member and give them exactly one role (the manager's staff form)."""
+# The per-person grant the treatments app checks before a lancet is logged (app label, codename).
+# Named by string: the permission belongs to treatments, which clinic does not import.
+LANCET_PERMISSION = ("treatments", "use_lancet")
+
+
+def staff_save(
+    *, acting_user: User, staff: User, role: Role, password: str | None = None, may_use_lancet: bool | None = None
+) -> User:
+    """Save a staff member and give them exactly one role (the manager's staff form).
+
+    ``may_use_lancet`` grants or withdraws the lancet (None leaves it as it is); only a
+    role that performs extractions keeps it.
+    """
     with transaction.atomic(), acting_as(acting_user):
         if password is not None:
             staff.set_password(password)
@@ -45,6 +56,17 @@ def staff_save(*, acting_user: User, staff: User, role: Role, password: str | No
         role_groups = Group.objects.filter(name__in=[spec.group_name for spec in ROLES.values()])
         staff.groups.remove(*role_groups)
         staff.groups.add(Group.objects.get(name=ROLES[role].group_name))
+        if role not in (Role.AESTHETICIAN, Role.SPECIALIST):
+            may_use_lancet = False
+        if may_use_lancet is not None:
+            lancet = Permission.objects.filter(
+                content_type__app_label=LANCET_PERMISSION[0], codename=LANCET_PERMISSION[1]
+            ).first()
+            if lancet is not None:
+                if may_use_lancet:
+                    staff.user_permissions.add(lancet)
+                else:
+                    staff.user_permissions.remove(lancet)
     return staff
 
 

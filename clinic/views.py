@@ -67,6 +67,7 @@ def staff_create(request: AuthenticatedHttpRequest) -> HttpResponse:
             staff=form.save(commit=False),
             role=form.cleaned_data["role"],
             password=form.cleaned_data["password1"],
+            may_use_lancet=form.cleaned_data["may_use_lancet"],
         )
         messages.success(request, _("%(name)s can now sign in.") % {"name": staff.display_name})
         return redirect("clinic:manager_home")
@@ -78,7 +79,12 @@ def staff_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     staff = get_object_or_404(User, pk=pk)
     form = StaffForm(request.POST or None, instance=staff, acting_user=request.user)
     if request.method == "POST" and form.is_valid():
-        staff_save(acting_user=request.user, staff=form.save(commit=False), role=form.cleaned_data["role"])
+        staff_save(
+            acting_user=request.user,
+            staff=form.save(commit=False),
+            role=form.cleaned_data["role"],
+            may_use_lancet=form.cleaned_data["may_use_lancet"],
+        )
         messages.success(request, _("Saved %(name)s.") % {"name": staff.display_name})
         return redirect("clinic:manager_home")
     return render(request, "clinic/user_form.html", {"form": form, "adding": False, "staff": staff})
