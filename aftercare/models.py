@@ -30,6 +30,7 @@ class MessageKind(models.TextChoices):
     SPECIALIST_ALERT = "specialist_alert", _("Alert to the specialist")
     BOOKING_CONFIRMATION = "booking_confirmation", _("Booking confirmation")
     BOOKING_REMINDER = "booking_reminder", _("Appointment reminder")
+    DEFERRAL_ADVICE = "deferral_advice", _("Advice while extraction is deferred")
 
 
 # The kinds the aftercare sequence is made of, in the order a patient receives them.

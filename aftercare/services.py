@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
-from aftercare import ics, rendering
+from aftercare import ics, links, rendering
 from aftercare.defaults import DEFAULT_BOOKING, DEFAULT_SEQUENCE, SPECIALIST_ALERT_SUBJECT
 from aftercare.models import (
     AppointmentReply,
@@ -619,3 +619,52 @@ def specialist_email_send(
     Message.objects.bulk_create(rows, ignore_conflicts=True)
     kick_dispatcher()
     return rows
+
+
+def deferral_advice_send(
+    *, patient: Patient, location: Location, recheck_on: date | None, meanwhile: Sequence[str], source: str
+) -> Message | None:
+    """Email a deferred patient what to do meanwhile and how to book the re-check (once per ``source``).
+
+    The way to book is the location's phone: the re-check is a consultation the specialist
+    fits to the patient, not a slot the patient picks. The dispatcher checks email consent.
+    """
+    now = timezone.now()
+    token = uuid.uuid4()
+    phone = location.phone or settings.CLINIC_NAME
+    paragraphs = [
+        _("Hello %(name)s,") % {"name": patient.first_name},
+        _("At your consultation we agreed to wait before any extraction. Meanwhile:"),
+        *[str(text) for text in meanwhile],
+    ]
+    if recheck_on is not None:
+        paragraphs.append(
+            _("Your re-check is due from %(date)s. Call us on %(phone)s to book it.")
+            % {"date": date_format(recheck_on, "l j F"), "phone": phone}
+        )
+    else:
+        paragraphs.append(_("Call us on %(phone)s when you would like to book your re-check.") % {"phone": phone})
+    rendered = rendering.render(
+        rendering.Content(
+            subject=_("While we wait: your skin-care plan from %(clinic)s") % {"clinic": settings.CLINIC_NAME},
+            paragraphs=paragraphs,
+            unsubscribe_url=rendering.absolute(links.unsubscribe_path(token)),
+        )
+    )
+    message = Message(
+        patient=patient,
+        location=location,
+        kind=MessageKind.DEFERRAL_ADVICE,
+        due_at=now,
+        next_attempt_at=now,
+        attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
+        subject=rendered.subject,
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
+        token=token,
+        source=source,
+        idempotency_key=source,
+    )
+    created = Message.objects.bulk_create([message], ignore_conflicts=True)
+    kick_dispatcher()
+    return created[0] if created else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from django.db.models import CharField, Value
@@ -140,6 +140,29 @@ def calls_to_make(location: Location) -> list[PatientToCall]:
     return sorted(
         rows, key=lambda row: (row.start is None, row.start.timestamp() if row.start else 0.0, row.patient_name)
     )
+
+
+class DeferralListener(Protocol):
+    def __call__(
+        self, *, patient: Patient, location: Location, recheck_on: date | None, meanwhile: list[str], source: str
+    ) -> None: ...
+
+
+_deferral_listeners: list[DeferralListener] = []
+
+
+def register_deferral_listener(listener: DeferralListener) -> None:
+    """Add who acts when a signed consultation defers a patient (aftercare: the "meanwhile" email)."""
+    if listener not in _deferral_listeners:
+        _deferral_listeners.append(listener)
+
+
+def patient_deferred(
+    *, patient: Patient, location: Location, recheck_on: date | None, meanwhile: list[str], source: str
+) -> None:
+    """Called by consultations inside the signing's transaction, once per signed deferral."""
+    for listener in _deferral_listeners:
+        listener(patient=patient, location=location, recheck_on=recheck_on, meanwhile=meanwhile, source=source)
 
 
 type DemoSeed = Callable[[], dict[str, int]]

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic import roles
+from clinic import hooks, roles
 from clinic.audit import acting_as
 from clinic.booking.services import appointment_book
 from clinic.models import RELEASED_STATUSES, Appointment, AppointmentKind, AppointmentType, Room, User
@@ -29,6 +29,7 @@ from consultations.models import (
     Consultation,
     ConsultationAddendum,
     ConsultationStatus,
+    Outcome,
     PlanSession,
     TreatmentPlan,
     review_window,
@@ -212,6 +213,15 @@ def consultation_sign(
         locked.signed_at = timezone.now()
         locked.specialist = acting_user
         locked.save()
+        if locked.final_outcome == Outcome.DEFER:
+            # The patient leaves with what to do meanwhile and how to book the re-check.
+            hooks.patient_deferred(
+                patient=locked.patient,
+                location=locked.appointment.location,
+                recheck_on=locked.recheck_on,
+                meanwhile=[str(text) for text in assessment.meanwhile],
+                source=f"consultation_deferred:{locked.pk}",
+            )
     return locked
 
 

@@ -213,3 +213,25 @@ def test_a_deferred_patient_appears_on_the_worklist_when_the_recheck_date_comes(
     assert signed.recheck_on is not None
     assert deferred_due_for_recheck(location, NOW.date()) == []
     assert deferred_due_for_recheck(location, signed.recheck_on) == [signed]
+
+
+def test_a_deferred_patient_gets_the_meanwhile_advice_with_the_clinics_phone_by_email(
+    consultation: Consultation,
+) -> None:
+    from aftercare.models import Message, MessageKind
+
+    location = consultation.appointment.location
+    location.phone = "+44 20 7946 0000"
+    location.save(update_fields=["phone"])
+    signed = sign(consultation, open_wound_or_sunburn=True)
+    message = Message.objects.get(patient=signed.patient, kind=MessageKind.DEFERRAL_ADVICE)
+    assert "+44 20 7946 0000" in message.body_text
+    assert "re-check" in message.body_text
+    assert message.to_user_id is None
+
+
+def test_a_recommended_consultation_sends_no_deferral_advice(consultation: Consultation) -> None:
+    from aftercare.models import Message, MessageKind
+
+    sign(consultation)
+    assert not Message.objects.filter(kind=MessageKind.DEFERRAL_ADVICE).exists()
