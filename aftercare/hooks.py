@@ -12,9 +12,9 @@ finds it and writes them. A move caught by such a crash keeps its old messages.
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from datetime import date
+
+from django.db import transaction
 
 from aftercare import services
 from clinic.models import Appointment, Location, Patient

@@ -11,8 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Location, Patient, User
 from clinic.roles import ROLES, Role
-from clinic.services import LANCET_PERMISSION
-from clinic.services import patient_likely_duplicates
+from clinic.services import LANCET_PERMISSION, patient_likely_duplicates
 
 # Everyone who sees patients in a room (the front desk books them, performs nothing).
 PERFORMER_ROLES = tuple(role for role in ROLES if role != Role.FRONT_DESK)

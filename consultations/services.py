@@ -155,7 +155,8 @@ def consultation_inconsistencies(consultation: Consultation, *, today: date) -> 
         found.setdefault(inconsistency.field, inconsistency.message)
     if consultation.rosacea_or_eczema_flare and not (consultation.rosacea or consultation.eczema):
         found.setdefault(
-            "rosacea_or_eczema_flare", _("A flare is recorded, but neither rosacea nor eczema is in the health history.")
+            "rosacea_or_eczema_flare",
+            _("A flare is recorded, but neither rosacea nor eczema is in the health history."),
         )
     if consultation.resurfaced_on is not None and consultation.resurfaced_on > today:
         found.setdefault("resurfaced_on", _("This date is in the future."))

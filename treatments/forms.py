@@ -7,7 +7,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from consultations.forms import LesionCountsForm
-from consultations.grading import Lesion
 from consultations.models import Allergen, BarrierStatus
 from treatments.models import (
     Complication,

@@ -249,9 +249,7 @@ class TreatmentSession(models.Model):
         blank=True,
     )
     aftercare_explained = models.BooleanField(_("aftercare explained to the patient"), default=False)
-    allergy_override_reason = models.TextField(
-        _("why the product was used despite a recorded allergy"), blank=True
-    )
+    allergy_override_reason = models.TextField(_("why the product was used despite a recorded allergy"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
 
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)

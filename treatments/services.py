@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 
 from aftercare.services import specialist_email_send
 from clinic.audit import acting_as
-from consultations.grading import Lesion
 from clinic.models import Appointment, AppointmentKind, AppointmentStatus, User
 from consultations.eligibility import patient_cleared_for_extraction
+from consultations.grading import Lesion
 from consultations.models import Allergen, PlanStatus, TreatmentPlan
 from consultations.selectors import patient_allergens, patient_lancet_allowed, plan_session_for, plan_summary
 from consultations.services import plan_hold, plan_resume
@@ -63,6 +63,11 @@ class SessionRefused(ValidationError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+def _ids(pk: int | None) -> list[int]:
+    """A nullable foreign key as an ``id__in`` list (empty when null)."""
+    return [pk] if pk is not None else []
 
 
 def _lock(session: TreatmentSession) -> TreatmentSession:
@@ -165,7 +170,7 @@ def session_rescreen(
         locked = _lock(session)
         if locked.status != SessionStatus.RESCREEN:
             return RescreenResult(reasons=tuple(locked.rescreen_reasons), version=locked.rescreen_version)
-        plan = TreatmentPlan.objects.select_related("consultation").filter(pk=locked.plan_id).first()
+        plan = TreatmentPlan.objects.select_related("consultation").filter(id__in=_ids(locked.plan_id)).first()
         # The plan, not the form, says whether a retinoid is expected; its pause is asked only then.
         expected = plan is not None and plan.expects_retinoid
         answers = dataclasses.replace(
@@ -449,9 +454,7 @@ def session_add_addendum(*, acting_user: User, session: TreatmentSession, text: 
         return SessionAddendum.objects.create(session=locked, author=acting_user, text=text)
 
 
-def _pause_programme(
-    *, acting_user: User, session: TreatmentSession, plan: TreatmentPlan | None, reason: str
-) -> None:
+def _pause_programme(*, acting_user: User, session: TreatmentSession, plan: TreatmentPlan | None, reason: str) -> None:
     """A stop puts the patient's programme on hold (their plan, else their current active plan)."""
     if plan is None:
         plan = TreatmentPlan.objects.active().filter(patient_id=session.patient_id).order_by("-created_at").first()
@@ -468,7 +471,7 @@ def programme_resume(*, acting_user: User, alert: SpecialistAlert, note: str) ->
     """
     with acting_as(acting_user), transaction.atomic():
         locked = SpecialistAlert.objects.select_for_update().select_related("session").get(pk=alert.pk)
-        plan = TreatmentPlan.objects.filter(pk=locked.session.plan_id).first()
+        plan = TreatmentPlan.objects.filter(id__in=_ids(locked.session.plan_id)).first()
         if plan is None:
             plan = TreatmentPlan.objects.held().filter(patient_id=locked.patient_id).order_by("-created_at").first()
         if plan is not None:

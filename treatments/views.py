@@ -81,7 +81,7 @@ def session_rescreen(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     patient_record_access(acting_user=request.user, patient=session.patient, request=request, page="session_rescreen")
     if session.status != SessionStatus.RESCREEN:
         return redirect(session.get_absolute_url() if session.is_final else "treatments:session_log", session.pk)
-    plan = TreatmentPlan.objects.select_related("consultation").filter(pk=session.plan_id).first()
+    plan = session.plan
     form = RescreenForm(request.POST or None, retinoid_expected=plan is not None and plan.expects_retinoid)
     if request.method == "POST" and form.is_valid():
         result = services.session_rescreen(

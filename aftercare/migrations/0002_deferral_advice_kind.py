@@ -4,30 +4,86 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('aftercare', '0001_initial'),
+        ("aftercare", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='message',
-            name='kind',
-            field=models.CharField(choices=[('aftercare_right_after', 'Aftercare: right after the session'), ('checkin_day1', 'Next-day check-in'), ('actives_return', 'Bringing actives back'), ('session_reminder', 'Reminder before a planned session'), ('progress_review', 'Progress review invitation'), ('specialist_alert', 'Alert to the specialist'), ('booking_confirmation', 'Booking confirmation'), ('booking_reminder', 'Appointment reminder'), ('deferral_advice', 'Advice while extraction is deferred')], max_length=32, verbose_name='kind'),
+            model_name="message",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("aftercare_right_after", "Aftercare: right after the session"),
+                    ("checkin_day1", "Next-day check-in"),
+                    ("actives_return", "Bringing actives back"),
+                    ("session_reminder", "Reminder before a planned session"),
+                    ("progress_review", "Progress review invitation"),
+                    ("specialist_alert", "Alert to the specialist"),
+                    ("booking_confirmation", "Booking confirmation"),
+                    ("booking_reminder", "Appointment reminder"),
+                    ("deferral_advice", "Advice while extraction is deferred"),
+                ],
+                max_length=32,
+                verbose_name="kind",
+            ),
         ),
         migrations.AlterField(
-            model_name='messageevent',
-            name='kind',
-            field=models.CharField(choices=[('aftercare_right_after', 'Aftercare: right after the session'), ('checkin_day1', 'Next-day check-in'), ('actives_return', 'Bringing actives back'), ('session_reminder', 'Reminder before a planned session'), ('progress_review', 'Progress review invitation'), ('specialist_alert', 'Alert to the specialist'), ('booking_confirmation', 'Booking confirmation'), ('booking_reminder', 'Appointment reminder'), ('deferral_advice', 'Advice while extraction is deferred')], max_length=32, verbose_name='kind'),
+            model_name="messageevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("aftercare_right_after", "Aftercare: right after the session"),
+                    ("checkin_day1", "Next-day check-in"),
+                    ("actives_return", "Bringing actives back"),
+                    ("session_reminder", "Reminder before a planned session"),
+                    ("progress_review", "Progress review invitation"),
+                    ("specialist_alert", "Alert to the specialist"),
+                    ("booking_confirmation", "Booking confirmation"),
+                    ("booking_reminder", "Appointment reminder"),
+                    ("deferral_advice", "Advice while extraction is deferred"),
+                ],
+                max_length=32,
+                verbose_name="kind",
+            ),
         ),
         migrations.AlterField(
-            model_name='messagetemplate',
-            name='kind',
-            field=models.CharField(choices=[('aftercare_right_after', 'Aftercare: right after the session'), ('checkin_day1', 'Next-day check-in'), ('actives_return', 'Bringing actives back'), ('session_reminder', 'Reminder before a planned session'), ('progress_review', 'Progress review invitation'), ('specialist_alert', 'Alert to the specialist'), ('booking_confirmation', 'Booking confirmation'), ('booking_reminder', 'Appointment reminder'), ('deferral_advice', 'Advice while extraction is deferred')], max_length=32, unique=True, verbose_name='kind'),
+            model_name="messagetemplate",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("aftercare_right_after", "Aftercare: right after the session"),
+                    ("checkin_day1", "Next-day check-in"),
+                    ("actives_return", "Bringing actives back"),
+                    ("session_reminder", "Reminder before a planned session"),
+                    ("progress_review", "Progress review invitation"),
+                    ("specialist_alert", "Alert to the specialist"),
+                    ("booking_confirmation", "Booking confirmation"),
+                    ("booking_reminder", "Appointment reminder"),
+                    ("deferral_advice", "Advice while extraction is deferred"),
+                ],
+                max_length=32,
+                unique=True,
+                verbose_name="kind",
+            ),
         ),
         migrations.AlterField(
-            model_name='messagetemplateevent',
-            name='kind',
-            field=models.CharField(choices=[('aftercare_right_after', 'Aftercare: right after the session'), ('checkin_day1', 'Next-day check-in'), ('actives_return', 'Bringing actives back'), ('session_reminder', 'Reminder before a planned session'), ('progress_review', 'Progress review invitation'), ('specialist_alert', 'Alert to the specialist'), ('booking_confirmation', 'Booking confirmation'), ('booking_reminder', 'Appointment reminder'), ('deferral_advice', 'Advice while extraction is deferred')], max_length=32, verbose_name='kind'),
+            model_name="messagetemplateevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("aftercare_right_after", "Aftercare: right after the session"),
+                    ("checkin_day1", "Next-day check-in"),
+                    ("actives_return", "Bringing actives back"),
+                    ("session_reminder", "Reminder before a planned session"),
+                    ("progress_review", "Progress review invitation"),
+                    ("specialist_alert", "Alert to the specialist"),
+                    ("booking_confirmation", "Booking confirmation"),
+                    ("booking_reminder", "Appointment reminder"),
+                    ("deferral_advice", "Advice while extraction is deferred"),
+                ],
+                max_length=32,
+                verbose_name="kind",
+            ),
         ),
     ]

@@ -7,46 +7,104 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('consultations', '0002_safety_history_hold'),
+        ("consultations", "0002_safety_history_hold"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='treatmentplan',
-            name='insert_insert',
+            model_name="treatmentplan",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='treatmentplan',
-            name='update_update',
+            model_name="treatmentplan",
+            name="update_update",
         ),
         migrations.AddField(
-            model_name='treatmentplan',
-            name='allergy_override_reason',
-            field=models.TextField(blank=True, verbose_name='why home care includes an allergen of the patient'),
+            model_name="treatmentplan",
+            name="allergy_override_reason",
+            field=models.TextField(blank=True, verbose_name="why home care includes an allergen of the patient"),
         ),
         migrations.AddField(
-            model_name='treatmentplan',
-            name='home_care_allergens',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('benzoyl_peroxide', 'Benzoyl peroxide'), ('chlorhexidine', 'Chlorhexidine'), ('salicylic_acid', 'Salicylic acid (aspirin-like)'), ('tea_tree', 'Tea tree oil'), ('alcohol', 'Alcohol (ethanol, isopropyl)'), ('fragrance', 'Fragrance'), ('lanolin', 'Lanolin'), ('latex', 'Latex'), ('nickel', 'Nickel'), ('iodine', 'Iodine / povidone-iodine')], max_length=32), blank=True, default=list, verbose_name='the home-care products contain'),
+            model_name="treatmentplan",
+            name="home_care_allergens",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(
+                    choices=[
+                        ("benzoyl_peroxide", "Benzoyl peroxide"),
+                        ("chlorhexidine", "Chlorhexidine"),
+                        ("salicylic_acid", "Salicylic acid (aspirin-like)"),
+                        ("tea_tree", "Tea tree oil"),
+                        ("alcohol", "Alcohol (ethanol, isopropyl)"),
+                        ("fragrance", "Fragrance"),
+                        ("lanolin", "Lanolin"),
+                        ("latex", "Latex"),
+                        ("nickel", "Nickel"),
+                        ("iodine", "Iodine / povidone-iodine"),
+                    ],
+                    max_length=32,
+                ),
+                blank=True,
+                default=list,
+                verbose_name="the home-care products contain",
+            ),
         ),
         migrations.AddField(
-            model_name='treatmentplanevent',
-            name='allergy_override_reason',
-            field=models.TextField(blank=True, verbose_name='why home care includes an allergen of the patient'),
+            model_name="treatmentplanevent",
+            name="allergy_override_reason",
+            field=models.TextField(blank=True, verbose_name="why home care includes an allergen of the patient"),
         ),
         migrations.AddField(
-            model_name='treatmentplanevent',
-            name='home_care_allergens',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('benzoyl_peroxide', 'Benzoyl peroxide'), ('chlorhexidine', 'Chlorhexidine'), ('salicylic_acid', 'Salicylic acid (aspirin-like)'), ('tea_tree', 'Tea tree oil'), ('alcohol', 'Alcohol (ethanol, isopropyl)'), ('fragrance', 'Fragrance'), ('lanolin', 'Lanolin'), ('latex', 'Latex'), ('nickel', 'Nickel'), ('iodine', 'Iodine / povidone-iodine')], max_length=32), blank=True, default=list, verbose_name='the home-care products contain'),
+            model_name="treatmentplanevent",
+            name="home_care_allergens",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(
+                    choices=[
+                        ("benzoyl_peroxide", "Benzoyl peroxide"),
+                        ("chlorhexidine", "Chlorhexidine"),
+                        ("salicylic_acid", "Salicylic acid (aspirin-like)"),
+                        ("tea_tree", "Tea tree oil"),
+                        ("alcohol", "Alcohol (ethanol, isopropyl)"),
+                        ("fragrance", "Fragrance"),
+                        ("lanolin", "Lanolin"),
+                        ("latex", "Latex"),
+                        ("nickel", "Nickel"),
+                        ("iodine", "Iodine / povidone-iodine"),
+                    ],
+                    max_length=32,
+                ),
+                blank=True,
+                default=list,
+                verbose_name="the home-care products contain",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='treatmentplan',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "consultations_treatmentplanevent" ("allergy_override_reason", "consent_name", "consent_version", "consented_at", "consultation_id", "created_at", "created_by_id", "focus_zones", "goals", "held_at", "held_reason", "home_care", "home_care_allergens", "id", "interval_days", "patient_id", "pause_before", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prescribes_retinoid", "resume_after", "resume_note", "resumed_at", "resumed_by_id", "review_on", "sessions_planned", "starts_on", "status") VALUES (NEW."allergy_override_reason", NEW."consent_name", NEW."consent_version", NEW."consented_at", NEW."consultation_id", NEW."created_at", NEW."created_by_id", NEW."focus_zones", NEW."goals", NEW."held_at", NEW."held_reason", NEW."home_care", NEW."home_care_allergens", NEW."id", NEW."interval_days", NEW."patient_id", NEW."pause_before", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."prescribes_retinoid", NEW."resume_after", NEW."resume_note", NEW."resumed_at", NEW."resumed_by_id", NEW."review_on", NEW."sessions_planned", NEW."starts_on", NEW."status"); RETURN NULL;', hash='e7978816b3ffba41dfa7416065e34b98f52b02da', operation='INSERT', pgid='pgtrigger_insert_insert_fdc79', table='consultations_treatmentplan', when='AFTER')),
+            model_name="treatmentplan",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "consultations_treatmentplanevent" ("allergy_override_reason", "consent_name", "consent_version", "consented_at", "consultation_id", "created_at", "created_by_id", "focus_zones", "goals", "held_at", "held_reason", "home_care", "home_care_allergens", "id", "interval_days", "patient_id", "pause_before", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prescribes_retinoid", "resume_after", "resume_note", "resumed_at", "resumed_by_id", "review_on", "sessions_planned", "starts_on", "status") VALUES (NEW."allergy_override_reason", NEW."consent_name", NEW."consent_version", NEW."consented_at", NEW."consultation_id", NEW."created_at", NEW."created_by_id", NEW."focus_zones", NEW."goals", NEW."held_at", NEW."held_reason", NEW."home_care", NEW."home_care_allergens", NEW."id", NEW."interval_days", NEW."patient_id", NEW."pause_before", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."prescribes_retinoid", NEW."resume_after", NEW."resume_note", NEW."resumed_at", NEW."resumed_by_id", NEW."review_on", NEW."sessions_planned", NEW."starts_on", NEW."status"); RETURN NULL;',
+                    hash="e7978816b3ffba41dfa7416065e34b98f52b02da",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_fdc79",
+                    table="consultations_treatmentplan",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='treatmentplan',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "consultations_treatmentplanevent" ("allergy_override_reason", "consent_name", "consent_version", "consented_at", "consultation_id", "created_at", "created_by_id", "focus_zones", "goals", "held_at", "held_reason", "home_care", "home_care_allergens", "id", "interval_days", "patient_id", "pause_before", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prescribes_retinoid", "resume_after", "resume_note", "resumed_at", "resumed_by_id", "review_on", "sessions_planned", "starts_on", "status") VALUES (NEW."allergy_override_reason", NEW."consent_name", NEW."consent_version", NEW."consented_at", NEW."consultation_id", NEW."created_at", NEW."created_by_id", NEW."focus_zones", NEW."goals", NEW."held_at", NEW."held_reason", NEW."home_care", NEW."home_care_allergens", NEW."id", NEW."interval_days", NEW."patient_id", NEW."pause_before", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."prescribes_retinoid", NEW."resume_after", NEW."resume_note", NEW."resumed_at", NEW."resumed_by_id", NEW."review_on", NEW."sessions_planned", NEW."starts_on", NEW."status"); RETURN NULL;', hash='53470ecdefe1bb3f58f3a2563010738c65a0a20a', operation='UPDATE', pgid='pgtrigger_update_update_47bd8', table='consultations_treatmentplan', when='AFTER')),
+            model_name="treatmentplan",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "consultations_treatmentplanevent" ("allergy_override_reason", "consent_name", "consent_version", "consented_at", "consultation_id", "created_at", "created_by_id", "focus_zones", "goals", "held_at", "held_reason", "home_care", "home_care_allergens", "id", "interval_days", "patient_id", "pause_before", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prescribes_retinoid", "resume_after", "resume_note", "resumed_at", "resumed_by_id", "review_on", "sessions_planned", "starts_on", "status") VALUES (NEW."allergy_override_reason", NEW."consent_name", NEW."consent_version", NEW."consented_at", NEW."consultation_id", NEW."created_at", NEW."created_by_id", NEW."focus_zones", NEW."goals", NEW."held_at", NEW."held_reason", NEW."home_care", NEW."home_care_allergens", NEW."id", NEW."interval_days", NEW."patient_id", NEW."pause_before", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."prescribes_retinoid", NEW."resume_after", NEW."resume_note", NEW."resumed_at", NEW."resumed_by_id", NEW."review_on", NEW."sessions_planned", NEW."starts_on", NEW."status"); RETURN NULL;',
+                    hash="53470ecdefe1bb3f58f3a2563010738c65a0a20a",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_47bd8",
+                    table="consultations_treatmentplan",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

@@ -178,7 +178,7 @@ def test_a_draft_with_unrecorded_congestion_is_not_inconsistent(consultation: Co
 def test_the_form_shows_an_inconsistency_beside_its_field(consultation: Consultation) -> None:
     client = Client()
     client.force_login(consultation.specialist)
-    data = {**{k: v for k, v in COMPLETE.items()}, "sign": "1"}
+    data = {**COMPLETE, "sign": "1"}
     response = client.post(reverse("consultations:consultation_edit", args=[consultation.pk]), data)
     assert response.status_code == 400
     form = response.context["form"]

@@ -6,90 +6,119 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('treatments', '0001_initial'),
+        ("treatments", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='treatmentsession',
-            options={'ordering': ['started_at', 'id'], 'permissions': [('use_lancet', 'May use a lancet in extractions')], 'verbose_name': 'treatment session', 'verbose_name_plural': 'treatment sessions'},
+            name="treatmentsession",
+            options={
+                "ordering": ["started_at", "id"],
+                "permissions": [("use_lancet", "May use a lancet in extractions")],
+                "verbose_name": "treatment session",
+                "verbose_name_plural": "treatment sessions",
+            },
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='treatmentsession',
-            name='insert_insert',
+            model_name="treatmentsession",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='treatmentsession',
-            name='update_update',
+            model_name="treatmentsession",
+            name="update_update",
         ),
         migrations.AddField(
-            model_name='treatmentsession',
-            name='active_cold_sore',
-            field=models.BooleanField(blank=True, null=True, verbose_name='active cold sore'),
+            model_name="treatmentsession",
+            name="active_cold_sore",
+            field=models.BooleanField(blank=True, null=True, verbose_name="active cold sore"),
         ),
         migrations.AddField(
-            model_name='treatmentsession',
-            name='extreme_sensitivity',
-            field=models.BooleanField(blank=True, null=True, verbose_name='extremely sensitive skin today'),
+            model_name="treatmentsession",
+            name="extreme_sensitivity",
+            field=models.BooleanField(blank=True, null=True, verbose_name="extremely sensitive skin today"),
         ),
         migrations.AddField(
-            model_name='treatmentsession',
-            name='new_medication',
-            field=models.TextField(blank=True, verbose_name='new medication since the consultation'),
+            model_name="treatmentsession",
+            name="new_medication",
+            field=models.TextField(blank=True, verbose_name="new medication since the consultation"),
         ),
         migrations.AddField(
-            model_name='treatmentsession',
-            name='new_nodules_or_cysts',
-            field=models.BooleanField(blank=True, null=True, verbose_name='new nodules or cysts'),
+            model_name="treatmentsession",
+            name="new_nodules_or_cysts",
+            field=models.BooleanField(blank=True, null=True, verbose_name="new nodules or cysts"),
         ),
         migrations.AddField(
-            model_name='treatmentsession',
-            name='new_pregnancy',
-            field=models.BooleanField(blank=True, null=True, verbose_name='pregnant or breastfeeding since the consultation'),
+            model_name="treatmentsession",
+            name="new_pregnancy",
+            field=models.BooleanField(
+                blank=True, null=True, verbose_name="pregnant or breastfeeding since the consultation"
+            ),
         ),
         migrations.AddField(
-            model_name='treatmentsession',
-            name='retinoid_pause_kept',
-            field=models.BooleanField(blank=True, null=True, verbose_name='retinoid paused as the plan says'),
+            model_name="treatmentsession",
+            name="retinoid_pause_kept",
+            field=models.BooleanField(blank=True, null=True, verbose_name="retinoid paused as the plan says"),
         ),
         migrations.AddField(
-            model_name='treatmentsessionevent',
-            name='active_cold_sore',
-            field=models.BooleanField(blank=True, null=True, verbose_name='active cold sore'),
+            model_name="treatmentsessionevent",
+            name="active_cold_sore",
+            field=models.BooleanField(blank=True, null=True, verbose_name="active cold sore"),
         ),
         migrations.AddField(
-            model_name='treatmentsessionevent',
-            name='extreme_sensitivity',
-            field=models.BooleanField(blank=True, null=True, verbose_name='extremely sensitive skin today'),
+            model_name="treatmentsessionevent",
+            name="extreme_sensitivity",
+            field=models.BooleanField(blank=True, null=True, verbose_name="extremely sensitive skin today"),
         ),
         migrations.AddField(
-            model_name='treatmentsessionevent',
-            name='new_medication',
-            field=models.TextField(blank=True, verbose_name='new medication since the consultation'),
+            model_name="treatmentsessionevent",
+            name="new_medication",
+            field=models.TextField(blank=True, verbose_name="new medication since the consultation"),
         ),
         migrations.AddField(
-            model_name='treatmentsessionevent',
-            name='new_nodules_or_cysts',
-            field=models.BooleanField(blank=True, null=True, verbose_name='new nodules or cysts'),
+            model_name="treatmentsessionevent",
+            name="new_nodules_or_cysts",
+            field=models.BooleanField(blank=True, null=True, verbose_name="new nodules or cysts"),
         ),
         migrations.AddField(
-            model_name='treatmentsessionevent',
-            name='new_pregnancy',
-            field=models.BooleanField(blank=True, null=True, verbose_name='pregnant or breastfeeding since the consultation'),
+            model_name="treatmentsessionevent",
+            name="new_pregnancy",
+            field=models.BooleanField(
+                blank=True, null=True, verbose_name="pregnant or breastfeeding since the consultation"
+            ),
         ),
         migrations.AddField(
-            model_name='treatmentsessionevent',
-            name='retinoid_pause_kept',
-            field=models.BooleanField(blank=True, null=True, verbose_name='retinoid paused as the plan says'),
+            model_name="treatmentsessionevent",
+            name="retinoid_pause_kept",
+            field=models.BooleanField(blank=True, null=True, verbose_name="retinoid paused as the plan says"),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='treatmentsession',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "treatments_treatmentsessionevent" ("active_cold_sore", "active_infection", "aesthetician_id", "aftercare_explained", "appointment_id", "barrier_today", "cleanse_product", "complication_notes", "complications", "exfoliation", "extraction_method", "extreme_sensitivity", "id", "isotretinoin_since_consultation", "lesions_extracted", "new_medication", "new_nodules_or_cysts", "new_pregnancy", "notes", "pain", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "plan_id", "product_lot_id", "rescreen_notes", "rescreen_reasons", "rescreen_version", "rescreened_at", "retinoid_pause_kept", "session_number", "sessions_planned", "signed_at", "signed_by_id", "softening", "started_at", "status", "stopped_at", "sunburn", "topical_retinoid_since_consultation") VALUES (NEW."active_cold_sore", NEW."active_infection", NEW."aesthetician_id", NEW."aftercare_explained", NEW."appointment_id", NEW."barrier_today", NEW."cleanse_product", NEW."complication_notes", NEW."complications", NEW."exfoliation", NEW."extraction_method", NEW."extreme_sensitivity", NEW."id", NEW."isotretinoin_since_consultation", NEW."lesions_extracted", NEW."new_medication", NEW."new_nodules_or_cysts", NEW."new_pregnancy", NEW."notes", NEW."pain", NEW."patient_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."plan_id", NEW."product_lot_id", NEW."rescreen_notes", NEW."rescreen_reasons", NEW."rescreen_version", NEW."rescreened_at", NEW."retinoid_pause_kept", NEW."session_number", NEW."sessions_planned", NEW."signed_at", NEW."signed_by_id", NEW."softening", NEW."started_at", NEW."status", NEW."stopped_at", NEW."sunburn", NEW."topical_retinoid_since_consultation"); RETURN NULL;', hash='2090e3fcf975490850991f083f25989dcb8a1c20', operation='INSERT', pgid='pgtrigger_insert_insert_e6f5d', table='treatments_treatmentsession', when='AFTER')),
+            model_name="treatmentsession",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "treatments_treatmentsessionevent" ("active_cold_sore", "active_infection", "aesthetician_id", "aftercare_explained", "appointment_id", "barrier_today", "cleanse_product", "complication_notes", "complications", "exfoliation", "extraction_method", "extreme_sensitivity", "id", "isotretinoin_since_consultation", "lesions_extracted", "new_medication", "new_nodules_or_cysts", "new_pregnancy", "notes", "pain", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "plan_id", "product_lot_id", "rescreen_notes", "rescreen_reasons", "rescreen_version", "rescreened_at", "retinoid_pause_kept", "session_number", "sessions_planned", "signed_at", "signed_by_id", "softening", "started_at", "status", "stopped_at", "sunburn", "topical_retinoid_since_consultation") VALUES (NEW."active_cold_sore", NEW."active_infection", NEW."aesthetician_id", NEW."aftercare_explained", NEW."appointment_id", NEW."barrier_today", NEW."cleanse_product", NEW."complication_notes", NEW."complications", NEW."exfoliation", NEW."extraction_method", NEW."extreme_sensitivity", NEW."id", NEW."isotretinoin_since_consultation", NEW."lesions_extracted", NEW."new_medication", NEW."new_nodules_or_cysts", NEW."new_pregnancy", NEW."notes", NEW."pain", NEW."patient_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."plan_id", NEW."product_lot_id", NEW."rescreen_notes", NEW."rescreen_reasons", NEW."rescreen_version", NEW."rescreened_at", NEW."retinoid_pause_kept", NEW."session_number", NEW."sessions_planned", NEW."signed_at", NEW."signed_by_id", NEW."softening", NEW."started_at", NEW."status", NEW."stopped_at", NEW."sunburn", NEW."topical_retinoid_since_consultation"); RETURN NULL;',
+                    hash="2090e3fcf975490850991f083f25989dcb8a1c20",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_e6f5d",
+                    table="treatments_treatmentsession",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='treatmentsession',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "treatments_treatmentsessionevent" ("active_cold_sore", "active_infection", "aesthetician_id", "aftercare_explained", "appointment_id", "barrier_today", "cleanse_product", "complication_notes", "complications", "exfoliation", "extraction_method", "extreme_sensitivity", "id", "isotretinoin_since_consultation", "lesions_extracted", "new_medication", "new_nodules_or_cysts", "new_pregnancy", "notes", "pain", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "plan_id", "product_lot_id", "rescreen_notes", "rescreen_reasons", "rescreen_version", "rescreened_at", "retinoid_pause_kept", "session_number", "sessions_planned", "signed_at", "signed_by_id", "softening", "started_at", "status", "stopped_at", "sunburn", "topical_retinoid_since_consultation") VALUES (NEW."active_cold_sore", NEW."active_infection", NEW."aesthetician_id", NEW."aftercare_explained", NEW."appointment_id", NEW."barrier_today", NEW."cleanse_product", NEW."complication_notes", NEW."complications", NEW."exfoliation", NEW."extraction_method", NEW."extreme_sensitivity", NEW."id", NEW."isotretinoin_since_consultation", NEW."lesions_extracted", NEW."new_medication", NEW."new_nodules_or_cysts", NEW."new_pregnancy", NEW."notes", NEW."pain", NEW."patient_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."plan_id", NEW."product_lot_id", NEW."rescreen_notes", NEW."rescreen_reasons", NEW."rescreen_version", NEW."rescreened_at", NEW."retinoid_pause_kept", NEW."session_number", NEW."sessions_planned", NEW."signed_at", NEW."signed_by_id", NEW."softening", NEW."started_at", NEW."status", NEW."stopped_at", NEW."sunburn", NEW."topical_retinoid_since_consultation"); RETURN NULL;', hash='0baa7ffaa7f20fe371952d9c22e2ecd74d9c7803', operation='UPDATE', pgid='pgtrigger_update_update_a8bc2', table='treatments_treatmentsession', when='AFTER')),
+            model_name="treatmentsession",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "treatments_treatmentsessionevent" ("active_cold_sore", "active_infection", "aesthetician_id", "aftercare_explained", "appointment_id", "barrier_today", "cleanse_product", "complication_notes", "complications", "exfoliation", "extraction_method", "extreme_sensitivity", "id", "isotretinoin_since_consultation", "lesions_extracted", "new_medication", "new_nodules_or_cysts", "new_pregnancy", "notes", "pain", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "plan_id", "product_lot_id", "rescreen_notes", "rescreen_reasons", "rescreen_version", "rescreened_at", "retinoid_pause_kept", "session_number", "sessions_planned", "signed_at", "signed_by_id", "softening", "started_at", "status", "stopped_at", "sunburn", "topical_retinoid_since_consultation") VALUES (NEW."active_cold_sore", NEW."active_infection", NEW."aesthetician_id", NEW."aftercare_explained", NEW."appointment_id", NEW."barrier_today", NEW."cleanse_product", NEW."complication_notes", NEW."complications", NEW."exfoliation", NEW."extraction_method", NEW."extreme_sensitivity", NEW."id", NEW."isotretinoin_since_consultation", NEW."lesions_extracted", NEW."new_medication", NEW."new_nodules_or_cysts", NEW."new_pregnancy", NEW."notes", NEW."pain", NEW."patient_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."plan_id", NEW."product_lot_id", NEW."rescreen_notes", NEW."rescreen_reasons", NEW."rescreen_version", NEW."rescreened_at", NEW."retinoid_pause_kept", NEW."session_number", NEW."sessions_planned", NEW."signed_at", NEW."signed_by_id", NEW."softening", NEW."started_at", NEW."status", NEW."stopped_at", NEW."sunburn", NEW."topical_retinoid_since_consultation"); RETURN NULL;',
+                    hash="0baa7ffaa7f20fe371952d9c22e2ecd74d9c7803",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_a8bc2",
+                    table="treatments_treatmentsession",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

@@ -7,62 +7,143 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('treatments', '0002_safety_rescreen_lancet'),
+        ("treatments", "0002_safety_rescreen_lancet"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='product',
-            name='insert_insert',
+            model_name="product",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='product',
-            name='update_update',
+            model_name="product",
+            name="update_update",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='treatmentsession',
-            name='insert_insert',
+            model_name="treatmentsession",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='treatmentsession',
-            name='update_update',
+            model_name="treatmentsession",
+            name="update_update",
         ),
         migrations.AddField(
-            model_name='product',
-            name='allergens',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('benzoyl_peroxide', 'Benzoyl peroxide'), ('chlorhexidine', 'Chlorhexidine'), ('salicylic_acid', 'Salicylic acid (aspirin-like)'), ('tea_tree', 'Tea tree oil'), ('alcohol', 'Alcohol (ethanol, isopropyl)'), ('fragrance', 'Fragrance'), ('lanolin', 'Lanolin'), ('latex', 'Latex'), ('nickel', 'Nickel'), ('iodine', 'Iodine / povidone-iodine')], max_length=32), blank=True, default=list, help_text='A patient allergic to one of these is refused this product unless overridden with a reason.', verbose_name='contains (allergens)'),
+            model_name="product",
+            name="allergens",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(
+                    choices=[
+                        ("benzoyl_peroxide", "Benzoyl peroxide"),
+                        ("chlorhexidine", "Chlorhexidine"),
+                        ("salicylic_acid", "Salicylic acid (aspirin-like)"),
+                        ("tea_tree", "Tea tree oil"),
+                        ("alcohol", "Alcohol (ethanol, isopropyl)"),
+                        ("fragrance", "Fragrance"),
+                        ("lanolin", "Lanolin"),
+                        ("latex", "Latex"),
+                        ("nickel", "Nickel"),
+                        ("iodine", "Iodine / povidone-iodine"),
+                    ],
+                    max_length=32,
+                ),
+                blank=True,
+                default=list,
+                help_text="A patient allergic to one of these is refused this product unless overridden with a reason.",
+                verbose_name="contains (allergens)",
+            ),
         ),
         migrations.AddField(
-            model_name='productevent',
-            name='allergens',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('benzoyl_peroxide', 'Benzoyl peroxide'), ('chlorhexidine', 'Chlorhexidine'), ('salicylic_acid', 'Salicylic acid (aspirin-like)'), ('tea_tree', 'Tea tree oil'), ('alcohol', 'Alcohol (ethanol, isopropyl)'), ('fragrance', 'Fragrance'), ('lanolin', 'Lanolin'), ('latex', 'Latex'), ('nickel', 'Nickel'), ('iodine', 'Iodine / povidone-iodine')], max_length=32), blank=True, default=list, help_text='A patient allergic to one of these is refused this product unless overridden with a reason.', verbose_name='contains (allergens)'),
+            model_name="productevent",
+            name="allergens",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(
+                    choices=[
+                        ("benzoyl_peroxide", "Benzoyl peroxide"),
+                        ("chlorhexidine", "Chlorhexidine"),
+                        ("salicylic_acid", "Salicylic acid (aspirin-like)"),
+                        ("tea_tree", "Tea tree oil"),
+                        ("alcohol", "Alcohol (ethanol, isopropyl)"),
+                        ("fragrance", "Fragrance"),
+                        ("lanolin", "Lanolin"),
+                        ("latex", "Latex"),
+                        ("nickel", "Nickel"),
+                        ("iodine", "Iodine / povidone-iodine"),
+                    ],
+                    max_length=32,
+                ),
+                blank=True,
+                default=list,
+                help_text="A patient allergic to one of these is refused this product unless overridden with a reason.",
+                verbose_name="contains (allergens)",
+            ),
         ),
         migrations.AddField(
-            model_name='treatmentsession',
-            name='allergy_override_reason',
-            field=models.TextField(blank=True, verbose_name='why the product was used despite a recorded allergy'),
+            model_name="treatmentsession",
+            name="allergy_override_reason",
+            field=models.TextField(blank=True, verbose_name="why the product was used despite a recorded allergy"),
         ),
         migrations.AddField(
-            model_name='treatmentsessionevent',
-            name='allergy_override_reason',
-            field=models.TextField(blank=True, verbose_name='why the product was used despite a recorded allergy'),
+            model_name="treatmentsessionevent",
+            name="allergy_override_reason",
+            field=models.TextField(blank=True, verbose_name="why the product was used despite a recorded allergy"),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='product',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "treatments_productevent" ("active_ingredient", "allergens", "id", "is_active", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."active_ingredient", NEW."allergens", NEW."id", NEW."is_active", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id"); RETURN NULL;', hash='8d00462f83f5a38890cde94dde1ccc17f5481dd2', operation='INSERT', pgid='pgtrigger_insert_insert_2294b', table='treatments_product', when='AFTER')),
+            model_name="product",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "treatments_productevent" ("active_ingredient", "allergens", "id", "is_active", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."active_ingredient", NEW."allergens", NEW."id", NEW."is_active", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id"); RETURN NULL;',
+                    hash="8d00462f83f5a38890cde94dde1ccc17f5481dd2",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_2294b",
+                    table="treatments_product",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='product',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "treatments_productevent" ("active_ingredient", "allergens", "id", "is_active", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."active_ingredient", NEW."allergens", NEW."id", NEW."is_active", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id"); RETURN NULL;', hash='59d7c5312c2885f70e501a540bacbf56ace3238d', operation='UPDATE', pgid='pgtrigger_update_update_0860f', table='treatments_product', when='AFTER')),
+            model_name="product",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "treatments_productevent" ("active_ingredient", "allergens", "id", "is_active", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."active_ingredient", NEW."allergens", NEW."id", NEW."is_active", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id"); RETURN NULL;',
+                    hash="59d7c5312c2885f70e501a540bacbf56ace3238d",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_0860f",
+                    table="treatments_product",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='treatmentsession',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "treatments_treatmentsessionevent" ("active_cold_sore", "active_infection", "aesthetician_id", "aftercare_explained", "allergy_override_reason", "appointment_id", "barrier_today", "cleanse_product", "complication_notes", "complications", "exfoliation", "extraction_method", "extreme_sensitivity", "id", "isotretinoin_since_consultation", "lesions_extracted", "new_medication", "new_nodules_or_cysts", "new_pregnancy", "notes", "pain", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "plan_id", "product_lot_id", "rescreen_notes", "rescreen_reasons", "rescreen_version", "rescreened_at", "retinoid_pause_kept", "session_number", "sessions_planned", "signed_at", "signed_by_id", "softening", "started_at", "status", "stopped_at", "sunburn", "topical_retinoid_since_consultation") VALUES (NEW."active_cold_sore", NEW."active_infection", NEW."aesthetician_id", NEW."aftercare_explained", NEW."allergy_override_reason", NEW."appointment_id", NEW."barrier_today", NEW."cleanse_product", NEW."complication_notes", NEW."complications", NEW."exfoliation", NEW."extraction_method", NEW."extreme_sensitivity", NEW."id", NEW."isotretinoin_since_consultation", NEW."lesions_extracted", NEW."new_medication", NEW."new_nodules_or_cysts", NEW."new_pregnancy", NEW."notes", NEW."pain", NEW."patient_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."plan_id", NEW."product_lot_id", NEW."rescreen_notes", NEW."rescreen_reasons", NEW."rescreen_version", NEW."rescreened_at", NEW."retinoid_pause_kept", NEW."session_number", NEW."sessions_planned", NEW."signed_at", NEW."signed_by_id", NEW."softening", NEW."started_at", NEW."status", NEW."stopped_at", NEW."sunburn", NEW."topical_retinoid_since_consultation"); RETURN NULL;', hash='8d1d4aeaf996abb0d52df7c2e783bab5ad6d5160', operation='INSERT', pgid='pgtrigger_insert_insert_e6f5d', table='treatments_treatmentsession', when='AFTER')),
+            model_name="treatmentsession",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "treatments_treatmentsessionevent" ("active_cold_sore", "active_infection", "aesthetician_id", "aftercare_explained", "allergy_override_reason", "appointment_id", "barrier_today", "cleanse_product", "complication_notes", "complications", "exfoliation", "extraction_method", "extreme_sensitivity", "id", "isotretinoin_since_consultation", "lesions_extracted", "new_medication", "new_nodules_or_cysts", "new_pregnancy", "notes", "pain", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "plan_id", "product_lot_id", "rescreen_notes", "rescreen_reasons", "rescreen_version", "rescreened_at", "retinoid_pause_kept", "session_number", "sessions_planned", "signed_at", "signed_by_id", "softening", "started_at", "status", "stopped_at", "sunburn", "topical_retinoid_since_consultation") VALUES (NEW."active_cold_sore", NEW."active_infection", NEW."aesthetician_id", NEW."aftercare_explained", NEW."allergy_override_reason", NEW."appointment_id", NEW."barrier_today", NEW."cleanse_product", NEW."complication_notes", NEW."complications", NEW."exfoliation", NEW."extraction_method", NEW."extreme_sensitivity", NEW."id", NEW."isotretinoin_since_consultation", NEW."lesions_extracted", NEW."new_medication", NEW."new_nodules_or_cysts", NEW."new_pregnancy", NEW."notes", NEW."pain", NEW."patient_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."plan_id", NEW."product_lot_id", NEW."rescreen_notes", NEW."rescreen_reasons", NEW."rescreen_version", NEW."rescreened_at", NEW."retinoid_pause_kept", NEW."session_number", NEW."sessions_planned", NEW."signed_at", NEW."signed_by_id", NEW."softening", NEW."started_at", NEW."status", NEW."stopped_at", NEW."sunburn", NEW."topical_retinoid_since_consultation"); RETURN NULL;',
+                    hash="8d1d4aeaf996abb0d52df7c2e783bab5ad6d5160",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_e6f5d",
+                    table="treatments_treatmentsession",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='treatmentsession',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "treatments_treatmentsessionevent" ("active_cold_sore", "active_infection", "aesthetician_id", "aftercare_explained", "allergy_override_reason", "appointment_id", "barrier_today", "cleanse_product", "complication_notes", "complications", "exfoliation", "extraction_method", "extreme_sensitivity", "id", "isotretinoin_since_consultation", "lesions_extracted", "new_medication", "new_nodules_or_cysts", "new_pregnancy", "notes", "pain", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "plan_id", "product_lot_id", "rescreen_notes", "rescreen_reasons", "rescreen_version", "rescreened_at", "retinoid_pause_kept", "session_number", "sessions_planned", "signed_at", "signed_by_id", "softening", "started_at", "status", "stopped_at", "sunburn", "topical_retinoid_since_consultation") VALUES (NEW."active_cold_sore", NEW."active_infection", NEW."aesthetician_id", NEW."aftercare_explained", NEW."allergy_override_reason", NEW."appointment_id", NEW."barrier_today", NEW."cleanse_product", NEW."complication_notes", NEW."complications", NEW."exfoliation", NEW."extraction_method", NEW."extreme_sensitivity", NEW."id", NEW."isotretinoin_since_consultation", NEW."lesions_extracted", NEW."new_medication", NEW."new_nodules_or_cysts", NEW."new_pregnancy", NEW."notes", NEW."pain", NEW."patient_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."plan_id", NEW."product_lot_id", NEW."rescreen_notes", NEW."rescreen_reasons", NEW."rescreen_version", NEW."rescreened_at", NEW."retinoid_pause_kept", NEW."session_number", NEW."sessions_planned", NEW."signed_at", NEW."signed_by_id", NEW."softening", NEW."started_at", NEW."status", NEW."stopped_at", NEW."sunburn", NEW."topical_retinoid_since_consultation"); RETURN NULL;', hash='0afe2e66816f6b4934505ede9edaf981fee91252', operation='UPDATE', pgid='pgtrigger_update_update_a8bc2', table='treatments_treatmentsession', when='AFTER')),
+            model_name="treatmentsession",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "treatments_treatmentsessionevent" ("active_cold_sore", "active_infection", "aesthetician_id", "aftercare_explained", "allergy_override_reason", "appointment_id", "barrier_today", "cleanse_product", "complication_notes", "complications", "exfoliation", "extraction_method", "extreme_sensitivity", "id", "isotretinoin_since_consultation", "lesions_extracted", "new_medication", "new_nodules_or_cysts", "new_pregnancy", "notes", "pain", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "plan_id", "product_lot_id", "rescreen_notes", "rescreen_reasons", "rescreen_version", "rescreened_at", "retinoid_pause_kept", "session_number", "sessions_planned", "signed_at", "signed_by_id", "softening", "started_at", "status", "stopped_at", "sunburn", "topical_retinoid_since_consultation") VALUES (NEW."active_cold_sore", NEW."active_infection", NEW."aesthetician_id", NEW."aftercare_explained", NEW."allergy_override_reason", NEW."appointment_id", NEW."barrier_today", NEW."cleanse_product", NEW."complication_notes", NEW."complications", NEW."exfoliation", NEW."extraction_method", NEW."extreme_sensitivity", NEW."id", NEW."isotretinoin_since_consultation", NEW."lesions_extracted", NEW."new_medication", NEW."new_nodules_or_cysts", NEW."new_pregnancy", NEW."notes", NEW."pain", NEW."patient_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."plan_id", NEW."product_lot_id", NEW."rescreen_notes", NEW."rescreen_reasons", NEW."rescreen_version", NEW."rescreened_at", NEW."retinoid_pause_kept", NEW."session_number", NEW."sessions_planned", NEW."signed_at", NEW."signed_by_id", NEW."softening", NEW."started_at", NEW."status", NEW."stopped_at", NEW."sunburn", NEW."topical_retinoid_since_consultation"); RETURN NULL;',
+                    hash="0afe2e66816f6b4934505ede9edaf981fee91252",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_a8bc2",
+                    table="treatments_treatmentsession",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]
