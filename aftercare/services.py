@@ -586,7 +586,9 @@ def specialist_email_send(
     (as for a "worried" check-in). Call inside the caller's transaction: the row commits
     with what it reports, or not at all.
     """
-    recipients = list(User.objects.filter(id__in=[specialist_id] if specialist_id else [], is_active=True).exclude(email=""))
+    recipients = list(
+        User.objects.filter(id__in=[specialist_id] if specialist_id else [], is_active=True).exclude(email="")
+    )
     if not recipients:
         recipients = _on_duty_specialists(location)
     now = timezone.now()
