@@ -213,3 +213,20 @@ def test_the_lancet_needs_the_consultation_to_allow_it(scene: TreatmentScene) ->
 def test_another_aesthetician_without_the_grant_may_not_use_the_lancet(scene: TreatmentScene) -> None:
     other = UserFactory(username="aes3", role="aesthetician")
     assert not other.has_perm("treatments.use_lancet")
+
+
+def test_the_aesthetician_day_shows_a_held_session_without_a_start_button(
+    scene: TreatmentScene, frozen_now: object
+) -> None:
+    from treatments.selectors import sessions_today
+
+    _stop(scene)
+    later = _next_booked_session(scene)
+    later.appointment.start = NOW + timedelta(hours=3)
+    later.appointment.end = later.appointment.start + timedelta(hours=1)
+    later.appointment.status = AppointmentStatus.CHECKED_IN
+    later.appointment.save(update_fields=["start", "end", "status"])
+    items = {item.appointment.pk: item for item in sessions_today(later.appointment.location)}
+    held = items[later.appointment_id]
+    assert held.on_hold
+    assert not held.may_start
