@@ -162,9 +162,15 @@ class SessionLogForm(forms.Form):
     )
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, today: date, lancet_refusal: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
+        if lancet_refusal is not None:
+            # Offer only what this person may use on this patient; the service refuses it anyway.
+            method = self.fields["extraction_method"]
+            assert isinstance(method, forms.ChoiceField)  # noqa: S101  (narrowing for mypy)
+            method.choices = [("", "—"), *(c for c in ExtractionMethod.choices if c[0] != ExtractionMethod.LANCET)]
+            method.help_text = _("No lancet: %(why)s") % {"why": lancet_refusal}
         field = self.fields["product_lot"]
         assert isinstance(field, LotChoiceField)  # noqa: S101  (narrowing for mypy)
         # Any lot in stock validates, so an expired one gets its own message below; only

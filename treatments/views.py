@@ -110,8 +110,9 @@ def session_log(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if session.is_final:
         return redirect(session.get_absolute_url())
     today = session.appointment.location.today()
+    lancet_refusal = services.lancet_refusal(acting_user=request.user, patient_id=session.patient_id)
     if request.method == "POST":
-        form = SessionLogForm(request.POST, today=today)
+        form = SessionLogForm(request.POST, today=today, lancet_refusal=lancet_refusal)
         counts = ExtractedLesionsForm(request.POST, prefix=EXTRACTED_PREFIX)
         if form.is_valid() and counts.is_valid():
             signing = request.POST.get("action") == "sign"
@@ -129,7 +130,7 @@ def session_log(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Log saved."))
                 return redirect("treatments:session_log", session.pk)
     else:
-        form = SessionLogForm(initial=SessionLogForm.initial_from(session), today=today)
+        form = SessionLogForm(initial=SessionLogForm.initial_from(session), today=today, lancet_refusal=lancet_refusal)
         counts = ExtractedLesionsForm(counts=session.lesions_extracted, prefix=EXTRACTED_PREFIX)
     return render(
         request,

@@ -230,3 +230,13 @@ def test_the_aesthetician_day_shows_a_held_session_without_a_start_button(
     held = items[later.appointment_id]
     assert held.on_hold
     assert not held.may_start
+
+
+def test_the_log_form_offers_no_lancet_to_someone_who_may_not_use_it() -> None:
+    from treatments.forms import SessionLogForm
+
+    refused = SessionLogForm(today=NOW.date(), lancet_refusal="not granted")
+    allowed = SessionLogForm(today=NOW.date())
+    refused_field, allowed_field = refused.fields["extraction_method"], allowed.fields["extraction_method"]
+    assert "lancet" not in [value for value, _label in refused_field.choices]  # type: ignore[attr-defined]
+    assert "lancet" in [value for value, _label in allowed_field.choices]  # type: ignore[attr-defined]
