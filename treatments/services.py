@@ -132,11 +132,13 @@ def session_start(*, acting_user: User, appointment: Appointment) -> TreatmentSe
         plan = plan_session.plan if plan_session is not None else plan_summary(locked.patient_id).plan
         # Clearance again on the day: a stop since booking (the programme on hold) or a later
         # consultation that defers withdraws it, whatever the book still holds.
+        # A session of a held plan stays held even after a new consultation clears the patient
+        # under a new plan: it belongs to the old programme (the desk moves or cancels it).
+        if plan is not None and plan.is_on_hold:
+            raise SessionRefused(
+                _("The programme is on hold since a stop at re-screen: the specialist re-assesses first.")
+            )
         if not patient_cleared_for_extraction(locked.patient):
-            if plan is not None and plan.is_on_hold:
-                raise SessionRefused(
-                    _("The programme is on hold since a stop at re-screen: the specialist re-assesses first.")
-                )
             raise SessionRefused(_("The patient is not cleared for extraction: the specialist re-assesses first."))
         if plan_session is not None:
             number = plan_session.number
