@@ -16,4 +16,5 @@ class AftercareConfig(AppConfig):
             cancelled=hooks.appointment_cancelled,
         )
         clinic_hooks.provide_appointment_reply(selectors.latest_appointment_reply)
+        clinic_hooks.register_deferral_listener(hooks.patient_deferred)
         clinic_hooks.register_demo_seed(demo.seed)

@@ -12,10 +12,12 @@ finds it and writes them. A move caught by such a crash keeps its old messages.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db import transaction
 
 from aftercare import services
-from clinic.models import Appointment
+from clinic.models import Appointment, Location, Patient
 
 
 def appointment_booked(*, appointment: Appointment) -> None:
@@ -28,3 +30,12 @@ def appointment_rescheduled(*, appointment: Appointment) -> None:
 
 def appointment_cancelled(*, appointment: Appointment) -> None:
     services.booking_messages_cancel(appointment=appointment)
+
+
+def patient_deferred(
+    *, patient: Patient, location: Location, recheck_on: date | None, meanwhile: list[str], source: str
+) -> None:
+    """A signed consultation deferred the patient: the "meanwhile" advice, written with the signing."""
+    services.deferral_advice_send(
+        patient=patient, location=location, recheck_on=recheck_on, meanwhile=meanwhile, source=source
+    )

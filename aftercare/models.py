@@ -36,6 +36,7 @@ class MessageKind(models.TextChoices):
     SPECIALIST_ALERT = "specialist_alert", _("Alert to the specialist")
     BOOKING_CONFIRMATION = "booking_confirmation", _("Booking confirmation")
     BOOKING_REMINDER = "booking_reminder", _("Appointment reminder")
+    DEFERRAL_ADVICE = "deferral_advice", _("Advice while extraction is deferred")
 
 
 # Check-ins: the patient answers them with one click.

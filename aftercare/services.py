@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
-from aftercare import ics, outgoing, rendering
+from aftercare import ics, links, outgoing, rendering
 from aftercare.defaults import (
     CONTACT_LINE,
     DEFAULT_BOOKING,
@@ -803,3 +803,105 @@ def appointment_reply_record(*, message_token: uuid.UUID, answer: AppointmentRep
             outcome=outcome,
         )
     return LinkResult(outcome=outcome, message=message, reply=reply)
+
+
+def specialist_email_send(
+    *,
+    specialist_id: int | None,
+    patient_id: int,
+    location: Location | None,
+    paragraphs: Sequence[str],
+    action_label: str,
+    action_url: str,
+    source: str,
+) -> list[Message]:
+    """Email a specialist about a patient (an outbox row, sent by the dispatcher), once per ``source``.
+
+    Without a specialist with an email address, the on-duty specialists are written to
+    (as for a "worried" check-in). Call inside the caller's transaction: the row commits
+    with what it reports, or not at all.
+    """
+    recipients = list(
+        User.objects.filter(id__in=[specialist_id] if specialist_id else [], is_active=True).exclude(email="")
+    )
+    if not recipients:
+        recipients = _on_duty_specialists(location)
+    now = timezone.now()
+    url = rendering.absolute(action_url)
+    rows = []
+    for specialist in recipients:
+        rendered = rendering.render(
+            rendering.Content(
+                subject=str(SPECIALIST_ALERT_SUBJECT),
+                paragraphs=list(paragraphs),
+                actions=[rendering.Action(action_label, url)],
+            )
+        )
+        rows.append(
+            Message(
+                patient_id=patient_id,
+                location=location,
+                to_user=specialist,
+                kind=MessageKind.SPECIALIST_ALERT,
+                due_at=now,
+                next_attempt_at=now,
+                attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
+                subject=rendered.subject,
+                body_text=rendered.body_text,
+                body_html=rendered.body_html,
+                source=source,
+                idempotency_key=f"{source}:user:{specialist.pk}",
+            )
+        )
+    Message.objects.bulk_create(rows, ignore_conflicts=True)
+    kick_dispatcher()
+    return rows
+
+
+def deferral_advice_send(
+    *, patient: Patient, location: Location, recheck_on: date | None, meanwhile: Sequence[str], source: str
+) -> Message | None:
+    """Email a deferred patient what to do meanwhile and how to book the re-check (once per ``source``).
+
+    The way to book is the location's phone: the re-check is a consultation the specialist
+    fits to the patient, not a slot the patient picks. The dispatcher checks email consent.
+    """
+    now = timezone.now()
+    token = uuid.uuid4()
+    phone = location.phone or settings.CLINIC_NAME
+    paragraphs = [
+        _("Hello %(name)s,") % {"name": patient.first_name},
+        _("At your consultation we agreed to wait before any extraction. Meanwhile:"),
+        *[str(text) for text in meanwhile],
+    ]
+    if recheck_on is not None:
+        paragraphs.append(
+            _("Your re-check is due from %(date)s. Call us on %(phone)s to book it.")
+            % {"date": date_format(recheck_on, "l j F"), "phone": phone}
+        )
+    else:
+        paragraphs.append(_("Call us on %(phone)s when you would like to book your re-check.") % {"phone": phone})
+    rendered = rendering.render(
+        rendering.Content(
+            subject=_("While we wait: your skin-care plan from %(clinic)s") % {"clinic": settings.CLINIC_NAME},
+            paragraphs=paragraphs,
+            unsubscribe_url=rendering.absolute(links.unsubscribe_path(token)),
+        )
+    )
+    message = Message(
+        patient=patient,
+        location=location,
+        kind=MessageKind.DEFERRAL_ADVICE,
+        due_at=now,
+        next_attempt_at=now,
+        attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
+        subject=rendered.subject,
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
+        token=token,
+        source=source,
+        idempotency_key=source,
+    )
+    created = Message.objects.bulk_create([message], ignore_conflicts=True)
+    kick_dispatcher()
+    return created[0] if created else None

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Location, Patient, User
 from clinic.roles import ROLES, Role
-from clinic.services import patient_likely_duplicates
+from clinic.services import LANCET_PERMISSION, patient_likely_duplicates
 
 # Everyone who sees patients in a room (the front desk books them, performs nothing).
 PERFORMER_ROLES = tuple(role for role in ROLES if role != Role.FRONT_DESK)
@@ -44,6 +44,14 @@ class StaffForm(forms.ModelForm[User]):
             "starts only once a specialist approves it."
         ),
     )
+    may_use_lancet = forms.BooleanField(
+        label=_("May use a lancet"),
+        required=False,
+        help_text=_(
+            "For trained aestheticians and specialists only. The lancet is also ruled out for patients "
+            "whose consultation forbids it."
+        ),
+    )
 
     class Meta:
         model = User
@@ -65,6 +73,16 @@ class StaffForm(forms.ModelForm[User]):
             locations.queryset = Location.objects.active()
         if self.instance.pk and self.instance.primary_role:
             self.initial["role"] = self.instance.primary_role.role.value
+        if self.instance.pk:
+            self.initial["may_use_lancet"] = self.instance.user_permissions.filter(
+                content_type__app_label=LANCET_PERMISSION[0], codename=LANCET_PERMISSION[1]
+            ).exists()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("may_use_lancet") and cleaned.get("role") not in (Role.AESTHETICIAN, Role.SPECIALIST):
+            self.add_error("may_use_lancet", _("Only an aesthetician or a specialist performs extractions."))
+        return cleaned
 
     def clean_is_active(self) -> bool:
         is_active = bool(self.cleaned_data.get("is_active"))

@@ -13,13 +13,15 @@ everything the core hands upward, and an unregistered point has a safe default.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from django.db.models import CharField, Value
 from django.db.models.expressions import BaseExpression
 
 if TYPE_CHECKING:
-    from clinic.models import Appointment, Patient
+    from clinic.models import Appointment, Location, Patient
 
 
 class AppointmentListener(Protocol):
@@ -128,6 +130,59 @@ def provide_appointment_reply(provider: Callable[[], BaseExpression]) -> None:
 def appointment_reply() -> BaseExpression:
     """The day grid annotates each appointment with this, in the grid's one query."""
     return _appointment_reply()
+
+
+@dataclass(frozen=True)
+class PatientToCall:
+    """A row of the front desk's worklist: a patient to phone, and why."""
+
+    patient_id: int
+    patient_name: str
+    phone: str
+    reason: str
+    appointment_id: int | None = None
+    start: datetime | None = None
+
+
+type CallsProvider = Callable[["Location"], list[PatientToCall]]
+_calls_providers: list[CallsProvider] = []
+
+
+def register_calls_to_make(provider: CallsProvider) -> None:
+    """Add a source of patients the front desk should call (consultations: programmes on hold)."""
+    if provider not in _calls_providers:
+        _calls_providers.append(provider)
+
+
+def calls_to_make(location: Location) -> list[PatientToCall]:
+    """The front desk's worklist at ``location``, from every registered provider, soonest first."""
+    rows = [row for provider in _calls_providers for row in provider(location)]
+    return sorted(
+        rows, key=lambda row: (row.start is None, row.start.timestamp() if row.start else 0.0, row.patient_name)
+    )
+
+
+class DeferralListener(Protocol):
+    def __call__(
+        self, *, patient: Patient, location: Location, recheck_on: date | None, meanwhile: list[str], source: str
+    ) -> None: ...
+
+
+_deferral_listeners: list[DeferralListener] = []
+
+
+def register_deferral_listener(listener: DeferralListener) -> None:
+    """Add who acts when a signed consultation defers a patient (aftercare: the "meanwhile" email)."""
+    if listener not in _deferral_listeners:
+        _deferral_listeners.append(listener)
+
+
+def patient_deferred(
+    *, patient: Patient, location: Location, recheck_on: date | None, meanwhile: list[str], source: str
+) -> None:
+    """Called by consultations inside the signing's transaction, once per signed deferral."""
+    for listener in _deferral_listeners:
+        listener(patient=patient, location=location, recheck_on=recheck_on, meanwhile=meanwhile, source=source)
 
 
 type DemoSeed = Callable[[], dict[str, int]]

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model, Q
@@ -86,6 +86,28 @@ def _set_role(staff: User, role: Role) -> None:
     staff.groups.add(Group.objects.get(name=ROLES[role].group_name))
 
 
+# The per-person grant the treatments app checks before a lancet is logged (app label, codename).
+# Named by string: the permission belongs to treatments, which clinic does not import.
+LANCET_PERMISSION = ("treatments", "use_lancet")
+
+
+def _set_lancet(staff: User, role: Role, may_use_lancet: bool | None) -> None:
+    # Only a role that performs extractions keeps the lancet; None leaves it as it is.
+    if role not in (Role.AESTHETICIAN, Role.SPECIALIST):
+        may_use_lancet = False
+    if may_use_lancet is None:
+        return
+    lancet = Permission.objects.filter(
+        content_type__app_label=LANCET_PERMISSION[0], codename=LANCET_PERMISSION[1]
+    ).first()
+    if lancet is None:
+        return
+    if may_use_lancet:
+        staff.user_permissions.add(lancet)
+    else:
+        staff.user_permissions.remove(lancet)
+
+
 def staff_save(
     *,
     acting_user: User,
@@ -93,12 +115,14 @@ def staff_save(
     role: Role,
     password: str | None = None,
     locations: Iterable[Location] | None = None,
+    may_use_lancet: bool | None = None,
 ) -> RoleGrant | None:
     """Save a staff member and give them exactly one role (the manager's staff form).
 
     A clinical role (specialist, aesthetician) they do not hold yet is not given here: it is
     requested, and waits for a second person (:func:`role_grant_decide`); until then they keep
     the role they had (a new account has none). Returns that pending request, if any.
+    ``may_use_lancet`` grants or withdraws the per-person lancet permission (None leaves it).
     """
     with transaction.atomic(), acting_as(acting_user):
         if password is not None:
@@ -113,8 +137,10 @@ def staff_save(
             grant, _created = RoleGrant.objects.get_or_create(
                 staff=staff, role=role.value, status=RoleGrantStatus.PENDING, defaults={"requested_by": acting_user}
             )
+            _set_lancet(staff, role, may_use_lancet)
             return grant
         _set_role(staff, role)
+        _set_lancet(staff, role, may_use_lancet)
     return None
 
 

@@ -107,6 +107,7 @@ def staff_create(request: AuthenticatedHttpRequest) -> HttpResponse:
             role=form.cleaned_data["role"],
             password=form.cleaned_data["password1"],
             locations=form.cleaned_data["locations"],
+            may_use_lancet=form.cleaned_data["may_use_lancet"],
         )
         messages.success(request, _("%(name)s can now sign in.") % {"name": staff.display_name})
         _grant_pending_message(request, grant)
@@ -124,6 +125,7 @@ def staff_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             staff=form.save(commit=False),
             role=form.cleaned_data["role"],
             locations=form.cleaned_data["locations"],
+            may_use_lancet=form.cleaned_data["may_use_lancet"],
         )
         messages.success(request, _("Saved %(name)s.") % {"name": staff.display_name})
         _grant_pending_message(request, grant)

@@ -1,7 +1,8 @@
 """Demo consultations and plans for `make run`, on top of the clinic's demo (``clinic.demo``).
 
 Patients at every consultation stage: consulted and planned (sessions booked from the plan,
-one with the progress review due), one deferred, one not recommended, and today's checked-in
+one with the progress review due, one with a caution: Farah, phototype V), one deferred and
+due for the re-check today (Ben), one not recommended, and today's checked-in
 consultation with the patient's pre-visit answers waiting. Idempotent: a patient who already
 has a consultation is left alone. Records are written straight to the tables (like the
 booking demo) because their consultations lie in the past.
@@ -64,6 +65,8 @@ DEMO_CONSULTATIONS: dict[str, tuple[int, time, dict[str, Any], dict[str, dict[st
             "routine": "Foaming cleanser and a clay mask twice a week.",
             "weeks_consistent_skincare": 10,
             "whiteheads_often_inflame": True,
+            # A caution that travels: phototype V marks easily (no lancet, strict sun protection).
+            "fitzpatrick": 5,
             "goals": "Stop whiteheads turning into spots on the cheeks.",
         },
         {"left_cheek": {"closed_comedones": 14, "pustules": 1}, "right_cheek": {"closed_comedones": 11}},
@@ -81,8 +84,9 @@ DEMO_CONSULTATIONS: dict[str, tuple[int, time, dict[str, Any], dict[str, dict[st
         {"nose": {"open_comedones": 35}, "chin": {"closed_comedones": 18, "papules": 3}},
         {"sessions_planned": 3, "interval_days": 28, "focus_zones": ["nose", "chin"], "review_days": 60},
     ),
+    # Deferred 28 days ago for an irritated barrier: his re-check falls due today.
     "Ben": (
-        14,
+        28,
         time(11, 0),
         {
             "routine": "Started a glycolic toner and a retinol serum together last week.",
@@ -190,6 +194,8 @@ def _signed_consultation(
         rules_reasons=list(assessment.reasons),
         ruleset_version=assessment.ruleset_version,
         recheck_on=assessment.recheck_date(appointment.location.local(signed_at).date()),
+        cautions=list(assessment.cautions),
+        lancet_allowed=assessment.lancet_allowed,
         signed_at=signed_at,
         created_at=appointment.start,
         **{name: value for name, value in fields.items() if name in services.EDITABLE_FIELDS},

@@ -14,7 +14,10 @@ def patient_cleared_for_extraction(patient: Patient) -> bool:
 
     Cleared means: that consultation's final outcome (the specialist's override if there is
     one, else the rules' outcome) is "recommended", and its treatment plan is active and
-    consented. A later consultation that defers or does not recommend withdraws clearance.
+    consented, and not on hold. A later consultation that defers or does not recommend
+    withdraws clearance; so does a day-of stop, which puts the plan on hold until the
+    specialist resumes it (``consultations.services.plan_resume``, with a written
+    re-assessment note) or signs a new consultation that recommends extraction again.
     """
     latest = (
         Consultation.objects.signed()
@@ -25,4 +28,4 @@ def patient_cleared_for_extraction(patient: Patient) -> bool:
     )
     if latest is None or latest.final_outcome != Outcome.RECOMMENDED:
         return False
-    return TreatmentPlan.objects.active().consented().filter(consultation_id=latest.pk).exists()
+    return TreatmentPlan.objects.active().consented().not_held().filter(consultation_id=latest.pk).exists()

@@ -25,7 +25,7 @@ from consultations.grading import (
     Lesion,
     Zone,
 )
-from consultations.models import Consultation, Outcome, review_window
+from consultations.models import Allergen, Consultation, Outcome, review_window
 from consultations.services import EDITABLE_FIELDS
 
 
@@ -136,10 +136,20 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when you override. Kept with the consultation."),
     )
+    allergens = forms.MultipleChoiceField(
+        label=_("Allergic to"),
+        required=False,
+        choices=Allergen.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Products that contain one of these are refused unless overridden with a reason."),
+    )
 
     class Meta:
         model = Consultation
         fields = [*EDITABLE_FIELDS, "override_outcome", "override_reason"]
+        help_texts = {
+            "medications": _("All of them; tick the boxes below for anticoagulants, isotretinoin and retinoids."),
+        }
         widgets = {
             "routine": forms.Textarea(attrs={"rows": 3}),
             "previous_treatments": forms.Textarea(attrs={"rows": 2}),
@@ -149,6 +159,7 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
             "other_conditions": forms.Textarea(attrs={"rows": 2}),
             "analysis_notes": forms.Textarea(attrs={"rows": 3}),
             "weeks_consistent_skincare": forms.NumberInput(attrs={"min": 0, "max": 520}),
+            "resurfaced_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
 
     SECTIONS: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -157,6 +168,7 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
             "weeks_consistent_skincare",
             "previous_treatments",
             "whiteheads_often_inflame",
+            "stalled_treatment",
             "goals",
         ),
         "health": (
@@ -169,6 +181,9 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
             "eczema",
             "cold_sores",
             "keloid_scarring",
+            "anticoagulant_or_bleeding_disorder",
+            "immunosuppressed_or_diabetic",
+            "no_known_allergies",
             "other_conditions",
         ),
         "analysis": (
@@ -178,6 +193,10 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
             "sensitivity",
             "congestion",
             "active_infection",
+            "active_cold_sore",
+            "rosacea_or_eczema_flare",
+            "open_wound_or_sunburn",
+            "resurfaced_on",
             "iga",
             "analysis_notes",
         ),
@@ -197,6 +216,13 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
         cleaned = super().clean() or {}
         if cleaned.get("override_outcome") and not (cleaned.get("override_reason") or "").strip():
             self.add_error("override_reason", _("Write why you override the rules' outcome."))
+        if cleaned.get("rosacea_or_eczema_flare") and not (cleaned.get("rosacea") or cleaned.get("eczema")):
+            self.add_error(
+                "rosacea_or_eczema_flare",
+                _("A flare is recorded, but neither rosacea nor eczema is in the health history."),
+            )
+        if cleaned.get("no_known_allergies") and (cleaned.get("allergens") or (cleaned.get("allergies") or "").strip()):
+            self.add_error("no_known_allergies", _("Allergies are recorded: untick “no known allergies”."))
         return cleaned
 
     def section(self, name: str) -> list[forms.BoundField]:
@@ -213,6 +239,9 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
 
     def health_text_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in ("medications", "allergies")]
+
+    def allergen_field(self) -> forms.BoundField:
+        return self["allergens"]
 
     def health_flag_fields(self) -> list[forms.BoundField]:
         return [f for f in self.section("health") if isinstance(f.field, forms.BooleanField)]
@@ -241,6 +270,23 @@ class PlanForm(forms.Form):
             "Extractions are not a cure: the plan always includes home care "
             "(e.g. a retinoid when appropriate, barrier support, sun protection)."
         ),
+    )
+    prescribes_retinoid = forms.BooleanField(
+        label=_("The home care includes a retinoid"),
+        required=False,
+        help_text=_("The day-of re-screen then asks whether its pause was kept, instead of stopping for it."),
+    )
+    home_care_allergens = forms.MultipleChoiceField(
+        label=_("The home-care products contain"),
+        choices=Allergen.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Checked against the patient's recorded allergies."),
+    )
+    allergy_override_reason = forms.CharField(
+        label=_("Reason to keep an allergen in the home care"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     pause_before = forms.CharField(
         label=_("Pause before each session"),

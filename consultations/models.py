@@ -51,6 +51,21 @@ def validate_lesion_counts(value: Any) -> None:
                 )
 
 
+class Allergen(models.TextChoices):
+    """Allergen tags shared by the patient's record and the product catalogue (matched exactly)."""
+
+    BENZOYL_PEROXIDE = "benzoyl_peroxide", _("Benzoyl peroxide")
+    CHLORHEXIDINE = "chlorhexidine", _("Chlorhexidine")
+    SALICYLIC_ACID = "salicylic_acid", _("Salicylic acid (aspirin-like)")
+    TEA_TREE = "tea_tree", _("Tea tree oil")
+    ALCOHOL = "alcohol", _("Alcohol (ethanol, isopropyl)")
+    FRAGRANCE = "fragrance", _("Fragrance")
+    LANOLIN = "lanolin", _("Lanolin")
+    LATEX = "latex", _("Latex")
+    NICKEL = "nickel", _("Nickel")
+    IODINE = "iodine", _("Iodine / povidone-iodine")
+
+
 class Fitzpatrick(models.IntegerChoices):
     I = 1, _("I · always burns, never tans")  # noqa: E741
     II = 2, _("II · usually burns, tans minimally")
@@ -152,6 +167,25 @@ class Consultation(models.Model):
     cold_sores = models.BooleanField(_("cold sores"), default=False)
     keloid_scarring = models.BooleanField(_("keloid scarring"), default=False)
     other_conditions = models.TextField(_("other skin or health conditions"), blank=True, max_length=NOTE)
+    anticoagulant_or_bleeding_disorder = models.BooleanField(
+        _("takes an anticoagulant or has a bleeding disorder"), default=False
+    )
+    immunosuppressed_or_diabetic = models.BooleanField(_("immunosuppressed or diabetic"), default=False)
+    # Structured "no known allergies": an answer, not an allergy (the text stays empty).
+    no_known_allergies = models.BooleanField(_("no known allergies"), default=False)
+    allergens = ArrayField(
+        models.CharField(max_length=32, choices=Allergen.choices),
+        default=list,
+        blank=True,
+        verbose_name=_("allergic to"),
+        help_text=_("Products tagged with one of these are refused unless overridden with a reason."),
+    )
+    stalled_treatment = models.CharField(
+        _("treatment in progress that has stalled"),
+        max_length=300,
+        blank=True,
+        help_text=_("What it is and since when, e.g. “adapalene 0.1% nightly for 12 weeks, no change since week 6”."),
+    )
 
     # Skin analysis
     fitzpatrick = models.PositiveSmallIntegerField(
@@ -161,6 +195,15 @@ class Consultation(models.Model):
     barrier = models.CharField(_("barrier"), max_length=10, choices=BarrierStatus.choices, blank=True)
     sensitivity = models.CharField(_("sensitivity"), max_length=10, choices=Sensitivity.choices, blank=True)
     active_infection = models.BooleanField(_("active infection"), default=False)
+    active_cold_sore = models.BooleanField(_("active cold sore now"), default=False)
+    rosacea_or_eczema_flare = models.BooleanField(_("rosacea or eczema flare on the area"), default=False)
+    open_wound_or_sunburn = models.BooleanField(_("open wound or sunburn on the area"), default=False)
+    resurfaced_on = models.DateField(
+        _("last peel, laser, microneedling or waxing on the area"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty when none."),
+    )
     congestion = models.CharField(_("congestion"), max_length=12, choices=Congestion.choices, blank=True)
     lesion_counts = models.JSONField(_("lesion counts"), default=dict, blank=True, validators=[validate_lesion_counts])
     gags_score = models.PositiveSmallIntegerField(_("GAGS score"), null=True, blank=True)
@@ -177,6 +220,9 @@ class Consultation(models.Model):
     recheck_on = models.DateField(_("re-check on"), null=True, blank=True)
     override_outcome = models.CharField(_("override"), max_length=20, choices=Outcome.choices, blank=True)
     override_reason = models.TextField(_("reason for the override"), blank=True, max_length=NOTE)
+    # What travels with the patient into the plan, the session and the aftercare (rules' cautions).
+    cautions = ArrayField(models.CharField(max_length=64), default=list, blank=True, verbose_name=_("cautions"))
+    lancet_allowed = models.BooleanField(_("lancet allowed"), default=True)
 
     # The pre-visit questionnaire: what the patient typed, kept as typed.
     questionnaire_answers = models.JSONField(_("pre-visit answers"), default=dict, blank=True)
@@ -283,7 +329,38 @@ class Consultation(models.Model):
             pustules=totals["pustules"],
             nodules=totals["nodules"],
             cysts=totals["cysts"],
+            fitzpatrick=self.fitzpatrick,
+            iga=self.iga,
+            pregnant_or_breastfeeding=self.pregnant_or_breastfeeding,
+            active_cold_sore=self.active_cold_sore,
+            keloid_history=self.keloid_scarring,
+            anticoagulant_or_bleeding_disorder=self.anticoagulant_or_bleeding_disorder,
+            immunosuppressed_or_diabetic=self.immunosuppressed_or_diabetic,
+            rosacea_or_eczema_flare=self.rosacea_or_eczema_flare,
+            open_wound_or_sunburn=self.open_wound_or_sunburn,
+            days_since_resurfacing=self.days_since_resurfacing(),
+            topical_retinoid=self.topical_retinoid,
+            stalled_treatment=self.stalled_treatment,
         )
+
+    def findings_date(self) -> date:
+        """The day the findings describe: the appointment's day (resurfacing is counted from it)."""
+        appointment = self.appointment
+        return appointment.location.local(appointment.start).date()
+
+    def days_since_resurfacing(self) -> int | None:
+        if self.resurfaced_on is None:
+            return None
+        if not self.appointment_id:
+            return max(0, (timezone.localdate() - self.resurfaced_on).days)
+        return max(0, (self.findings_date() - self.resurfaced_on).days)
+
+    def get_allergens_display(self) -> list[str]:
+        return [str(Allergen(tag).label) for tag in self.allergens if tag in Allergen.values]
+
+    @property
+    def caution_rules(self) -> tuple[rules.Caution, ...]:
+        return tuple(rules.CAUTIONS_BY_ID[c] for c in self.cautions if c in rules.CAUTIONS_BY_ID)
 
     def missing_for_signing(self) -> list[str]:
         """Analysis fields that must be recorded before signing (field names)."""
@@ -328,6 +405,12 @@ class TreatmentPlanQuerySet(models.QuerySet["TreatmentPlan"]):
     def consented(self) -> TreatmentPlanQuerySet:
         return self.filter(consented_at__isnull=False)
 
+    def held(self) -> TreatmentPlanQuerySet:
+        return self.filter(held_at__isnull=False)
+
+    def not_held(self) -> TreatmentPlanQuerySet:
+        return self.filter(held_at__isnull=True)
+
     def with_sessions_booked(self) -> TreatmentPlanQuerySet:
         """Annotate ``sessions_booked``: the plan's sessions whose appointment still holds its time."""
         return self.annotate(
@@ -364,6 +447,21 @@ class TreatmentPlan(models.Model):
         ),
         max_length=NOTE,
     )
+    # What the home-care products contain, matched against the consultation's allergens.
+    home_care_allergens = ArrayField(
+        models.CharField(max_length=32, choices=Allergen.choices),
+        default=list,
+        blank=True,
+        verbose_name=_("the home-care products contain"),
+    )
+    allergy_override_reason = models.TextField(
+        _("why home care includes an allergen of the patient"), blank=True, max_length=NOTE
+    )
+    prescribes_retinoid = models.BooleanField(
+        _("the home care includes a retinoid"),
+        default=False,
+        help_text=_("Then the day-of re-screen asks whether its pause was kept, and does not stop for it."),
+    )
     pause_before = models.TextField(_("pause before each session"), blank=True, max_length=NOTE)
     resume_after = models.TextField(_("resume after each session"), blank=True, max_length=NOTE)
     goals = models.TextField(_("goals"), max_length=NOTE)
@@ -375,6 +473,15 @@ class TreatmentPlan(models.Model):
     consented_at = models.DateTimeField(_("consented at"), null=True, blank=True)
     created_by = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("written at"), default=timezone.now, editable=False)
+    # On hold after a day-of stop: no session starts and the patient is not cleared until the
+    # specialist resumes the programme (with a written note) or signs a new consultation.
+    held_at = models.DateTimeField(_("on hold since"), null=True, blank=True)
+    held_reason = models.TextField(_("why it is on hold"), blank=True)
+    resumed_at = models.DateTimeField(_("resumed at"), null=True, blank=True)
+    resumed_by = models.ForeignKey(
+        "clinic.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True, verbose_name=_("resumed by")
+    )
+    resume_note = models.TextField(_("re-assessment note"), blank=True)
 
     objects = TreatmentPlanQuerySet.as_manager()
 
@@ -404,6 +511,11 @@ class TreatmentPlan(models.Model):
                 violation_error_message=_("The progress review falls 8 to 10 weeks after the plan starts."),
             ),
             models.CheckConstraint(
+                condition=Q(held_at__isnull=True) | ~Q(held_reason=""),
+                name="plan_hold_has_reason",
+                violation_error_message=_("A plan on hold says why."),
+            ),
+            models.CheckConstraint(
                 condition=(Q(consented_at__isnull=True) & Q(consent_name="") & Q(consent_version=""))
                 | (Q(consented_at__isnull=False) & ~Q(consent_name="") & ~Q(consent_version="")),
                 name="plan_consent_complete",
@@ -420,6 +532,15 @@ class TreatmentPlan(models.Model):
     @property
     def is_consented(self) -> bool:
         return self.consented_at is not None
+
+    @property
+    def is_on_hold(self) -> bool:
+        return self.held_at is not None
+
+    @property
+    def expects_retinoid(self) -> bool:
+        """A retinoid is part of this programme: prescribed by the plan, or already used and kept."""
+        return self.prescribes_retinoid or self.consultation.topical_retinoid
 
     def review_window(self) -> tuple[date, date]:
         return review_window(self.starts_on)

@@ -10,16 +10,18 @@ aesthetician must see before touching the skin: allergies, conditions, medicatio
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic.hooks import PatientToCall
 from clinic.models import RELEASED_STATUSES, Appointment, AppointmentKind, AppointmentType, Location
 from consultations.grading import Counts
-from consultations.models import Consultation, PlanSession, PlanStatus, TreatmentPlan
-from consultations.rules import assess
+from consultations.models import Consultation, Outcome, PlanSession, PlanStatus, TreatmentPlan
 
 # A plan's first session, with nothing booked before it, is suggested for the next morning.
 FIRST_SESSION_AT = time(10, 0)
@@ -124,6 +126,8 @@ def consultation_alerts(consultation: Consultation) -> tuple[str, ...]:
         (consultation.eczema, _("Eczema")),
         (consultation.cold_sores, _("Cold sores")),
         (consultation.keloid_scarring, _("Keloid scarring")),
+        (consultation.anticoagulant_or_bleeding_disorder, _("Anticoagulant or bleeding disorder")),
+        (consultation.immunosuppressed_or_diabetic, _("Immunosuppressed or diabetic")),
         (consultation.sensitivity == "extreme", _("Extremely sensitive skin")),
     )
     alerts = [str(text) for present, text in flags if present]
@@ -190,35 +194,27 @@ def plan_session_for(appointment_id: int) -> PlanSession | None:
     return PlanSession.objects.select_related("plan").filter(appointment_id=appointment_id).first()
 
 
-# --- Cautions for the aftercare and the session reminder ----------------------------------
+# --- What travels with the patient: cautions and the lancet ----------------------------------
 
 
-def _latest_signed_consultation(patient_id: int) -> Consultation | None:
-    return Consultation.objects.signed().filter(patient_id=patient_id).order_by("-signed_at", "-id").first()
+def latest_signed_consultation(patient_id: int) -> Consultation | None:
+    return Consultation.objects.signed().for_patient(patient_id).order_by("-signed_at", "-id").first()
 
 
 def patient_cautions(patient_id: int) -> tuple[str, ...]:
     """The caution ids (``consultations.rules.CAUTIONS``) of the patient's latest signed consultation.
 
-    Interim reading until the consultation form feeds every new ``Findings`` field: the
-    fields the record already holds are mapped here; the lead reconciles this with the
-    safety work's ``patient_cautions`` at merge.
+    Empty without one. The aftercare, the plan page and the session log read these; the
+    ids' explanations and advice are ``rules.CAUTIONS_BY_ID[id]``.
     """
-    consultation = _latest_signed_consultation(patient_id)
-    if consultation is None:
-        return ()
-    findings = replace(
-        consultation.findings(),
-        fitzpatrick=consultation.fitzpatrick,
-        iga=consultation.iga,
-        pregnant_or_breastfeeding=consultation.pregnant_or_breastfeeding,
-        keloid_history=consultation.keloid_scarring,
-        topical_retinoid=consultation.topical_retinoid,
-        # Health-history fields the safety work adds to the record; absent, they read as "no".
-        anticoagulant_or_bleeding_disorder=bool(getattr(consultation, "anticoagulant_or_bleeding_disorder", False)),
-        immunosuppressed_or_diabetic=bool(getattr(consultation, "immunosuppressed_or_diabetic", False)),
-    )
-    return assess(findings).cautions
+    latest = latest_signed_consultation(patient_id)
+    return tuple(latest.cautions) if latest is not None else ()
+
+
+def patient_lancet_allowed(patient_id: int) -> bool:
+    """Whether the latest signed consultation allows the lancet (False without one)."""
+    latest = latest_signed_consultation(patient_id)
+    return latest is not None and latest.lancet_allowed
 
 
 # Words in a recorded allergy that mean "no NSAID": ibuprofen and its family.
@@ -256,7 +252,67 @@ def session_pause_instructions(appointment: Appointment) -> str:
         )
     if plan is not None and plan.pause_before.strip():
         return plan.pause_before.strip()
-    consultation = plan.consultation if plan is not None else _latest_signed_consultation(appointment.patient_id)
+    consultation = plan.consultation if plan is not None else latest_signed_consultation(appointment.patient_id)
     if consultation is not None and consultation.topical_retinoid:
         return str(RETINOID_PAUSE)
     return ""
+
+
+# --- Worklists: programmes on hold, deferred patients due for their re-check ---------------
+
+
+def held_sessions_to_call(location: Location) -> list[PatientToCall]:
+    """The front desk's calls: booked sessions of programmes on hold, at ``location``, from now on.
+
+    They stay in the book (the specialist may resume the programme before they fall due);
+    the desk calls the patient to explain and to move or cancel them.
+    """
+    sessions = (
+        PlanSession.objects.filter(plan__held_at__isnull=False, appointment__location=location)
+        .exclude(appointment__status__in=RELEASED_STATUSES)
+        .filter(appointment__start__gte=timezone.now())
+        .select_related("plan", "appointment__patient")
+        .order_by("appointment__start")
+    )
+    return [
+        PatientToCall(
+            patient_id=session.appointment.patient_id,
+            patient_name=session.appointment.patient.full_name,
+            phone=session.appointment.patient.phone,
+            reason=_(
+                "Programme on hold after a stop at re-screen: session %(number)s cannot go ahead until the "
+                "specialist re-assesses."
+            )
+            % {"number": session.number},
+            appointment_id=session.appointment_id,
+            start=session.appointment.start,
+        )
+        for session in sessions
+    ]
+
+
+def deferred_due_for_recheck(location: Location, day: date) -> list[Consultation]:
+    """Patients whose latest signed consultation deferred them and whose re-check date has come.
+
+    The specialist's worklist: each is a patient to see again (a deferral is not an ending).
+    Only consultations held at ``location``; a later signed consultation takes them off.
+    """
+    latest_ids = (
+        Consultation.objects.signed().order_by("patient_id", "-signed_at", "-id").distinct("patient_id").values("id")
+    )
+    deferred = Q(override_outcome=Outcome.DEFER) | Q(override_outcome="", rules_outcome=Outcome.DEFER)
+    return list(
+        Consultation.objects.filter(id__in=latest_ids, appointment__location=location, recheck_on__lte=day)
+        .filter(deferred)
+        .select_related("patient")
+        .order_by("recheck_on", "id")
+    )
+
+
+def patient_allergens(patient_id: int) -> tuple[str, ...]:
+    """The allergen tags (``models.Allergen``) of the latest signed consultation.
+
+    Structured "no known allergies" is an answer, not an allergy: it gives no tags.
+    """
+    latest = latest_signed_consultation(patient_id)
+    return tuple(latest.allergens) if latest is not None else ()

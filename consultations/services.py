@@ -7,7 +7,7 @@ a management command, a Celery task).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic import roles
+from clinic import hooks, roles
 from clinic.audit import acting_as
 from clinic.booking.services import appointment_book
 from clinic.models import RELEASED_STATUSES, Appointment, AppointmentKind, AppointmentType, Room, User
@@ -25,9 +25,11 @@ from consultations import rules
 from consultations.consent import CONSENT_TEXTS, CURRENT_CONSENT_VERSION
 from consultations.grading import Counts, gags
 from consultations.models import (
+    Allergen,
     Consultation,
     ConsultationAddendum,
     ConsultationStatus,
+    Outcome,
     PlanSession,
     TreatmentPlan,
     review_window,
@@ -52,11 +54,20 @@ EDITABLE_FIELDS = (
     "cold_sores",
     "keloid_scarring",
     "other_conditions",
+    "anticoagulant_or_bleeding_disorder",
+    "immunosuppressed_or_diabetic",
+    "no_known_allergies",
+    "allergens",
+    "stalled_treatment",
     "fitzpatrick",
     "skin_type",
     "barrier",
     "sensitivity",
     "active_infection",
+    "active_cold_sore",
+    "rosacea_or_eczema_flare",
+    "open_wound_or_sunburn",
+    "resurfaced_on",
     "congestion",
     "iga",
     "analysis_notes",
@@ -165,7 +176,35 @@ def _apply(locked: Consultation, *, values: Mapping[str, Any], lesion_counts: Co
     locked.rules_reasons = list(assessment.reasons)
     locked.ruleset_version = assessment.ruleset_version
     locked.recheck_on = assessment.recheck_date(today)
+    locked.cautions = list(assessment.cautions)
+    locked.lancet_allowed = assessment.lancet_allowed
     return assessment
+
+
+def consultation_inconsistencies(consultation: Consultation, *, today: date) -> dict[str, str]:
+    """Findings that contradict each other, by the form field they belong beside. Empty when consistent."""
+    found: dict[str, str] = {}
+    for inconsistency in rules.inconsistencies(consultation.findings()):
+        # An unrecorded choice reads as the benign default; it contradicts nothing yet.
+        if getattr(consultation, inconsistency.field, None) in (None, ""):
+            continue
+        found.setdefault(inconsistency.field, inconsistency.message)
+    if consultation.rosacea_or_eczema_flare and not (consultation.rosacea or consultation.eczema):
+        found.setdefault(
+            "rosacea_or_eczema_flare",
+            _("A flare is recorded, but neither rosacea nor eczema is in the health history."),
+        )
+    if consultation.resurfaced_on is not None and consultation.resurfaced_on > today:
+        found.setdefault("resurfaced_on", _("This date is in the future."))
+    if consultation.no_known_allergies and (consultation.allergens or consultation.allergies.strip()):
+        found.setdefault("no_known_allergies", _("Allergies are recorded: untick “no known allergies”."))
+    return found
+
+
+def _refuse_inconsistent(consultation: Consultation, *, today: date) -> None:
+    found = consultation_inconsistencies(consultation, today=today)
+    if found:
+        raise ConsultationRefused(found)
 
 
 def consultation_save_draft(
@@ -205,10 +244,21 @@ def consultation_sign(
         missing = locked.missing_for_signing()
         if missing:
             raise ConsultationRefused({name: _("Record this before signing.") for name in missing})
+        # A draft may hold contradictions while the specialist works; a signed record may not.
+        _refuse_inconsistent(locked, today=_today(locked))
         _set_override(locked, assessment, override_outcome, override_reason, strict=True)
         locked.status = ConsultationStatus.SIGNED
         locked.signed_at = timezone.now()
         locked.save()
+        if locked.final_outcome == Outcome.DEFER:
+            # The patient leaves with what to do meanwhile and how to book the re-check.
+            hooks.patient_deferred(
+                patient=locked.patient,
+                location=locked.appointment.location,
+                recheck_on=locked.recheck_on,
+                meanwhile=[str(text) for text in assessment.meanwhile],
+                source=f"consultation_deferred:{locked.pk}",
+            )
     return locked
 
 
@@ -217,6 +267,9 @@ def _set_override(
 ) -> None:
     try:
         decision = rules.decide(assessment, override=outcome or None, override_reason=reason)
+    except rules.OverrideRefused as refused:
+        # A hard stop: no reason allows "recommended", in a draft or at signing. Say why.
+        raise ConsultationRefused({"override_outcome": str(refused)}) from None
     except rules.OverrideNeedsReason:
         if strict:
             raise ConsultationRefused({"override_reason": _("Write why you override the rules' outcome.")}) from None
@@ -305,6 +358,9 @@ def plan_create(
     goals: str,
     review_on: date,
     consent_name: str = "",
+    prescribes_retinoid: bool = False,
+    home_care_allergens: Sequence[str] = (),
+    allergy_override_reason: str = "",
 ) -> TreatmentPlan:
     """The treatment programme of a signed, recommended consultation, with the patient's consent."""
     with transaction.atomic(), acting_as(acting_user):
@@ -325,6 +381,21 @@ def plan_create(
                     % {"earliest": earliest.isoformat(), "latest": latest.isoformat()}
                 }
             )
+        clash = set(home_care_allergens) & set(locked.allergens)
+        if clash and not allergy_override_reason.strip():
+            labels = ", ".join(str(Allergen(tag).label) for tag in Allergen.values if tag in clash)
+            raise ConsultationRefused(
+                {
+                    "home_care_allergens": _(
+                        "The patient is allergic to %(allergens)s: change the home care, or write why it stays."
+                    )
+                    % {"allergens": labels}
+                }
+            )
+        if prescribes_retinoid and "CA_PREGNANCY" in locked.cautions:
+            raise ConsultationRefused(
+                {"prescribes_retinoid": _("The patient is pregnant or breastfeeding: home care without retinoids.")}
+            )
         consent = consent_name.strip()
         plan = TreatmentPlan.objects.create(
             consultation=locked,
@@ -335,6 +406,9 @@ def plan_create(
             home_care=home_care.strip(),
             pause_before=pause_before.strip(),
             resume_after=resume_after.strip(),
+            prescribes_retinoid=prescribes_retinoid,
+            home_care_allergens=list(home_care_allergens),
+            allergy_override_reason=allergy_override_reason.strip() if clash else "",
             goals=goals.strip(),
             starts_on=starts_on,
             review_on=review_on,
@@ -397,3 +471,49 @@ def plan_book_session(
             session.appointment = appointment
             session.save(update_fields=["appointment"])
     return session
+
+
+# --- A day-of stop pauses the programme ---------------------------------------------------
+
+
+def plan_hold(*, acting_user: User, plan: TreatmentPlan, reason: str) -> TreatmentPlan:
+    """Put the programme on hold after a day-of stop: the patient is no longer cleared.
+
+    Its remaining booked sessions stay in the book (the front desk calls the patient to
+    move or cancel them), but none can start and no new one can be booked until the
+    specialist resumes the programme (:func:`plan_resume`) or signs a new consultation.
+    Idempotent: a plan already on hold keeps its first reason.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ConsultationRefused(_("Say why the programme is on hold."))
+    with transaction.atomic(), acting_as(acting_user):
+        locked = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+        if locked.held_at is None:
+            locked.held_at, locked.held_reason = timezone.now(), reason
+            locked.save(update_fields=["held_at", "held_reason"])
+    return locked
+
+
+def plan_resume(*, acting_user: User, plan: TreatmentPlan, note: str) -> TreatmentPlan:
+    """The specialist re-assessed the patient and resumes the programme, in writing.
+
+    What a clinic expects after a stop: the specialist sees the patient (or their new
+    medication list, pregnancy, skin) and writes what they found and why the programme may
+    go on. A change that alters the decision needs a new consultation instead, which
+    supersedes this plan. Only a specialist may resume; the note is kept on the plan.
+    """
+    from_role = acting_user.has_perm(roles.WORK_CONSULTATIONS)
+    if not from_role:
+        raise ConsultationRefused(_("Only a specialist can resume a programme on hold."))
+    note = note.strip()
+    if not note:
+        raise ConsultationRefused({"note": _("Write what the re-assessment found.")})
+    with transaction.atomic(), acting_as(acting_user):
+        locked = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+        if locked.held_at is None:
+            return locked
+        locked.held_at, locked.held_reason = None, ""
+        locked.resumed_at, locked.resumed_by, locked.resume_note = timezone.now(), acting_user, note
+        locked.save(update_fields=["held_at", "held_reason", "resumed_at", "resumed_by", "resume_note"])
+    return locked

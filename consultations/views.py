@@ -31,7 +31,12 @@ from consultations.forms import (
 )
 from consultations.models import Consultation, TreatmentPlan
 from consultations.questionnaire import questionnaire_appointment_id, questionnaire_url
-from consultations.selectors import extraction_session_type, plan_next_session_number, plan_next_session_suggestion
+from consultations.selectors import (
+    deferred_due_for_recheck,
+    extraction_session_type,
+    plan_next_session_number,
+    plan_next_session_suggestion,
+)
 
 LESIONS_PREFIX = "lesions"
 
@@ -41,7 +46,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Today's consultations at this location, and drafts still awaiting a decision."""
     location = request.location
     if not location:
-        return render(request, "consultations/home.html", {"today": [], "awaiting": []})
+        return render(request, "consultations/home.html", {"today": [], "awaiting": [], "due_rechecks": []})
     start, end = location.day_bounds(location.today())
     today = list(
         Appointment.objects.on_local_day(location, location.today())
@@ -58,9 +63,12 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
         .order_by("appointment__start")
     )
     awaiting_list = list(awaiting)
-    shown = [a.patient_id for a in today] + [c.patient_id for c in awaiting_list]
+    due_rechecks = deferred_due_for_recheck(location, location.today())
+    shown = [a.patient_id for a in today] + [c.patient_id for c in awaiting_list] + [c.patient_id for c in due_rechecks]
     patients_listed_access(acting_user=request.user, patient_ids=shown, request=request, page="specialist_home")
-    return render(request, "consultations/home.html", {"today": today, "awaiting": awaiting_list})
+    return render(
+        request, "consultations/home.html", {"today": today, "awaiting": awaiting_list, "due_rechecks": due_rechecks}
+    )
 
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)

@@ -27,13 +27,26 @@ from clinic.models import (
     User,
 )
 from clinic.roles import Role
+from consultations import rules
+from consultations.consent import CURRENT_CONSENT_VERSION
 from consultations.grading import Counts, gags
 from consultations.models import Consultation, ConsultationStatus, PlanSession, TreatmentPlan
 from treatments.models import Product, ProductLot, SessionStatus, SpecialistAlert, TreatmentSession
 
+# Antibacterials applied after extraction. Benzoyl peroxide: bactericidal against C. acnes with no
+# resistance reported (Zaenglein AL et al., AAD acne guidelines, J Am Acad Dermatol 2016;74:945-973).
+# Chlorhexidine: a broad-spectrum skin antiseptic (WHO Guidelines on Hand Hygiene in Health Care
+# 2009, ch. 11.3; CDC Guideline for the Prevention of Surgical Site Infection 2017). Tea-tree oil
+# was dropped: its evidence is weak and it is a common contact allergen (de Groot & Schmidt,
+# Contact Dermatitis 2016;75:129-143).
 PRODUCTS = (
-    ("Benzoyl peroxide 2.5% gel", "Benzoyl peroxide", (("BP-2407", -30), ("BP-2511", 300))),
-    ("Tea tree 5% antiseptic gel", "Melaleuca alternifolia oil", (("TT-118", 200),)),
+    ("Benzoyl peroxide 2.5% gel", "Benzoyl peroxide", ["benzoyl_peroxide"], (("BP-2407", -30), ("BP-2511", 300))),
+    (
+        "Chlorhexidine 0.5% antiseptic solution",
+        "Chlorhexidine gluconate",
+        ["chlorhexidine", "alcohol"],
+        (("CHX-118", 200),),
+    ),
 )
 
 
@@ -181,8 +194,10 @@ def seed() -> dict[str, int]:
     created = {"products": 0, "lots": 0, "programmes": 0, "sessions": 0}
     lots = []
     today_utc = timezone.localdate()
-    for name, ingredient, lot_specs in PRODUCTS:
-        product, made = Product.objects.get_or_create(name=name, defaults={"active_ingredient": ingredient})
+    for name, ingredient, allergens, lot_specs in PRODUCTS:
+        product, made = Product.objects.get_or_create(
+            name=name, defaults={"active_ingredient": ingredient, "allergens": allergens}
+        )
         created["products"] += made
         for lot_number, expires_in_days in lot_specs:
             lot, made = ProductLot.objects.get_or_create(
@@ -229,7 +244,7 @@ def seed() -> dict[str, int]:
             booked_by=desk,
         )
         grade = gags(spec.baseline)
-        consultation = Consultation.objects.create(
+        consultation = Consultation(
             appointment=consultation_appointment,
             patient=patient,
             specialist=specialist,
@@ -252,6 +267,10 @@ def seed() -> dict[str, int]:
             ruleset_version="2026.1",
             signed_at=consultation_appointment.end,
         )
+        # The cautions travel with the patient (here: the topical retinoid, paused before sessions).
+        assessment = rules.assess(consultation.findings())
+        consultation.cautions, consultation.lancet_allowed = list(assessment.cautions), assessment.lancet_allowed
+        consultation.save()
         plan = TreatmentPlan.objects.create(
             consultation=consultation,
             patient=patient,
@@ -260,12 +279,13 @@ def seed() -> dict[str, int]:
             focus_zones=["forehead", "nose", "chin"],
             home_care="Gentle cleanser morning and night; adapalene 0.1% gel three nights a week; "
             "a barrier-repair moisturiser; SPF 50 every morning.",
+            prescribes_retinoid=True,
             pause_before="Adapalene: stop 3 nights before each session.",
             resume_after="Adapalene: restart 3 nights after each session.",
             goals="Fewer whiteheads on the forehead and chin; clearer pores on the nose.",
             starts_on=consulted_on,
             review_on=consulted_on + timedelta(days=63),
-            consent_version="2026-1",
+            consent_version=CURRENT_CONSENT_VERSION,
             consent_name=patient.full_name,
             consented_at=consultation_appointment.end,
             created_by=specialist,
@@ -362,6 +382,10 @@ def seed() -> dict[str, int]:
                 reasons=stopped.rescreen_reasons,
                 created_at=stopped.stopped_at or timezone.now(),
             )
+            # A stop pauses the programme: her booked sessions are on the front desk's calls.
+            plan.held_at = stopped.stopped_at
+            plan.held_reason = "Stopped at the day-of re-screen: irritated barrier and sunburn."
+            plan.save(update_fields=["held_at", "held_reason"])
         # The rest of the programme, booked every three weeks from the last session.
         last = today if spec.session_today else today - timedelta(days=min(spec.signed_days_ago, default=0))
         for later in range(number + 1, plan.sessions_planned + 1):

@@ -10,7 +10,7 @@ from clinic.constraints import LONG_NOTE, NOTE
 from clinic.validators import validate_day_in_range
 from consultations.forms import LesionCountsForm
 from consultations.grading import Iga
-from consultations.models import BarrierStatus
+from consultations.models import Allergen, BarrierStatus
 from treatments.models import (
     Complication,
     Exfoliation,
@@ -22,7 +22,7 @@ from treatments.models import (
     TreatmentSession,
 )
 from treatments.rescreen import RescreenAnswers
-from treatments.services import SessionLog
+from treatments.services import EXTRACTABLE_LESIONS, SessionLog
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
@@ -52,7 +52,38 @@ class RescreenForm(forms.Form):
     isotretinoin_since_consultation = _yes_no(_("Isotretinoin started since the consultation?"))
     topical_retinoid_since_consultation = _yes_no(_("A topical retinoid started since the consultation?"))
     sunburn = _yes_no(_("Sunburn on an area to be treated?"))
+    new_pregnancy = _yes_no(_("Pregnant or breastfeeding since the consultation?"))
+    new_nodules_or_cysts = _yes_no(_("New nodules or cysts (deep, painful lumps)?"))
+    extreme_sensitivity = _yes_no(_("Is the skin extremely sensitive today?"))
+    active_cold_sore = _yes_no(_("An active cold sore?"))
+    has_new_medication = _yes_no(_("Any new medication since the consultation (of any kind)?"))
+    new_medication = forms.CharField(
+        label=_("Which medication?"),
+        required=False,
+        max_length=500,
+        help_text=_("Name it and when it was started."),
+    )
+    retinoid_pause_kept = _yes_no(_("Was the retinoid paused before today as the plan says?"))
     notes = forms.CharField(label=_("Notes"), required=False, max_length=NOTE, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, retinoid_expected: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retinoid_expected = retinoid_expected
+        if retinoid_expected:
+            # The plan's own retinoid is expected: the question is whether its pause was kept.
+            self.fields["topical_retinoid_since_consultation"].label = _(
+                "A topical retinoid started since the consultation, other than the plan's?"
+            )
+        else:
+            del self.fields["retinoid_pause_kept"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("has_new_medication") and not (cleaned.get("new_medication") or "").strip():
+            self.add_error("new_medication", _("Name the new medication."))
+        if cleaned.get("has_new_medication") is False:
+            cleaned["new_medication"] = ""
+        return cleaned
 
     def answers(self) -> RescreenAnswers:
         data = self.cleaned_data
@@ -62,7 +93,20 @@ class RescreenForm(forms.Form):
             isotretinoin_since_consultation=data["isotretinoin_since_consultation"],
             topical_retinoid_since_consultation=data["topical_retinoid_since_consultation"],
             sunburn=data["sunburn"],
+            new_pregnancy=data["new_pregnancy"],
+            new_nodules_or_cysts=data["new_nodules_or_cysts"],
+            extreme_sensitivity=data["extreme_sensitivity"],
+            active_cold_sore=data["active_cold_sore"],
+            new_medication=data.get("new_medication") or "",
+            retinoid_expected=self.retinoid_expected,
+            retinoid_pause_kept=data.get("retinoid_pause_kept"),
         )
+
+
+class ExtractedLesionsForm(LesionCountsForm):
+    """What was extracted: only the lesion types that can be extracted (``EXTRACTABLE_LESIONS``)."""
+
+    lesions = EXTRACTABLE_LESIONS
 
 
 class LotChoiceField(forms.ModelChoiceField["ProductLot"]):
@@ -113,13 +157,26 @@ class SessionLogForm(forms.Form):
         empty_label="—",
     )
     aftercare_explained = forms.BooleanField(label=_("Aftercare explained to the patient"), required=False)
+    allergy_override_reason = forms.CharField(
+        label=_("Reason to use this product despite the patient's allergy"),
+        required=False,
+        max_length=NOTE,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Only when the product contains something the patient is allergic to. Kept with the session."),
+    )
     notes = forms.CharField(
         label=_("Notes"), required=False, max_length=LONG_NOTE, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, today: date, lancet_refusal: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
+        if lancet_refusal is not None:
+            # Offer only what this person may use on this patient; the service refuses it anyway.
+            method = self.fields["extraction_method"]
+            assert isinstance(method, forms.ChoiceField)  # noqa: S101  (narrowing for mypy)
+            method.choices = [("", "—"), *(c for c in ExtractionMethod.choices if c[0] != ExtractionMethod.LANCET)]
+            method.help_text = _("No lancet: %(why)s") % {"why": lancet_refusal}
         field = self.fields["product_lot"]
         assert isinstance(field, LotChoiceField)  # noqa: S101  (narrowing for mypy)
         # Any lot in stock validates, so an expired one gets its own message below; only
@@ -142,6 +199,7 @@ class SessionLogForm(forms.Form):
             "complication_notes": session.complication_notes,
             "product_lot": session.product_lot_id,
             "aftercare_explained": session.aftercare_explained,
+            "allergy_override_reason": session.allergy_override_reason,
             "notes": session.notes,
         }
 
@@ -170,6 +228,7 @@ class SessionLogForm(forms.Form):
             product_lot=data["product_lot"],
             aftercare_explained=data["aftercare_explained"],
             notes=data["notes"],
+            allergy_override_reason=data.get("allergy_override_reason") or "",
         )
 
     def log_fields(self, *names: str) -> list[forms.BoundField]:
@@ -194,9 +253,17 @@ class AddendumForm(forms.Form):
 
 
 class ProductForm(forms.ModelForm["Product"]):
+    allergens = forms.MultipleChoiceField(
+        label=_("Contains (allergens)"),
+        choices=Allergen.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("A patient allergic to one of these is refused this product unless overridden with a reason."),
+    )
+
     class Meta:
         model = Product
-        fields = ["name", "active_ingredient", "is_active"]
+        fields = ["name", "active_ingredient", "allergens", "is_active"]
 
 
 class ProductLotForm(forms.Form):
@@ -246,3 +313,16 @@ class ProgressReviewForm(forms.Form):
         if data.get("decision") == ReviewDecision.CHANGE and not (data.get("notes") or "").strip():
             self.add_error("notes", _("Say what changes in the plan."))
         return data
+
+
+class ResumeProgrammeForm(forms.Form):
+    note = forms.CharField(
+        label=_("What the re-assessment found"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "e.g. the new medication, what you checked, why the programme may go on. Kept on the plan. "
+            "If the decision changes, sign a new consultation instead."
+        ),
+        error_messages={"required": _("Write what the re-assessment found.")},
+    )

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic.constraints import LONG_NOTE, NOTE, text_fits
 from clinic.models import Appointment, AppointmentStatus, Patient, User
 from consultations.grading import Iga
-from consultations.models import BarrierStatus, TreatmentPlan
+from consultations.models import Allergen, BarrierStatus, TreatmentPlan
 
 
 class ProductQuerySet(models.QuerySet["Product"]):
@@ -34,6 +34,14 @@ class Product(models.Model):
 
     name = models.CharField(_("name"), max_length=120, unique=True)
     active_ingredient = models.CharField(_("active ingredient"), max_length=120, blank=True)
+    # Matched against the patient's recorded allergies (consultations.models.Allergen).
+    allergens = ArrayField(
+        models.CharField(max_length=32, choices=Allergen.choices),
+        default=list,
+        blank=True,
+        verbose_name=_("contains (allergens)"),
+        help_text=_("A patient allergic to one of these is refused this product unless overridden with a reason."),
+    )
     is_active = models.BooleanField(
         _("in use"), default=True, help_text=_("Products no longer in use are not offered in the session log.")
     )
@@ -206,6 +214,13 @@ class TreatmentSession(models.Model):
         _("topical retinoid started since the consultation"), null=True, blank=True
     )
     sunburn = models.BooleanField(_("sunburn on an area to be treated"), null=True, blank=True)
+    new_pregnancy = models.BooleanField(_("pregnant or breastfeeding since the consultation"), null=True, blank=True)
+    new_nodules_or_cysts = models.BooleanField(_("new nodules or cysts"), null=True, blank=True)
+    extreme_sensitivity = models.BooleanField(_("extremely sensitive skin today"), null=True, blank=True)
+    active_cold_sore = models.BooleanField(_("active cold sore"), null=True, blank=True)
+    new_medication = models.TextField(_("new medication since the consultation"), blank=True, max_length=NOTE)
+    # Asked only when the plan prescribes a retinoid; null when not asked.
+    retinoid_pause_kept = models.BooleanField(_("retinoid paused as the plan says"), null=True, blank=True)
     rescreen_notes = models.TextField(_("re-screen notes"), blank=True, max_length=NOTE)
     rescreened_at = models.DateTimeField(_("re-screened at"), null=True, blank=True)
     # The re-screen rules that applied (treatments.rescreen ids) and that rules' version.
@@ -247,6 +262,9 @@ class TreatmentSession(models.Model):
         blank=True,
     )
     aftercare_explained = models.BooleanField(_("aftercare explained to the patient"), default=False)
+    allergy_override_reason = models.TextField(
+        _("why the product was used despite a recorded allergy"), blank=True, max_length=NOTE
+    )
     notes = models.TextField(_("notes"), blank=True, max_length=LONG_NOTE)
 
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
@@ -261,6 +279,8 @@ class TreatmentSession(models.Model):
         verbose_name = _("treatment session")
         verbose_name_plural = _("treatment sessions")
         indexes = [models.Index(fields=["patient", "started_at"], name="session_patient_started")]
+        # Granted per person by the manager (staff form); the consultation must allow it too.
+        permissions = [("use_lancet", _("May use a lancet in extractions"))]
         constraints = [
             text_fits("treatmentsession", "rescreen_notes", NOTE),
             text_fits("treatmentsession", "complication_notes", NOTE),

@@ -125,9 +125,15 @@ class DaySession:
     plan: PlanSummary
 
     @property
+    def on_hold(self) -> bool:
+        """Booked from a programme on hold after a stop: ``session_start`` refuses it."""
+        plan_session = getattr(self.appointment, "plan_session", None)
+        return self.session is None and plan_session is not None and plan_session.plan.is_on_hold
+
+    @property
     def may_start(self) -> bool:
-        """No session yet and the patient is here: ``session_start`` would open one."""
-        return self.session is None and self.appointment.status in SESSION_STARTS_FROM
+        """No session yet, the patient is here and the programme not on hold: ``session_start`` would open one."""
+        return self.session is None and self.appointment.status in SESSION_STARTS_FROM and not self.on_hold
 
     @property
     def awaiting_check_in(self) -> bool:

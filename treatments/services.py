@@ -7,6 +7,7 @@ work is already done (a double-clicked button changes nothing twice).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,15 +15,19 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftercare.services import specialist_email_send
 from clinic import roles
 from clinic.audit import acting_as
 from clinic.models import Appointment, AppointmentKind, AppointmentStatus, User
-from consultations.grading import Iga, gags
-from consultations.models import PlanStatus, TreatmentPlan
-from consultations.selectors import plan_session_for, plan_summary
+from consultations.eligibility import patient_cleared_for_extraction
+from consultations.grading import Iga, Lesion, gags
+from consultations.models import Allergen, PlanStatus, TreatmentPlan
+from consultations.selectors import patient_allergens, patient_lancet_allowed, plan_session_for, plan_summary
+from consultations.services import plan_hold, plan_resume
 from treatments import hooks
 from treatments.models import (
     SESSION_STARTS_FROM,
@@ -42,6 +47,15 @@ from treatments.models import (
 from treatments.rescreen import RescreenAnswers, RescreenResult, rescreen
 
 logger = logging.getLogger(__name__)
+
+
+# What a session may record as extracted. Comedones are what extraction is for; a pustule with
+# a visible head is drained through it (docs/product.md lists pustules among what extractions
+# clear). Papules are not: a papule is solid inflamed tissue with no opening, and pressing it
+# drives the inflammation deeper (Zaenglein AL et al., AAD acne guidelines 2016: comedo
+# extraction is for comedones). Nodules and cysts are a contraindication (CI_CYSTIC_ACNE).
+EXTRACTABLE_LESIONS: tuple[Lesion, ...] = (Lesion.OPEN_COMEDONES, Lesion.CLOSED_COMEDONES, Lesion.PUSTULES)
+USE_LANCET = "treatments.use_lancet"
 
 
 class SessionRefused(ValidationError):
@@ -82,6 +96,11 @@ def session_hand_over(*, acting_user: User, session: TreatmentSession, to_user: 
             locked.save(update_fields=["aesthetician"])
     session.refresh_from_db()
     return session
+
+
+def _ids(pk: int | None) -> list[int]:
+    """A nullable foreign key as an ``id__in`` list (empty when null)."""
+    return [pk] if pk is not None else []
 
 
 def _lock(session: TreatmentSession) -> TreatmentSession:
@@ -148,6 +167,16 @@ def session_start(*, acting_user: User, appointment: Appointment) -> TreatmentSe
             )
         plan_session = plan_session_for(locked.pk)
         plan = plan_session.plan if plan_session is not None else plan_summary(locked.patient_id).plan
+        # Clearance again on the day: a stop since booking (the programme on hold) or a later
+        # consultation that defers withdraws it, whatever the book still holds.
+        # A session of a held plan stays held even after a new consultation clears the patient
+        # under a new plan: it belongs to the old programme (the desk moves or cancels it).
+        if plan is not None and plan.is_on_hold:
+            raise SessionRefused(
+                _("The programme is on hold since a stop at re-screen: the specialist re-assesses first.")
+            )
+        if not patient_cleared_for_extraction(locked.patient):
+            raise SessionRefused(_("The patient is not cleared for extraction: the specialist re-assesses first."))
         if plan_session is not None:
             number = plan_session.number
         else:
@@ -180,6 +209,14 @@ def session_rescreen(
         locked = _lock(session)
         if locked.status != SessionStatus.RESCREEN:
             return RescreenResult(reasons=tuple(locked.rescreen_reasons), version=locked.rescreen_version)
+        plan = TreatmentPlan.objects.select_related("consultation").filter(id__in=_ids(locked.plan_id)).first()
+        # The plan, not the form, says whether a retinoid is expected; its pause is asked only then.
+        expected = plan is not None and plan.expects_retinoid
+        answers = dataclasses.replace(
+            answers,
+            retinoid_expected=expected,
+            retinoid_pause_kept=answers.retinoid_pause_kept if expected else None,
+        )
         result = rescreen(answers)
         now = timezone.now()
         locked.barrier_today = answers.barrier
@@ -187,6 +224,12 @@ def session_rescreen(
         locked.isotretinoin_since_consultation = answers.isotretinoin_since_consultation
         locked.topical_retinoid_since_consultation = answers.topical_retinoid_since_consultation
         locked.sunburn = answers.sunburn
+        locked.new_pregnancy = answers.new_pregnancy
+        locked.new_nodules_or_cysts = answers.new_nodules_or_cysts
+        locked.extreme_sensitivity = answers.extreme_sensitivity
+        locked.active_cold_sore = answers.active_cold_sore
+        locked.new_medication = answers.new_medication.strip()
+        locked.retinoid_pause_kept = answers.retinoid_pause_kept
         locked.rescreen_notes = notes.strip()
         locked.rescreened_at = now
         locked.rescreen_reasons = list(result.reasons)
@@ -197,6 +240,12 @@ def session_rescreen(
             "isotretinoin_since_consultation",
             "topical_retinoid_since_consultation",
             "sunburn",
+            "new_pregnancy",
+            "new_nodules_or_cysts",
+            "extreme_sensitivity",
+            "active_cold_sore",
+            "new_medication",
+            "retinoid_pause_kept",
             "rescreen_notes",
             "rescreened_at",
             "rescreen_reasons",
@@ -212,12 +261,30 @@ def session_rescreen(
             }
             appointment = Appointment.objects.get(pk=locked.appointment_id)
             appointment.cancel(by=acting_user, reason=reason)
-            SpecialistAlert.objects.create(
+            specialist_id = plan_summary(locked.patient_id).specialist_id
+            alert = SpecialistAlert.objects.create(
                 session=locked,
                 patient_id=locked.patient_id,
-                specialist_id=plan_summary(locked.patient_id).specialist_id,
+                specialist_id=specialist_id,
                 reasons=list(result.reasons),
                 created_at=now,
+            )
+            _pause_programme(acting_user=acting_user, session=locked, plan=plan, reason=reason)
+            specialist_email_send(
+                specialist_id=specialist_id,
+                patient_id=locked.patient_id,
+                location=appointment.location,
+                paragraphs=[
+                    _("A treatment session was stopped at the day-of re-screen."),
+                    " ".join(str(text) for text in result.explanations),
+                    _(
+                        "The programme is on hold and the patient is not cleared until you re-assess them "
+                        "and resume it, or sign a new consultation."
+                    ),
+                ],
+                action_label=_("Re-assess"),
+                action_url=reverse("treatments:alert_resume", args=[alert.pk]),
+                source=f"rescreen_stop:{locked.pk}",
             )
         else:
             locked.status = SessionStatus.IN_PROGRESS
@@ -243,6 +310,8 @@ class SessionLog:
     notes: str = ""
     # What is present today, counted before extraction; signing needs it (issue 10).
     lesions_present: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # Why a product was used although it contains something the patient is allergic to.
+    allergy_override_reason: str = ""
 
 
 def session_log_save(*, acting_user: User, session: TreatmentSession, log: SessionLog) -> TreatmentSession:
@@ -253,6 +322,7 @@ def session_log_save(*, acting_user: User, session: TreatmentSession, log: Sessi
             raise SessionRefused(_("Only a session in progress can be logged."))
         _check_owner(locked, acting_user)
         _check_log(log, on=locked.appointment.location.today(), complete=False)
+        _check_safety(log, acting_user=acting_user, patient_id=locked.patient_id)
         _apply_log(locked, log)
         locked.save(update_fields=_LOG_FIELDS)
     session.refresh_from_db()
@@ -272,6 +342,7 @@ _LOG_FIELDS = [
     "aftercare_explained",
     "notes",
     "lesions_present",
+    "allergy_override_reason",
 ]
 
 
@@ -297,6 +368,7 @@ def _apply_log(session: TreatmentSession, log: SessionLog) -> None:
     session.product_lot = log.product_lot
     session.aftercare_explained = log.aftercare_explained
     session.notes = log.notes.strip()
+    session.allergy_override_reason = log.allergy_override_reason.strip()
 
 
 def _check_log(log: SessionLog, *, on: date, complete: bool) -> None:
@@ -341,6 +413,47 @@ def _check_log(log: SessionLog, *, on: date, complete: bool) -> None:
         raise SessionRefused(_("Explain the aftercare to the patient before signing."), field="aftercare_explained")
 
 
+def product_allergy_clash(*, product_allergens: Sequence[str], patient_id: int) -> list[str]:
+    """The labels of the patient's recorded allergens that the product contains (empty: no clash)."""
+    shared = set(product_allergens) & set(patient_allergens(patient_id))
+    return [str(Allergen(tag).label) for tag in Allergen.values if tag in shared]
+
+
+def lancet_refusal(*, acting_user: User, patient_id: int) -> str | None:
+    """Why ``acting_user`` may not use a lancet on this patient, or None when they may.
+
+    Both are needed: the manager's grant to the person (``treatments.use_lancet``) and the
+    patient's latest signed consultation allowing it (no caution forbids it).
+    """
+    if not acting_user.has_perm(USE_LANCET):
+        return _("You are not authorised to use a lancet: the manager grants it on the staff form.")
+    if not patient_lancet_allowed(patient_id):
+        return _("The consultation rules the lancet out for this patient (see the cautions).")
+    return None
+
+
+def _check_safety(log: SessionLog, *, acting_user: User, patient_id: int) -> None:
+    extractable = {lesion.value for lesion in EXTRACTABLE_LESIONS}
+    for per_lesion in log.lesions_extracted.values():
+        if any(count and lesion not in extractable for lesion, count in per_lesion.items()):
+            raise SessionRefused(_("Only comedones and pustules can be extracted; record nothing else as extracted."))
+    if log.product_lot is not None and not log.allergy_override_reason.strip():
+        clash = product_allergy_clash(product_allergens=log.product_lot.product.allergens, patient_id=patient_id)
+        if clash:
+            raise SessionRefused(
+                _(
+                    "The patient is allergic to %(allergens)s, which this product contains: choose another, or "
+                    "write why it is used anyway."
+                )
+                % {"allergens": ", ".join(clash)},
+                field="product_lot",
+            )
+    if log.extraction_method == ExtractionMethod.LANCET:
+        refusal = lancet_refusal(acting_user=acting_user, patient_id=patient_id)
+        if refusal is not None:
+            raise SessionRefused(refusal, field="extraction_method")
+
+
 def session_sign(*, acting_user: User, session: TreatmentSession, log: SessionLog) -> TreatmentSession:
     """Save the final log, sign and lock the session, complete the appointment, start the aftercare.
 
@@ -358,6 +471,7 @@ def session_sign(*, acting_user: User, session: TreatmentSession, log: SessionLo
             raise SessionRefused(_("Only a session in progress, cleared at its re-screen, can be signed."))
         _check_owner(locked, acting_user)
         _check_log(log, on=locked.appointment.location.today(), complete=True)
+        _check_safety(log, acting_user=acting_user, patient_id=locked.patient_id)
         _apply_log(locked, log)
         locked.status = SessionStatus.SIGNED
         locked.signed_at = timezone.now()
@@ -393,6 +507,35 @@ def session_add_addendum(*, acting_user: User, session: TreatmentSession, text: 
         if acting_user.pk not in (locked.signed_by_id, locked.aesthetician_id):
             raise SessionRefused(_("Only the session's author can add an addendum to it."))
         return SessionAddendum.objects.create(session=locked, author=acting_user, text=text)
+
+
+def _pause_programme(*, acting_user: User, session: TreatmentSession, plan: TreatmentPlan | None, reason: str) -> None:
+    """A stop puts the patient's programme on hold (their plan, else their current active plan)."""
+    if plan is None:
+        plan = TreatmentPlan.objects.active().filter(patient_id=session.patient_id).order_by("-created_at").first()
+    if plan is not None:
+        plan_hold(acting_user=acting_user, plan=plan, reason=reason)
+
+
+def programme_resume(*, acting_user: User, alert: SpecialistAlert, note: str) -> SpecialistAlert:
+    """The specialist re-assessed the patient after a stop: the programme resumes and the alert closes.
+
+    The written note is kept on the plan (``TreatmentPlan.resume_note``); the patient is
+    cleared again from this moment. When the re-assessment changes the decision, the
+    specialist signs a new consultation instead (which also clears, or not, by its outcome).
+    """
+    with acting_as(acting_user), transaction.atomic():
+        locked = SpecialistAlert.objects.select_for_update().select_related("session").get(pk=alert.pk)
+        plan = TreatmentPlan.objects.filter(id__in=_ids(locked.session.plan_id)).first()
+        if plan is None:
+            plan = TreatmentPlan.objects.held().filter(patient_id=locked.patient_id).order_by("-created_at").first()
+        if plan is not None:
+            plan_resume(acting_user=acting_user, plan=plan, note=note)
+        if locked.resolved_at is None:
+            locked.resolved_at = timezone.now()
+            locked.resolved_by = acting_user
+            locked.save(update_fields=["resolved_at", "resolved_by"])
+    return locked
 
 
 def specialist_alert_resolve(*, acting_user: User, alert: SpecialistAlert) -> SpecialistAlert:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("patients/<int:pk>/progress/", views.treatment_record_page, name="treatment_record"),
     path("plans/<int:plan_pk>/review/", views.progress_review, name="progress_review"),
     path("alerts/<int:pk>/seen/", views.alert_resolve, name="alert_resolve"),
+    path("alerts/<int:pk>/resume/", views.alert_resume, name="alert_resume"),
     path("products/", views.product_list, name="product_list"),
     path("products/new/", views.product_create, name="product_create"),
     path("products/<int:pk>/", views.product_edit, name="product_edit"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -22,10 +22,12 @@ from consultations.selectors import plan_summary
 from treatments import services
 from treatments.forms import (
     AddendumForm,
+    ExtractedLesionsForm,
     ProductForm,
     ProductLotForm,
     ProgressReviewForm,
     RescreenForm,
+    ResumeProgrammeForm,
     SessionLogForm,
 )
 from treatments.models import Product, ProductLot, SessionStatus, SpecialistAlert, TreatmentSession
@@ -112,7 +114,8 @@ def session_rescreen(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     patient_record_access(acting_user=request.user, patient=session.patient, request=request, page="session_rescreen")
     if session.status != SessionStatus.RESCREEN:
         return redirect(session.get_absolute_url() if session.is_final else "treatments:session_log", session.pk)
-    form = RescreenForm(request.POST or None)
+    plan = session.plan
+    form = RescreenForm(request.POST or None, retinoid_expected=plan is not None and plan.expects_retinoid)
     if request.method == "POST" and form.is_valid():
         result = services.session_rescreen(
             acting_user=request.user, session=session, answers=form.answers(), notes=form.cleaned_data["notes"]
@@ -140,9 +143,10 @@ def session_log(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if session.is_final:
         return redirect(session.get_absolute_url())
     today = session.appointment.location.today()
+    lancet_refusal = services.lancet_refusal(acting_user=request.user, patient_id=session.patient_id)
     if request.method == "POST":
-        form = SessionLogForm(request.POST, today=today)
-        counts = LesionCountsForm(request.POST, prefix=EXTRACTED_PREFIX)
+        form = SessionLogForm(request.POST, today=today, lancet_refusal=lancet_refusal)
+        counts = ExtractedLesionsForm(request.POST, prefix=EXTRACTED_PREFIX)
         present = LesionCountsForm(request.POST, prefix=PRESENT_PREFIX)
         if form.is_valid() and counts.is_valid() and present.is_valid():
             signing = request.POST.get("action") == "sign"
@@ -162,8 +166,8 @@ def session_log(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Log saved."))
                 return redirect("treatments:session_log", session.pk)
     else:
-        form = SessionLogForm(initial=SessionLogForm.initial_from(session), today=today)
-        counts = LesionCountsForm(counts=session.lesions_extracted, prefix=EXTRACTED_PREFIX)
+        form = SessionLogForm(initial=SessionLogForm.initial_from(session), today=today, lancet_refusal=lancet_refusal)
+        counts = ExtractedLesionsForm(counts=session.lesions_extracted, prefix=EXTRACTED_PREFIX)
         present = LesionCountsForm(counts=session.lesions_present, prefix=PRESENT_PREFIX)
     return render(
         request,
@@ -297,6 +301,30 @@ def alert_resolve(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     services.specialist_alert_resolve(acting_user=request.user, alert=alert)
     messages.success(request, _("Marked as seen."))
     return redirect("consultations:home")
+
+
+@permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
+def alert_resume(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The specialist's re-assessment after a stop: a written note resumes the programme."""
+    alert = get_object_or_404(
+        SpecialistAlert.objects.select_related("patient", "session__aesthetician", "session__plan"), pk=pk
+    )
+    patient_record_access(acting_user=request.user, patient=alert.patient, request=request, page="alert_resume")
+    form = ResumeProgrammeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.programme_resume(acting_user=request.user, alert=alert, note=form.cleaned_data["note"])
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        else:
+            messages.success(request, _("Programme resumed: the patient is cleared again."))
+            return redirect("consultations:home")
+    return render(
+        request,
+        "treatments/alert_resume.html",
+        {"alert": alert, "form": form, "plan": alert.session.plan},
+        status=400 if form.errors else 200,
+    )
 
 
 # --- The product catalogue (manager) -------------------------------------------------------

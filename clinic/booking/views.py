@@ -17,7 +17,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from clinic import roles
+from clinic import hooks, roles
 from clinic.booking.availability import Slot, free_slots
 from clinic.booking.day_grid import (
     build_day_grid,
@@ -96,6 +96,7 @@ def front_desk_home(request: AuthenticatedHttpRequest) -> HttpResponse:
         "previous_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1),
         "status_counts": _status_counts(grid.appointments),
+        "calls": hooks.calls_to_make(location),
     }
     shown = (a.patient_id for a in [*grid.appointments, *grid.unplaced, *grid.released])
     patients_listed_access(acting_user=request.user, patient_ids=shown, request=request, page="day_schedule")

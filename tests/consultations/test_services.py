@@ -15,6 +15,7 @@ from clinic.booking.services import BookingRefused, appointment_book
 from clinic.models import AppointmentKind, AppointmentStatus
 from clinic.roles import Role
 from consultations import rules, services
+from consultations.consent import CURRENT_CONSENT_VERSION
 from consultations.eligibility import patient_cleared_for_extraction
 from consultations.models import Consultation, ConsultationAddendum, TreatmentPlan
 from consultations.selectors import plan_next_session_suggestion
@@ -237,7 +238,7 @@ def test_the_database_refuses_a_review_outside_8_to_10_weeks() -> None:
 def test_consent_records_version_typed_name_and_time(consultation: Consultation) -> None:
     plan = plan_for(sign(consultation))
     assert (plan.consent_version, plan.consent_name, plan.consented_at) == (
-        "2026-1",
+        CURRENT_CONSENT_VERSION,
         consultation.patient.full_name,
         NOW,
     )
@@ -408,3 +409,29 @@ def test_a_consultation_signed_outside_a_request_names_the_specialist_in_the_aud
     assert signed.status == "signed"
     assert signed.pgh_context is not None
     assert signed.pgh_context.metadata["user"] == specialist.pk
+
+
+@pytest.mark.parametrize(
+    "risk",
+    [
+        "redness and sensitivity",
+        "pigment marks",
+        "scarring",
+        "broken capillaries",
+        "infection",
+        "lancet",
+        "come back",
+        "no result is guaranteed",
+    ],
+)
+def test_the_current_consent_text_names_each_risk(risk: str) -> None:
+    from consultations.consent import consent_text
+
+    assert risk in str(consent_text())
+
+
+def test_a_plan_consented_under_the_old_text_keeps_its_version() -> None:
+    from consultations.consent import CONSENT_TEXTS
+
+    assert "2026-1" in CONSENT_TEXTS
+    assert CURRENT_CONSENT_VERSION == "2026-2"

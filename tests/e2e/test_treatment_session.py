@@ -79,6 +79,11 @@ def test_the_aesthetician_performs_and_signs_a_session(page: Page, live_server: 
         "Isotretinoin started since the consultation?",
         "A topical retinoid started since the consultation?",
         "Sunburn on an area to be treated?",
+        "Pregnant or breastfeeding since the consultation?",
+        "New nodules or cysts (deep, painful lumps)?",
+        "Is the skin extremely sensitive today?",
+        "An active cold sore?",
+        "Any new medication since the consultation (of any kind)?",
     ):
         page.get_by_role("group", name=question).get_by_role("radio", name="No").check()
     page.get_by_role("button", name="Record re-screen").first.click()

@@ -101,6 +101,7 @@ ROWS: dict[str, Row] = {
     "treatments:progress_review": Row(
         "get", lambda w: f"/treatments/plans/{w['treatment_plan'].pk}/review/", only("specialist")
     ),
+    "treatments:alert_resume": Row("get", lambda w: f"/treatments/alerts/{w['alert'].pk}/resume/", only("specialist")),
     "treatments:alert_resolve": Row(
         "post", lambda w: f"/treatments/alerts/{w['alert'].pk}/seen/", only("specialist", status=REDIRECT)
     ),

@@ -30,6 +30,7 @@ def test_an_irritated_or_inflamed_barrier_today_stops_the_session(barrier: str) 
 
 
 def test_every_finding_at_once_gives_every_reason_in_rule_order() -> None:
+    # With no retinoid in the plan, every rule but the plan's-retinoid pause can apply at once.
     result = rescreen(
         RescreenAnswers(
             barrier="inflamed",
@@ -37,10 +38,53 @@ def test_every_finding_at_once_gives_every_reason_in_rule_order() -> None:
             isotretinoin_since_consultation=True,
             topical_retinoid_since_consultation=True,
             sunburn=True,
+            new_pregnancy=True,
+            new_nodules_or_cysts=True,
+            extreme_sensitivity=True,
+            active_cold_sore=True,
+            new_medication="doxycycline 100 mg since last week",
         )
     )
-    assert result.reasons == tuple(rule.id for rule in RESCREEN_RULES)
-    assert len(result.explanations) == 5
+    expected = tuple(rule.id for rule in RESCREEN_RULES if rule.id != "RS_RETINOID_PAUSE_NOT_KEPT")
+    assert result.reasons == expected
+    assert len(result.explanations) == len(RESCREEN_RULES) - 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "rule_id"),
+    [
+        ({"new_pregnancy": True}, "RS_NEW_PREGNANCY"),
+        ({"new_nodules_or_cysts": True}, "RS_NEW_NODULES_OR_CYSTS"),
+        ({"extreme_sensitivity": True}, "RS_EXTREME_SENSITIVITY"),
+        ({"active_cold_sore": True}, "RS_ACTIVE_COLD_SORE"),
+        ({"new_medication": "warfarin"}, "RS_NEW_MEDICATION"),
+    ],
+)
+def test_each_new_rescreen_question_stops_the_session_alone(answer: dict[str, object], rule_id: str) -> None:
+    assert rescreen(replace(CLEAR, **answer)).reasons == (rule_id,)  # type: ignore[arg-type]
+
+
+def test_a_blank_new_medication_is_no_new_medication() -> None:
+    assert not rescreen(replace(CLEAR, new_medication="   ")).stopped
+
+
+def test_the_plans_own_retinoid_is_expected_not_a_stop() -> None:
+    answers = replace(CLEAR, topical_retinoid_since_consultation=True, retinoid_expected=True, retinoid_pause_kept=True)
+    assert not rescreen(answers).stopped
+
+
+def test_an_unplanned_retinoid_still_stops_the_session() -> None:
+    answers = replace(CLEAR, topical_retinoid_since_consultation=True, retinoid_expected=False)
+    assert rescreen(answers).reasons == ("RS_TOPICAL_RETINOID_STARTED",)
+
+
+def test_the_plans_retinoid_not_paused_as_planned_stops_the_session() -> None:
+    answers = replace(CLEAR, retinoid_expected=True, retinoid_pause_kept=False)
+    assert rescreen(answers).reasons == ("RS_RETINOID_PAUSE_NOT_KEPT",)
+
+
+def test_the_retinoid_pause_is_not_judged_when_the_plan_has_no_retinoid() -> None:
+    assert not rescreen(replace(CLEAR, retinoid_expected=False, retinoid_pause_kept=False)).stopped
 
 
 def test_every_rule_is_a_deferring_contraindication_with_a_source() -> None:
@@ -56,6 +100,9 @@ def test_repeated_consultation_rules_exist_in_the_consultation_rules() -> None:
         "CI_BARRIER_COMPROMISED",
         "CI_ACTIVE_INFECTION",
         "CI_RECENT_ISOTRETINOIN",
+        "CI_CYSTIC_ACNE",
+        "CI_EXTREME_SENSITIVITY",
+        "CI_ACTIVE_COLD_SORE",
     }
     for rule in repeated:
         assert consultation_rule(rule) is RULES_BY_ID[rule.consultation_rule_id or ""]

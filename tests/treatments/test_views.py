@@ -32,6 +32,11 @@ CLEAR_ANSWERS = {
     "isotretinoin_since_consultation": "no",
     "topical_retinoid_since_consultation": "no",
     "sunburn": "no",
+    "new_pregnancy": "no",
+    "new_nodules_or_cysts": "no",
+    "extreme_sensitivity": "no",
+    "active_cold_sore": "no",
+    "has_new_medication": "no",
 }
 
 
