@@ -275,6 +275,7 @@ class Location(models.Model):
     out_of_hours = models.TextField(
         _("out of hours"),
         blank=True,
+        max_length=REASON,
         default="",
         db_default="",
         help_text=_(

@@ -476,12 +476,12 @@ class TreatmentPlan(models.Model):
     # On hold after a day-of stop: no session starts and the patient is not cleared until the
     # specialist resumes the programme (with a written note) or signs a new consultation.
     held_at = models.DateTimeField(_("on hold since"), null=True, blank=True)
-    held_reason = models.TextField(_("why it is on hold"), blank=True)
+    held_reason = models.TextField(_("why it is on hold"), blank=True, max_length=NOTE)
     resumed_at = models.DateTimeField(_("resumed at"), null=True, blank=True)
     resumed_by = models.ForeignKey(
         "clinic.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True, verbose_name=_("resumed by")
     )
-    resume_note = models.TextField(_("re-assessment note"), blank=True)
+    resume_note = models.TextField(_("re-assessment note"), blank=True, max_length=NOTE)
 
     objects = TreatmentPlanQuerySet.as_manager()
 

@@ -318,7 +318,7 @@ class ProgressReviewForm(forms.Form):
 class ResumeProgrammeForm(forms.Form):
     note = forms.CharField(
         label=_("What the re-assessment found"),
-        max_length=5000,
+        max_length=NOTE,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_(
             "e.g. the new medication, what you checked, why the programme may go on. Kept on the plan. "

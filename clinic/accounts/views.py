@@ -15,7 +15,7 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.forms import PasswordResetForm
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -31,7 +31,7 @@ from clinic.accounts import events, services
 from clinic.accounts.forms import EnrolForm, SecurityEventFilterForm, StaffPasswordForm, TokenForm
 from clinic.accounts.middleware import has_second_factor, is_verified
 from clinic.forms import SignInForm
-from clinic.http import AuthenticatedHttpRequest
+from clinic.http import MAX_NEXT_LENGTH, AuthenticatedHttpRequest
 from clinic.models import SecurityEvent, SecurityEventKind, User
 
 ENROL_KEY_SESSION = "clinic_enrol_key"
@@ -39,9 +39,17 @@ EVENTS_PAGE_SIZE = 200
 
 
 def _next_url(request: HttpRequest) -> str:
+    """Where to go after this step: a printable path on this site, never a URL name to reverse."""
     target = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME, "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        target.startswith("/")
+        and target.isprintable()
+        and len(target) <= MAX_NEXT_LENGTH
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
     return resolve_url(settings.LOGIN_REDIRECT_URL)
@@ -57,7 +65,7 @@ def _passed_second_factor(request: AuthenticatedHttpRequest, device: Any) -> Non
 def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Sign-in, step two: a code from the authenticator app or a recovery code."""
     if is_verified(request.user):
-        return redirect(_next_url(request))
+        return HttpResponseRedirect(_next_url(request))
     if not has_second_factor(request.user):
         return redirect("accounts:enrol")
     form = TokenForm(request.POST or None)
@@ -65,7 +73,7 @@ def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
         device = match_token(request.user, form.cleaned_data["token"])
         if device is not None:
             _passed_second_factor(request, device)
-            return redirect(_next_url(request))
+            return HttpResponseRedirect(_next_url(request))
         events.record(SecurityEventKind.SECOND_FACTOR_FAILED, request=request, user=request.user)
         form.add_error("token", _("That code is not right, or it has expired. Try the newest code."))
     return render(request, "clinic/account_verify.html", {"form": form, "next": _next_url(request)})
