@@ -48,8 +48,6 @@ def _next_url(request: HttpRequest) -> str:
         and url_has_allowed_host_and_scheme(
             target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         )
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
     ):
         return target
     return resolve_url(settings.LOGIN_REDIRECT_URL)
