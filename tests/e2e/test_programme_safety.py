@@ -1,8 +1,8 @@
 """One patient through the safety of the programme, in the browser.
 
 Consultation with a caution → plan → session day → re-screen stop → the plan on hold and on
-the front desk's calls → the specialist re-assesses → the patient is cleared again.
-(The progress review with its present-counts follows at merge, with the progress work.)
+the front desk's calls → the specialist re-assesses → the patient is cleared again → the
+progress review records its own present count and IGA, beside the charts.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from tests.factories import (
     RoomFactory,
     UserFactory,
 )
+from treatments.models import ProgressReview
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -159,3 +160,19 @@ def test_a_stop_pauses_the_programme_until_the_specialist_reassesses(page: Page,
     assert patient_cleared_for_extraction(patient)
     sign_in(page, base, "desk")
     expect(page.get_by_test_id("calls-to-make")).to_have_count(0)
+
+    # 7. The progress review: what is present today, graded, beside the charts of the programme.
+    sign_in(page, base, "spec")
+    page.goto(f"{base}/treatments/plans/{plan.pk}/review/")
+    present = page.locator("#review-present-map")
+    present.get_by_role("link", name="Forehead").click()
+    present.get_by_label("Forehead: Closed comedones (whiteheads)").fill("4")
+    page.get_by_label("IGA today").select_option("2")
+    page.get_by_role("radio", name="Continue the plan").check()
+    page.get_by_role("button", name="Record decision").first.click()
+    expect(page.get_by_text("Progress review recorded.")).to_be_visible()
+    review = ProgressReview.objects.get(plan=plan)
+    assert review.iga == 2
+    assert review.lesions_present["forehead"]["closed_comedones"] == 4
+    expect(page.locator("section[aria-labelledby=progress-heading] svg").first).to_be_visible()
+    assert axe_violations(page) == []
