@@ -4,7 +4,7 @@
 The middleware stack (``clinic.middleware.LocationMiddleware``, django-htmx's
 ``HtmxMiddleware`` and Django's ``AuthenticationMiddleware`` behind ``LoginRequiredMiddleware``)
 adds these attributes to every request; declaring them here lets views use them typed,
-without ``type: ignore``. Staff views take :class:`AuthenticatedHttpRequest`: the login
+without suppressing the type checker. Staff views take :class:`AuthenticatedHttpRequest`: the login
 requirement guarantees ``request.user`` is a signed-in :class:`~clinic.models.User`.
 Public views (patients' signed links) take :class:`ClinicHttpRequest`.
 """

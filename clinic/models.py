@@ -1073,7 +1073,7 @@ class SecurityEvent(models.Model):
     user_agent = models.CharField(_("browser"), max_length=300, blank=True)
     path = models.CharField(_("page"), max_length=500, blank=True)
 
-    objects: ClassVar[SecurityEventQuerySet] = SecurityEventQuerySet.as_manager()  # type: ignore[assignment]
+    objects = SecurityEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
