@@ -98,7 +98,9 @@ def test_the_day_schedule_needs_the_same_queries_for_few_or_many_appointments(
         for hour in range(9, 16):
             AppointmentFactory(practitioner=other, room=rooms[n], start=at(hour))
     assert queries() == few
-    assert few <= 10
+    # 11: the second factor's device and the access-event INSERT (the audit of who saw which
+    # patients) joined the page's fixed cost; the per-request cost is the speed issue's to cut.
+    assert few <= 11
 
 
 def test_checking_in_from_the_grid_swaps_just_the_card(desk: Client, central: Location, sara: User) -> None:

@@ -4,11 +4,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pgtrigger
 import pytest
 import time_machine
 
 from clinic.models import Appointment, AppointmentStatus, Patient, User
 from clinic.roles import Role
+from consultations import rules
 from consultations.grading import Counts
 from consultations.models import PlanSession, TreatmentPlan
 from tests.factories import (
@@ -114,6 +116,13 @@ def scene(
             **consultation_overrides,
         },
     )
+    # What signing stores (consultations.services): the cautions travel from the record.
+    assessment = rules.assess(consultation.findings())
+    consultation.cautions = list(assessment.cautions)
+    consultation.lancet_allowed = assessment.lancet_allowed
+    # The factory makes it signed already; signing would have stored these in the same save.
+    with pgtrigger.ignore("consultations.Consultation:signed_is_final"):
+        consultation.save(update_fields=["cautions", "lancet_allowed"])
     plan = TreatmentPlanFactory(
         consultation=consultation, sessions_planned=6, starts_on=(NOW - timedelta(days=21)).date()
     )
