@@ -79,7 +79,11 @@ def test_bad_configuration_stops_start_up_with_one_line_naming_the_variable() ->
 
 
 def test_an_unreachable_database_stops_start_up_with_one_line() -> None:
-    result = _manage("migrate", "--check", DJANGO_DEBUG="true", DATABASE_URL="postgres://postgres@127.0.0.1:1/clinic")
+    unreachable = "postgres://postgres@127.0.0.1:1/clinic"
+    # Both roles' URLs: migrate connects as the owner (DATABASE_MIGRATE_URL, which CI sets).
+    result = _manage(
+        "migrate", "--check", DJANGO_DEBUG="true", DATABASE_URL=unreachable, DATABASE_MIGRATE_URL=unreachable
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
