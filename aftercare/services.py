@@ -342,40 +342,18 @@ def _on_duty_specialists(location: Location | None) -> list[User]:
 
 
 def _alert_specialists(*, entry: SpecialistQueueEntry) -> None:
-    now = timezone.now()
-    queue_url = rendering.absolute(reverse("aftercare:specialist_queue"))
-    source = f"checkin:{entry.checkin_id}"
-    alerts = []
-    for specialist in _on_duty_specialists(entry.location):
-        content = rendering.Content(
-            subject=str(SPECIALIST_ALERT_SUBJECT),
-            paragraphs=[
-                _("A patient answered “worried” to their next-day check-in and is on the specialist queue."),
-                _("Please contact them today."),
-            ],
-            actions=[rendering.Action(_("Open the specialist queue"), queue_url)],
-        )
-        rendered = rendering.render(content)
-        alerts.append(
-            outgoing.stamp(
-                Message(
-                    patient_id=entry.patient_id,
-                    location=entry.location,
-                    to_user=specialist,
-                    kind=MessageKind.SPECIALIST_ALERT,
-                    due_at=now,
-                    next_attempt_at=now,
-                    attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
-                    subject=rendered.subject,
-                    body_text=rendered.body_text,
-                    body_html=rendered.body_html,
-                    source=source,
-                    idempotency_key=f"{source}:user:{specialist.pk}",
-                )
-            )
-        )
-    Message.objects.bulk_create(alerts, ignore_conflicts=True)
-    kick_dispatcher()
+    specialist_email_send(
+        specialist_id=None,
+        patient_id=entry.patient_id,
+        location=entry.location,
+        paragraphs=[
+            _("A patient answered “worried” to their next-day check-in and is on the specialist queue."),
+            _("Please contact them today."),
+        ],
+        action_label=_("Open the specialist queue"),
+        action_url=reverse("aftercare:specialist_queue"),
+        source=f"checkin:{entry.checkin_id}",
+    )
 
 
 @dataclass(frozen=True)
@@ -838,19 +816,21 @@ def specialist_email_send(
             )
         )
         rows.append(
-            Message(
-                patient_id=patient_id,
-                location=location,
-                to_user=specialist,
-                kind=MessageKind.SPECIALIST_ALERT,
-                due_at=now,
-                next_attempt_at=now,
-                attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
-                subject=rendered.subject,
-                body_text=rendered.body_text,
-                body_html=rendered.body_html,
-                source=source,
-                idempotency_key=f"{source}:user:{specialist.pk}",
+            outgoing.stamp(
+                Message(
+                    patient_id=patient_id,
+                    location=location,
+                    to_user=specialist,
+                    kind=MessageKind.SPECIALIST_ALERT,
+                    due_at=now,
+                    next_attempt_at=now,
+                    attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
+                    subject=rendered.subject,
+                    body_text=rendered.body_text,
+                    body_html=rendered.body_html,
+                    source=source,
+                    idempotency_key=f"{source}:user:{specialist.pk}",
+                )
             )
         )
     Message.objects.bulk_create(rows, ignore_conflicts=True)
