@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -59,6 +59,17 @@ class Row:
 class Column:
     key: int
     label: str
+    # The column's place, the same every day: practitioners by last name, first name and id,
+    # rooms by name and id (never by who happens to have appointments).
+    order: tuple[str, str, int] = ("", "", 0)
+
+
+def person_order(user: User) -> tuple[str, str, int]:
+    return (user.last_name.lower(), user.first_name.lower(), user.pk)
+
+
+def room_order(room: Room) -> tuple[str, str, int]:
+    return (room.name.lower(), "", room.pk)
 
 
 @dataclass
@@ -106,7 +117,7 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
     )
     schedules: list[StaffSchedule] = []
     if by == "room":
-        rooms = list(Room.objects.active().filter(location=location).order_by("name", "id"))
+        rooms = sorted(Room.objects.active().filter(location=location), key=room_order)
         pages = max(1, math.ceil(len(rooms) / COLUMNS_PER_PAGE))
         page = min(max(page, 1), pages)
         shown = rooms[(page - 1) * COLUMNS_PER_PAGE : page * COLUMNS_PER_PAGE]
@@ -115,7 +126,7 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
         appointments = list(
             day_qs.filter(Q(room_id__in=[r.pk for r in shown]) | ~Q(room_id__in=all_keys)).order_by("start", "id")
         )
-        columns = [Column(r.pk, r.name) for r in shown]
+        columns = [Column(r.pk, r.name, room_order(r)) for r in shown]
         total = len(rooms)
     else:
         schedules = list(
@@ -126,6 +137,7 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
         people: dict[int, User] = {}
         for schedule in schedules:
             people.setdefault(schedule.staff_id, schedule.staff)
+        people = dict(sorted(people.items(), key=lambda item: person_order(item[1])))
         pages = max(1, math.ceil(len(people) / COLUMNS_PER_PAGE))
         page = min(max(page, 1), pages)
         shown_ids = list(people)[(page - 1) * COLUMNS_PER_PAGE : page * COLUMNS_PER_PAGE]
@@ -135,7 +147,7 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
                 "start", "id"
             )
         )
-        columns = [Column(pk, people[pk].display_name) for pk in shown_ids]
+        columns = [Column(pk, people[pk].display_name, person_order(people[pk])) for pk in shown_ids]
         schedules = [s for s in schedules if s.staff_id in set(shown_ids)]
         total = len(people)
     holding = [a for a in appointments if a.status not in RELEASED_STATUSES]
@@ -145,8 +157,12 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
         key = appointment.room_id if by == "room" else appointment.practitioner_id
         if key not in known:
             known.add(key)
-            label = appointment.room.name if by == "room" else appointment.practitioner.display_name
-            columns.append(Column(key, label))
+            if by == "room":
+                columns.append(Column(key, appointment.room.name, room_order(appointment.room)))
+            else:
+                practitioner = appointment.practitioner
+                columns.append(Column(key, practitioner.display_name, person_order(practitioner)))
+    columns.sort(key=lambda column: column.order)
 
     opens = min([s.start_time for s in schedules] + [DEFAULT_OPEN])
     closes = max([s.end_time for s in schedules] + [DEFAULT_CLOSE])
@@ -224,6 +240,7 @@ class CardText:
     check_in: str
     no_show: str
     cancel: str
+    move: str
     no_show_question: str
     cancel_question: str
     replies: dict[str, str]
@@ -235,6 +252,7 @@ class CardText:
             check_in=gettext("Check in"),
             no_show=gettext("No-show"),
             cancel=gettext("Cancel"),
+            move=gettext("Move"),
             no_show_question=gettext("Mark as a no-show?"),
             cancel_question=gettext("Cancel this appointment? Give the reason:"),
             replies={"confirm": gettext("Patient confirmed"), "reschedule": gettext("Asks to reschedule")},
@@ -269,6 +287,7 @@ class CardPaths:
     detail: CardPath
     status: CardPath
     cancel: CardPath
+    move: CardPath
 
     @classmethod
     def now(cls) -> CardPaths:
@@ -276,12 +295,22 @@ class CardPaths:
             detail=CardPath.of("clinic:appointment_detail"),
             status=CardPath.of("clinic:appointment_status"),
             cancel=CardPath.of("clinic:appointment_cancel"),
+            move=CardPath.of("clinic:appointment_reschedule"),
         )
 
 
 def render_card(
-    appointment: Appointment, *, zone: ZoneInfo, csrf: str, here: str, text: CardText, paths: CardPaths
+    appointment: Appointment,
+    *,
+    zone: ZoneInfo,
+    csrf: str,
+    here: str,
+    text: CardText,
+    paths: CardPaths,
+    can_act: bool = True,
 ) -> SafeString:
+    """One card. ``can_act``: the desk's buttons, and an open card can be dragged to a free
+    slot (static/js/schedule.js); without it (the manager reads the day) the card only links."""
     pk = appointment.pk
     status = appointment.status
     patient = escape(appointment.patient.full_name)
@@ -289,8 +318,10 @@ def render_card(
     cancel_url = paths.cancel(pk)
     start = appointment.start.astimezone(zone).strftime("%H:%M")
     end = appointment.end.astimezone(zone).strftime("%H:%M")
+    movable = can_act and appointment.is_open
+    drag = f' draggable="true" data-pk="{pk}"' if movable else ""
     parts = [
-        f'<div class="appointment-card appointment-{status}" id="appointment-{pk}">'
+        f'<div class="appointment-card appointment-{status}" id="appointment-{pk}"{drag}>'
         '<div class="d-flex justify-content-between align-items-start gap-2">'
         f'<a class="appointment-patient" href="{paths.detail(pk)}">{patient}</a>'
         f'<span class="badge status-badge status-{status}">{escape(text.statuses[status])}</span></div>'
@@ -305,7 +336,7 @@ def render_card(
             f'<div class="appointment-reply reply-{reply}"><i class="bi bi-{icon}" aria-hidden="true"></i> '
             f"{escape(text.replies[reply])}</div>"
         )
-    if appointment.is_open:
+    if movable:
         target = f'hx-target="#appointment-{pk}" hx-swap="outerHTML"'
         hidden = f'<span class="visually-hidden"> {patient}</span>'
         parts.append(
@@ -320,36 +351,72 @@ def render_card(
             f"{escape(text.no_show)}{hidden}</button>"
             f'<button type="submit" formaction="{cancel_url}" class="btn btn-sm btn-outline-danger" '
             f'hx-post="{cancel_url}" {target} hx-prompt="{escape(text.cancel_question)} ({patient})">'
-            f"{escape(text.cancel)}{hidden}</button></form>"
+            f"{escape(text.cancel)}{hidden}</button>"
+            # The keyboard's way to move it (dragging needs a pointer).
+            f'<a class="btn btn-sm btn-outline-secondary" href="{paths.move(pk)}">{escape(text.move)}{hidden}</a>'
+            "</form>"
         )
     parts.append("</div>")
     return mark_safe("".join(parts))  # noqa: S308  (every value above is escaped)
 
 
-def render_grid_body(grid: DayGrid, *, zone: ZoneInfo, csrf: str, here: str) -> SafeString:
+def render_grid_body(grid: DayGrid, *, zone: ZoneInfo, csrf: str, here: str, can_act: bool = True) -> SafeString:
+    """The rows. A free slot carries only its column's key (``data-col``) and its row the time
+    (``data-time``): clicking or dropping on it (static/js/schedule.js) reads the rest from the
+    table, so the hundreds of empty cells add a few bytes each, no URL."""
     text, paths = CardText.now(), CardPaths.now()
+    keys = [str(column.key) for column in grid.columns]
+    free = (
+        '<td class="schedule-slot schedule-free" data-col="{}"></td>' if can_act else '<td class="schedule-slot"></td>'
+    )
     out: list[str] = []
     for row in grid.rows:
         label = row.start.strftime("%H:%M")
         time_cell = label if row.on_the_hour else f'<span class="visually-hidden">{label}</span>'
         out.append(
-            f"<tr{' class=' + chr(34) + 'schedule-hour' + chr(34) if row.on_the_hour else ''}>"
+            f'<tr data-time="{label}"{" class=" + chr(34) + "schedule-hour" + chr(34) if row.on_the_hour else ""}>'
             f'<th scope="row" class="schedule-time">{time_cell}</th>'
         )
-        for cell in row.cells:
+        for n, cell in enumerate(row.cells):
             if cell is None:
                 continue
             if cell.appointment is not None:
-                card = render_card(cell.appointment, zone=zone, csrf=csrf, here=here, text=text, paths=paths)
+                card = render_card(
+                    cell.appointment, zone=zone, csrf=csrf, here=here, text=text, paths=paths, can_act=can_act
+                )
                 out.append(f'<td rowspan="{cell.rowspan}" class="schedule-slot schedule-busy">{card}</td>')
             elif cell.working:
-                out.append('<td class="schedule-slot"></td>')
+                out.append(free.format(keys[n]))
             else:
                 out.append('<td class="schedule-slot schedule-off"></td>')
         out.append("</tr>")
     return mark_safe("".join(out))  # noqa: S308  (built from escaped values and fixed markup)
 
 
-def render_cards(appointments: list[Appointment], *, zone: ZoneInfo, csrf: str, here: str) -> list[SafeString]:
+def render_cards(
+    appointments: list[Appointment], *, zone: ZoneInfo, csrf: str, here: str, can_act: bool = True
+) -> list[SafeString]:
     text, paths = CardText.now(), CardPaths.now()
-    return [render_card(a, zone=zone, csrf=csrf, here=here, text=text, paths=paths) for a in appointments]
+    return [
+        render_card(a, zone=zone, csrf=csrf, here=here, text=text, paths=paths, can_act=can_act) for a in appointments
+    ]
+
+
+def status_counts(appointments: list[Appointment]) -> list[tuple[str, str, int]]:
+    """The counters above the grid: (status, label, how many), in the statuses' order."""
+    counts = dict.fromkeys(AppointmentStatus, 0)
+    for appointment in appointments:
+        counts[AppointmentStatus(appointment.status)] += 1
+    return [(status.value, str(status.label), n) for status, n in counts.items() if n]
+
+
+def day_status_counts(location: Location, day: date) -> list[tuple[str, str, int]]:
+    """The same counters for the whole day at ``location``, in one small query (after an htmx action)."""
+    found = dict(
+        Appointment.objects.on_local_day(location, day).values_list("status").annotate(n=Count("id")).order_by()
+    )
+    return [
+        (status.value, str(status.label), found[status.value])
+        for status in AppointmentStatus
+        if found.get(status.value)
+    ]

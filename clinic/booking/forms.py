@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.forms import PERFORMER_ROLES, StaffChoiceField
-from clinic.models import AppointmentType, Room, User
+from clinic.models import AppointmentType, Location, Room, User
+from clinic.roles import ROLE_BY_GROUP
 from clinic.validators import validate_day_in_range
 
 
@@ -62,3 +64,49 @@ class CancelForm(forms.Form):
         if not reason:
             raise forms.ValidationError(_("Say why the appointment is cancelled."))
         return reason
+
+
+class SlotPickForm(forms.Form):
+    """An empty slot clicked on the day grid: its day and time, and its column (a
+    practitioner, or a room). Only read from the query string: it prefills, never books."""
+
+    date = forms.DateField(validators=[validate_day_in_range])
+    time = forms.TimeField()
+    practitioner = forms.ModelChoiceField(queryset=User.objects.in_roles(*PERFORMER_ROLES), required=False)
+    room = forms.ModelChoiceField(queryset=Room.objects.none(), required=False)
+
+    def __init__(self, *args: Any, location: Location, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        room_field = cast("forms.ModelChoiceField[Room]", self.fields["room"])
+        room_field.queryset = Room.objects.active().filter(location=location)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if bool(cleaned.get("practitioner")) == bool(cleaned.get("room")):
+            raise forms.ValidationError(_("A slot is in one practitioner's or one room's column."))
+        return cleaned
+
+    def appointment_type(self) -> AppointmentType | None:
+        """The first active type the column's practitioner performs (any type, for a room)."""
+        types = AppointmentType.objects.active().order_by("name", "id")
+        practitioner: User | None = self.cleaned_data["practitioner"]
+        if practitioner is not None:
+            groups = set(practitioner.groups.values_list("name", flat=True))
+            performed = [ROLE_BY_GROUP[name].role.value for name in groups if name in ROLE_BY_GROUP]
+            types = types.filter(performed_by__in=performed)
+        return types.first()
+
+    def booking_query(self) -> str:
+        """The booking page's query string: type, practitioner, day, and the clicked time and room."""
+        practitioner: User | None = self.cleaned_data["practitioner"]
+        room: Room | None = self.cleaned_data["room"]
+        appointment_type = self.appointment_type()
+        return urlencode(
+            {
+                "appointment_type": appointment_type.pk if appointment_type else "",
+                "practitioner": practitioner.pk if practitioner else "",
+                "day": self.cleaned_data["date"].isoformat(),
+                "at": self.cleaned_data["time"].strftime("%H:%M"),
+                "room": room.pk if room else "",
+            }
+        )

@@ -3,11 +3,14 @@ moving, checking in and cancelling appointments."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
@@ -20,14 +23,17 @@ from django.views.decorators.http import require_POST
 from clinic import hooks, roles
 from clinic.booking.availability import Slot, free_slots
 from clinic.booking.day_grid import (
+    DayGrid,
     build_day_grid,
     day_appointments,
+    day_status_counts,
     render_cards,
     render_grid_body,
+    status_counts,
     week_appointments,
     week_days,
 )
-from clinic.booking.forms import CancelForm, SlotChoiceForm, SlotSearchForm
+from clinic.booking.forms import CancelForm, SlotChoiceForm, SlotPickForm, SlotSearchForm
 from clinic.booking.services import (
     BookingRefused,
     appointment_book,
@@ -71,7 +77,45 @@ def _day(request: AuthenticatedHttpRequest, location: Location) -> date:
 # --- The day schedule ----------------------------------------------------------------------
 
 
-@permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+def reads_schedule(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The day, the week and the day sheet: the front desk works them, the manager reads them
+    (at any location she works at, through the location switcher). Anyone else: 403."""
+
+    @wraps(view)
+    def wrapped(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not (request.user.has_perm(roles.WORK_FRONT_DESK) or request.user.has_perm(roles.MANAGE_CLINIC)):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _grid_context(
+    request: AuthenticatedHttpRequest, location: Location, day: date, by: str, page: int, here: str
+) -> dict[str, Any]:
+    """What the grid partial needs (the page, and the drop endpoint's answer)."""
+    can_act = request.user.has_perm(roles.WORK_FRONT_DESK)
+    grid = build_day_grid(location, day, by, page)
+    csrf, zone = get_token(request), location.zone
+    return {
+        "grid": grid,
+        "grid_body": render_grid_body(grid, zone=zone, csrf=csrf, here=here, can_act=can_act),
+        "other_cards": render_cards(grid.unplaced + grid.released, zone=zone, csrf=csrf, here=here, can_act=can_act),
+        "day": day,
+        "by": by,
+        "location": location,
+        "can_act": can_act,
+        # One page of columns holds every appointment of the day; else the day's are counted.
+        "status_counts": status_counts(grid.appointments) if grid.pages == 1 else day_status_counts(location, day),
+    }
+
+
+def _log_grid_access(request: AuthenticatedHttpRequest, grid: DayGrid) -> None:
+    shown = (a.patient_id for a in [*grid.appointments, *grid.unplaced, *grid.released])
+    patients_listed_access(acting_user=request.user, patient_ids=shown, request=request, page="day_schedule")
+
+
+@reads_schedule
 def front_desk_home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The front desk's home: one location's day, a column per practitioner (or per room)."""
     location = request.location
@@ -83,34 +127,51 @@ def front_desk_home(request: AuthenticatedHttpRequest) -> HttpResponse:
         page = int(request.GET.get("cols", "1"))
     except ValueError:
         page = 1
-    grid = build_day_grid(location, day, by, page)
-    csrf, here = get_token(request), request.get_full_path()
-    context = {
-        "grid": grid,
-        "grid_body": render_grid_body(grid, zone=location.zone, csrf=csrf, here=here),
-        "other_cards": render_cards(grid.unplaced + grid.released, zone=location.zone, csrf=csrf, here=here),
-        "day": day,
-        "by": by,
-        "location": location,
-        "is_today": day == location.today(),
-        "previous_day": day - timedelta(days=1),
-        "next_day": day + timedelta(days=1),
-        "status_counts": _status_counts(grid.appointments),
-        "calls": hooks.calls_to_make(location),
-    }
-    shown = (a.patient_id for a in [*grid.appointments, *grid.unplaced, *grid.released])
-    patients_listed_access(acting_user=request.user, patient_ids=shown, request=request, page="day_schedule")
+    context = _grid_context(request, location, day, by, page, request.get_full_path())
+    context.update(
+        is_today=day == location.today(),
+        previous_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1),
+        calls=hooks.calls_to_make(location),
+    )
+    _log_grid_access(request, context["grid"])
     return render(request, "clinic/front_desk_home.html", context)
 
 
-def _status_counts(appointments: list[Appointment]) -> list[tuple[str, str, int]]:
-    counts = dict.fromkeys(AppointmentStatus, 0)
-    for appointment in appointments:
-        counts[AppointmentStatus(appointment.status)] += 1
-    return [(status.value, str(status.label), n) for status, n in counts.items() if n]
-
-
 @permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+def slot_book(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """An empty slot of the grid, clicked: find the patient, then book that slot for them.
+
+    A GET that changes nothing: each patient found links to their booking page with the
+    practitioner (or room), the day and the time filled in.
+    """
+    location = working_location(request)
+    form = SlotPickForm(request.GET, location=location)
+    if not form.is_valid():
+        messages.error(request, _("That slot is not on the schedule any more: click a free slot again."))
+        return redirect("clinic:front_desk_home")
+    slot = form.cleaned_data
+    query = request.GET.get("q", "").strip()[:100]
+    found = list(Patient.objects.search(query, limit=20)) if query else []
+    patients_listed_access(
+        acting_user=request.user, patient_ids=(p.pk for p in found), request=request, page="slot_book"
+    )
+    prefill = form.booking_query()
+    context = {
+        "location": location,
+        "slot": slot,
+        "query": query,
+        "found": found,
+        "prefill": prefill,
+        "back": f"{reverse('clinic:front_desk_home')}?date={slot['date'].isoformat()}&by="
+        + ("room" if slot["room"] else "practitioner"),
+    }
+    if request.htmx:
+        return render(request, "clinic/slot_book.html#results", context)
+    return render(request, "clinic/slot_book.html", context)
+
+
+@reads_schedule
 def schedule_week(request: AuthenticatedHttpRequest) -> HttpResponse:
     location = working_location(request)
     day = _day(request, location)
@@ -129,7 +190,7 @@ def schedule_week(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "clinic/schedule_week.html", context)
 
 
-@permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+@reads_schedule
 def schedule_print(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The day sheet: each practitioner's appointments, to print."""
     location = working_location(request)
@@ -183,6 +244,18 @@ def appointment_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
     return render(request, "clinic/appointment_detail.html", _detail_context(appointment, request, CancelForm()))
 
 
+def _clicked_slots(request: AuthenticatedHttpRequest, location: Location, slots: list[Slot]) -> list[Slot]:
+    """The free slots at the time clicked on the day grid (``at``, and ``room`` from a room's column)."""
+    at, room = request.GET.get("at", ""), request.GET.get("room", "")
+    if not at:
+        return []
+    return [
+        slot
+        for slot in slots
+        if location.local(slot.start).strftime("%H:%M") == at and (not room or str(slot.room.pk) == room)
+    ]
+
+
 def _slot_context(
     request: AuthenticatedHttpRequest,
     location: Location,
@@ -209,6 +282,7 @@ def _slot_context(
         "patient": patient,
         "search": search,
         "slots": slots,
+        "clicked": _clicked_slots(request, location, slots),
         "location": location,
         "slot_type_id": chosen_type.pk if chosen_type else "",
     }
@@ -306,13 +380,70 @@ def appointment_reschedule_view(request: AuthenticatedHttpRequest, pk: int) -> H
 
 
 def _after_action(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    """htmx from the day schedule: the changed card. Otherwise back where the desk was."""
+    """htmx from the day schedule: the changed card, the toast and the day's counters (both
+    out of band). Otherwise back where the desk was."""
     appointment = _appointment(request, pk)
     if request.htmx:
         here = safe_next(request, reverse("clinic:front_desk_home"))
-        card = render_cards([appointment], zone=appointment.location.zone, csrf=get_token(request), here=here)[0]
-        return render(request, "clinic/front_desk_home.html#appointment_card", {"card": card})
+        location = appointment.location
+        card = render_cards([appointment], zone=location.zone, csrf=get_token(request), here=here)[0]
+        counts = day_status_counts(location, location.local(appointment.start).date())
+        return render(
+            request,
+            "clinic/front_desk_home.html#appointment_card",
+            {"card": card, "status_counts": counts, "counts_oob": True},
+        )
     return HttpResponseRedirect(safe_next(request, appointment.get_absolute_url()))
+
+
+@require_POST
+@permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+def appointment_drop(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """A card dragged to a free slot of the grid (static/js/schedule.js): move it there.
+
+    The same service and checks as the move page (appointment_reschedule). The answer is the
+    grid again: moved, or unchanged with the reason in a toast (the card snaps back).
+    """
+    location = working_location(request)
+    appointment = _appointment(request, pk)
+    form = SlotPickForm(request.POST, location=location)
+    if appointment.location_id != location.pk:
+        messages.error(request, _("That appointment is at another location."))
+    elif not form.is_valid():
+        messages.error(request, _("Drop the appointment on a free slot of the schedule."))
+    else:
+        slot = form.cleaned_data
+        start = datetime.combine(slot["date"], slot["time"], tzinfo=location.zone)
+        try:
+            appointment_reschedule(
+                acting_user=request.user,
+                appointment=appointment,
+                start=start,
+                practitioner=slot["practitioner"],
+                room=slot["room"],
+                reason=_("Moved on the day schedule"),
+            )
+        except BookingRefused as refused:
+            messages.error(request, _("Not moved: %(reason)s") % {"reason": refused.messages[0]})
+        else:
+            messages.success(
+                request,
+                _("%(patient)s moved to %(when)s.")
+                % {"patient": appointment.patient.full_name, "when": formats.date_format(start, "D j M, H:i")},
+            )
+    here = safe_next(request, reverse("clinic:front_desk_home"))
+    if not request.htmx:
+        return HttpResponseRedirect(here)
+    shown = form.cleaned_data.get("date") if form.is_bound and hasattr(form, "cleaned_data") else None
+    day = shown or location.local(appointment.start).date()
+    by = "room" if request.POST.get("by") == "room" else "practitioner"
+    try:
+        page = int(request.POST.get("cols", "1"))
+    except ValueError:
+        page = 1
+    context = _grid_context(request, location, day, by, page, here)
+    context["counts_oob"] = True
+    return render(request, "clinic/front_desk_home.html#grid_swap", context)
 
 
 # The change and the page that reports it are one unit: if building the response fails, the

@@ -9,13 +9,22 @@ ROWS: dict[str, Row] = {
     "login": Row("get", lambda w: "/sign-in/", everyone(REDIRECT, anonymous=OK)),
     "logout": Row("post", lambda w: "/sign-out/", everyone(REDIRECT, anonymous=REDIRECT)),
     "healthz": Row("get", lambda w: "/healthz", everyone(OK, anonymous=OK)),
-    "clinic:front_desk_home": Row("get", lambda w: "/front-desk/", only("front_desk")),
+    # The manager reads the schedule (day, week, day sheet); only the desk acts on it.
+    "clinic:front_desk_home": Row("get", lambda w: "/front-desk/", only("front_desk", "manager")),
     "clinic:patient_list": Row("get", lambda w: "/patients/", only(*ALL_STAFF_VIEWERS)),
     "clinic:patient_detail": Row("get", lambda w: f"/patients/{w['patient'].pk}/", only(*ALL_STAFF_VIEWERS)),
     "clinic:patient_create": Row("get", lambda w: "/patients/new/", only("front_desk")),
     "clinic:patient_edit": Row("get", lambda w: f"/patients/{w['patient'].pk}/edit/", only("front_desk")),
-    "clinic:schedule_week": Row("get", lambda w: "/front-desk/week/", only("front_desk")),
-    "clinic:schedule_print": Row("get", lambda w: "/front-desk/day-sheet/", only("front_desk")),
+    "clinic:schedule_week": Row("get", lambda w: "/front-desk/week/", only("front_desk", "manager")),
+    "clinic:schedule_print": Row("get", lambda w: "/front-desk/day-sheet/", only("front_desk", "manager")),
+    "clinic:slot_book": Row(
+        "get",
+        lambda w: (
+            f"/front-desk/book/?date={w['appointment'].start.date().isoformat()}&time=10:00"
+            f"&room={w['appointment'].room_id}&q=a"
+        ),
+        only("front_desk"),
+    ),
     "clinic:appointment_new": Row("get", lambda w: f"/patients/{w['patient'].pk}/book/", only("front_desk")),
     "clinic:appointment_detail": Row(
         "get", lambda w: f"/appointments/{w['appointment'].pk}/", only(*ALL_STAFF_VIEWERS)
@@ -28,6 +37,11 @@ ROWS: dict[str, Row] = {
         lambda w: f"/appointments/{w['appointment'].pk}/status/",
         only("front_desk", status=REDIRECT),
         data=lambda w: {"status": "confirmed"},
+    ),
+    "clinic:appointment_drop": Row(
+        "post",
+        lambda w: f"/appointments/{w['appointment'].pk}/drop/",
+        only("front_desk", status=REDIRECT),
     ),
     "clinic:appointment_cancel": Row(
         "post",
