@@ -163,6 +163,37 @@ DEMO_HOURS = (
     ("specialist", 1, (5,), time(10), time(16)),
     ("aesthetician", 1, (5,), time(10), time(16)),
 )
+
+
+def demo_hours(today: date) -> list[tuple[str, int, tuple[int, ...], time, time]]:
+    """DEMO_HOURS, with today a working day at Central whatever weekday ``make run`` runs on.
+
+    On a Saturday or a Sunday Central opens too (the demo day has to show something); when
+    that Saturday is Riverside's day, Riverside's moves to the Sunday, so nobody is at two
+    locations at once.
+    """
+    weekday = today.weekday()
+    hours = []
+    for username, index, weekdays, opens, closes in DEMO_HOURS:
+        days = tuple(weekdays)
+        if index == 0 and weekday not in days:
+            days = (*days, weekday)
+        if index != 0 and weekday in days:
+            days = tuple(6 if day == weekday else day for day in days)
+        hours.append((username, index, days, opens, closes))
+    return hours
+
+
+def nth_working_day(today: date, n: int, working: set[int]) -> date:
+    """Today for n == 0, else the n-th next day Central is open (upcoming appointments fall on working days)."""
+    day = today
+    for _ in range(n):
+        day += timedelta(days=1)
+        while day.weekday() not in working:
+            day += timedelta(days=1)
+    return day
+
+
 # Today at Central: (practitioner, room, type, patient index, local start, status, cancel reason)
 DEMO_TODAY = (
     ("specialist", "Room 1", "Free consultation", 0, time(9, 0), AppointmentStatus.COMPLETED, ""),
@@ -221,8 +252,13 @@ def seed_booking(locations: list[Location], created: dict[str, int]) -> None:
         )
         created["types"] += made
     staff = {user.username: user for user in User.objects.filter(username__in=[p.username for p in DEMO_STAFF])}
-    for username, index, weekdays, opens, closes in DEMO_HOURS:
+    for username, index, weekdays, opens, closes in demo_hours(locations[0].today()):
         for weekday in weekdays:
+            elsewhere = StaffSchedule.objects.filter(staff=staff[username], weekday=weekday).exclude(
+                location=locations[index]
+            )
+            if elsewhere.exists():  # a demo loaded on another weekday: hours never overlap
+                continue
             _, made = StaffSchedule.objects.get_or_create(
                 staff=staff[username],
                 location=locations[index],
@@ -239,6 +275,7 @@ def seed_booking(locations: list[Location], created: dict[str, int]) -> None:
     central = locations[0]
     desk = staff["frontdesk"]
     today = central.today()
+    working = {weekday for username, index, weekdays, *_ in demo_hours(today) if index == 0 for weekday in weekdays}
     plans: list[tuple[int, str, str, str, int, time, AppointmentStatus, str]] = [
         (0, who, room, kind, patient, at, status, reason) for who, room, kind, patient, at, status, reason in DEMO_TODAY
     ] + [
@@ -246,7 +283,7 @@ def seed_booking(locations: list[Location], created: dict[str, int]) -> None:
     ]
     for days, who, room_name, type_name, patient_index, at, status, reason in plans:
         appointment_type = types[type_name]
-        start = datetime.combine(today + timedelta(days=days), at, tzinfo=central.zone)
+        start = datetime.combine(nth_working_day(today, days, working), at, tzinfo=central.zone)
         appointment = Appointment.objects.create(
             appointment_type=appointment_type,
             patient=ordered[patient_index],

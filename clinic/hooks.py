@@ -12,7 +12,7 @@ everything the core hands upward, and an unregistered point has a safe default.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -183,6 +183,37 @@ def patient_deferred(
     """Called by consultations inside the signing's transaction, once per signed deferral."""
     for listener in _deferral_listeners:
         listener(patient=patient, location=location, recheck_on=recheck_on, meanwhile=meanwhile, source=source)
+
+
+@dataclass(frozen=True)
+class PatientAlerts:
+    """What the day sheet warns about for a patient: a recorded allergy and the cautions."""
+
+    allergy: str = ""  # "" when none is recorded ("None known" is not an allergy)
+    cautions: tuple[str, ...] = ()  # plain-language explanations, never rule ids
+
+
+type AlertsProvider = Callable[[Collection[int]], dict[int, PatientAlerts]]
+
+
+def _no_alerts(patient_ids: Collection[int]) -> dict[int, PatientAlerts]:
+    # Without a consultations app nothing about the patient's health is recorded.
+    return {}
+
+
+_patient_alerts: AlertsProvider = _no_alerts
+
+
+def provide_patient_alerts(provider: AlertsProvider) -> None:
+    """Set who answers "what must the desk know about these patients?" (consultations: the
+    allergy and cautions of each one's latest signed consultation, in one query)."""
+    global _patient_alerts
+    _patient_alerts = provider
+
+
+def patient_alerts(patient_ids: Collection[int]) -> dict[int, PatientAlerts]:
+    """The alerts of each of ``patient_ids`` that has any (the day sheet)."""
+    return _patient_alerts(patient_ids)
 
 
 type DemoSeed = Callable[[], dict[str, int]]

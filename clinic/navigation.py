@@ -36,6 +36,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem(_("Treatments"), "treatments:home", "droplet-half", roles.WORK_TREATMENTS),
     NavItem(_("Check-ins"), "aftercare:specialist_queue", "heart-pulse", roles.WORK_CONSULTATIONS),
     NavItem(_("Role approvals"), "clinic:role_grants", "person-check", roles.WORK_CONSULTATIONS),
+    # The manager reads the day schedule (the front desk has it as "Front desk").
+    NavItem(_("Schedule"), "clinic:front_desk_home", "calendar-week", roles.MANAGE_CLINIC),
     NavItem(_("Messages"), "aftercare:dashboard", "envelope", roles.MANAGE_CLINIC),
     NavItem(_("Clinic"), "clinic:manager_home", "gear", roles.MANAGE_CLINIC),
     NavItem(_("Audit"), "clinic:audit", "shield-check", roles.MANAGE_CLINIC),

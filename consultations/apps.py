@@ -13,4 +13,5 @@ class ConsultationsConfig(AppConfig):
         hooks.provide_extraction_clearance(eligibility.patient_cleared_for_extraction)
         hooks.provide_session_preparation(selectors.session_pause_instructions)
         hooks.register_calls_to_make(selectors.held_sessions_to_call)
+        hooks.provide_patient_alerts(selectors.patient_alerts)
         hooks.register_demo_seed(demo.seed)

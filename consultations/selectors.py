@@ -9,7 +9,8 @@ aesthetician must see before touching the skin: allergies, conditions, medicatio
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -18,10 +19,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic.hooks import PatientToCall
+from clinic.hooks import PatientAlerts, PatientToCall
 from clinic.models import RELEASED_STATUSES, Appointment, AppointmentKind, AppointmentType, Location
+from consultations import rules
 from consultations.grading import Counts
-from consultations.models import Consultation, Outcome, PlanSession, PlanStatus, TreatmentPlan
+from consultations.models import Allergen, Consultation, Outcome, PlanSession, PlanStatus, TreatmentPlan
 
 # A plan's first session, with nothing booked before it, is suggested for the next morning.
 FIRST_SESSION_AT = time(10, 0)
@@ -316,3 +318,52 @@ def patient_allergens(patient_id: int) -> tuple[str, ...]:
     """
     latest = latest_signed_consultation(patient_id)
     return tuple(latest.allergens) if latest is not None else ()
+
+
+# What people type in the allergy box to say there is none: an answer, not an allergy.
+NO_ALLERGY_ANSWERS = frozenset(
+    {
+        "",
+        "none",
+        "none known",
+        "no known allergies",
+        "no known allergy",
+        "no allergies",
+        "no",
+        "nil",
+        "nka",
+        "nkda",
+        "n/a",
+        "na",
+    }
+)
+
+
+def is_real_allergy(text: str) -> bool:
+    """Whether the allergy text records an allergy ("None known." and the like do not)."""
+    normalised = " ".join(re.findall(r"[a-z/]+", text.lower()))
+    return normalised not in NO_ALLERGY_ANSWERS
+
+
+def patient_alerts(patient_ids: Collection[int]) -> dict[int, PatientAlerts]:
+    """Each patient's allergy and cautions from their latest signed consultation, in one query
+    (the day sheet, through clinic.hooks). Patients with nothing to warn about are left out."""
+    latest = (
+        Consultation.objects.signed()
+        .filter(patient_id__in=list(patient_ids))
+        .order_by("patient_id", "-signed_at", "-id")
+        .distinct("patient_id")
+        .only("patient_id", "allergies", "allergens", "no_known_allergies", "cautions")
+    )
+    alerts: dict[int, PatientAlerts] = {}
+    for consultation in latest:
+        words = []
+        if not consultation.no_known_allergies and is_real_allergy(consultation.allergies):
+            words.append(consultation.allergies.strip())
+        words += [str(Allergen(tag).label) for tag in consultation.allergens if tag in Allergen.values]
+        cautions = tuple(
+            str(rules.CAUTIONS_BY_ID[c].explanation) for c in consultation.cautions if c in rules.CAUTIONS_BY_ID
+        )
+        if words or cautions:
+            alerts[consultation.patient_id] = PatientAlerts(allergy="; ".join(words), cautions=cautions)
+    return alerts

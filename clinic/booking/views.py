@@ -25,7 +25,6 @@ from clinic.booking.availability import Slot, free_slots
 from clinic.booking.day_grid import (
     DayGrid,
     build_day_grid,
-    day_appointments,
     day_status_counts,
     render_cards,
     render_grid_body,
@@ -197,12 +196,23 @@ def schedule_print(request: AuthenticatedHttpRequest) -> HttpResponse:
     day = _day(request, location)
     sheets: dict[int, tuple[User, list[Appointment]]] = {}
     # The whole day, every practitioner: the sheet is printed once, not reloaded all morning.
-    for appointment in day_appointments(location, day):
-        if appointment.status not in RELEASED_STATUSES:
-            sheets.setdefault(appointment.practitioner_id, (appointment.practitioner, []))[1].append(appointment)
-    context = {"location": location, "day": day, "sheets": list(sheets.values())}
-    shown = (a.patient_id for _, appointments in sheets.values() for a in appointments)
-    patients_listed_access(acting_user=request.user, patient_ids=shown, request=request, page="day_sheet")
+    # Each row carries the patient's reply to the reminder (a request to reschedule not yet
+    # acted on shows), in the same query.
+    appointments = (
+        Appointment.objects.on_local_day(location, day)
+        .with_related()
+        .annotate(patient_reply=hooks.appointment_reply())
+        .exclude(status__in=RELEASED_STATUSES)
+        .order_by("start", "id")
+    )
+    for appointment in appointments:
+        sheets.setdefault(appointment.practitioner_id, (appointment.practitioner, []))[1].append(appointment)
+    patient_ids = {a.patient_id for _, listed in sheets.values() for a in listed}
+    # Allergy and cautions come from consultations (clinic.hooks), one query for the whole sheet.
+    alerts = hooks.patient_alerts(patient_ids)
+    rows = [(practitioner, [(a, alerts.get(a.patient_id)) for a in listed]) for practitioner, listed in sheets.values()]
+    context = {"location": location, "day": day, "sheets": rows}
+    patients_listed_access(acting_user=request.user, patient_ids=patient_ids, request=request, page="day_sheet")
     return render(request, "clinic/schedule_print.html", context)
 
 
