@@ -54,7 +54,10 @@ def test_clicking_a_free_slot_books_it_with_practitioner_and_time_filled_in(page
     expect(page.get_by_test_id("clicked-slot")).to_contain_text("10:00")
     expect(page.get_by_test_id("clicked-slot")).to_contain_text("Sara Lind")
     page.get_by_label("Find a patient").fill("Nora")
-    page.get_by_role("link", name="Book for Nora Quinn").click()
+    found = page.get_by_role("link", name="Book for Nora Quinn")
+    expect(found).to_be_visible()
+    assert settled_axe(page) == []
+    found.click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Book an appointment")
     clicked = page.get_by_test_id("clicked-slots").get_by_role("button")
@@ -120,4 +123,31 @@ def test_the_status_counters_follow_a_check_in_without_a_reload(page: Page, live
     page.get_by_role("button", name="Check in Nora Quinn").click()
     expect(counts).to_have_text("Checked in: 1")
     assert page.evaluate("window.__sameDocument") is True, "the counters updated in place"
+    assert settled_axe(page) == []
+
+
+def test_the_manager_reads_the_day_week_and_day_sheet(page: Page, live_server: object) -> None:
+    central, sara = clinic()
+    tomorrow = central.today() + timedelta(days=1)
+    nora = PatientFactory(first_name="Nora", last_name="Quinn")
+    AppointmentFactory(
+        patient=nora,
+        practitioner=sara,
+        room=RoomFactory(location=central, name="Room 1"),
+        start=datetime.combine(tomorrow, time(10), tzinfo=central.zone),
+    )
+    UserFactory(username="mgr", first_name="Maya", last_name="Manager", role=Role.MANAGER)
+    base = str(live_server)
+    sign_in(page, base, "mgr")
+    page.get_by_role("link", name="Schedule").click()
+    page.get_by_role("link", name="Next day").click()
+    expect(page.locator(".appointment-card", has_text="Nora Quinn")).to_be_visible()
+    expect(page.get_by_role("button", name="Check in Nora Quinn")).to_have_count(0)
+    assert settled_axe(page) == []
+    page.get_by_role("link", name="Week").click()
+    expect(page.get_by_role("link", name="10:00 Nora Quinn")).to_be_visible()
+    assert settled_axe(page) == []
+    page.goto(f"{base}/front-desk/day-sheet/?date={tomorrow.isoformat()}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Day sheet")
+    expect(page.get_by_role("cell", name="Nora Quinn")).to_be_visible()
     assert settled_axe(page) == []
