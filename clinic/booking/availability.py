@@ -40,10 +40,12 @@ def free_slots(
     practitioner: User | None = None,
     exclude_appointment_id: int | None = None,
     not_before: datetime | None = None,
+    room: Room | None = None,
 ) -> list[Slot]:
     """Every free start (on a 15-minute grid) on ``day`` at ``location``, earliest first.
 
-    One slot per start and practitioner, with the first free room.
+    One slot per start and practitioner, with the first free room (or only ``room``: a slot
+    clicked in a room's column of the day grid).
     """
     candidates = [practitioner] if practitioner is not None else performers(appointment_type)
     if not candidates:
@@ -56,6 +58,8 @@ def free_slots(
 
     schedules = StaffSchedule.objects.filter(location=location, weekday=day.weekday(), staff_id__in=ids)
     rooms = list(Room.objects.active().filter(location=location).order_by("name", "id"))
+    if room is not None:
+        rooms = [r for r in rooms if r.pk == room.pk]
     if not rooms:
         return []
     busy_staff: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)

@@ -254,16 +254,27 @@ def appointment_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
     return render(request, "clinic/appointment_detail.html", _detail_context(appointment, request, CancelForm()))
 
 
-def _clicked_slots(request: AuthenticatedHttpRequest, location: Location, slots: list[Slot]) -> list[Slot]:
-    """The free slots at the time clicked on the day grid (``at``, and ``room`` from a room's column)."""
-    at, room = request.GET.get("at", ""), request.GET.get("room", "")
-    if not at:
+def _clicked_slots(
+    request: AuthenticatedHttpRequest, location: Location, search: SlotSearchForm, slots: list[Slot]
+) -> list[Slot]:
+    """The free slots at the time clicked on the day grid (``at``; in that room, from a room's column)."""
+    at = request.GET.get("at", "")
+    if not at or not slots:
         return []
-    return [
-        slot
-        for slot in slots
-        if location.local(slot.start).strftime("%H:%M") == at and (not room or str(slot.room.pk) == room)
-    ]
+    asked = request.GET.get("room", "")
+    room = None
+    if asked.isdigit() and len(asked) < 10:  # an id, not junk (nor past the column's range)
+        room = Room.objects.active().filter(location=location, pk=int(asked)).first()
+    if room is not None:
+        # The list shows each start once, with the first free room: look in the clicked one.
+        slots = free_slots(
+            appointment_type=search.cleaned_data["appointment_type"],
+            location=location,
+            day=search.cleaned_data["day"],
+            practitioner=search.cleaned_data["practitioner"],
+            room=room,
+        )
+    return [slot for slot in slots if location.local(slot.start).strftime("%H:%M") == at]
 
 
 def _slot_context(
@@ -292,7 +303,7 @@ def _slot_context(
         "patient": patient,
         "search": search,
         "slots": slots,
-        "clicked": _clicked_slots(request, location, slots),
+        "clicked": _clicked_slots(request, location, search, slots),
         "location": location,
         "slot_type_id": chosen_type.pk if chosen_type else "",
     }

@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from aftercare.models import AppointmentReply
 from clinic import demo
@@ -139,6 +141,23 @@ def test_the_booking_page_offers_the_clicked_time_first(desk: Client, central: L
     assert 'data-testid="clicked-slots"' in response.content.decode()
 
 
+def test_a_slot_clicked_in_a_rooms_column_books_that_room(desk: Client, central: Location) -> None:
+    anna = person("anna", "Anna", "Abbott", central)
+    RoomFactory(location=central, name="Room 1")
+    room_2 = RoomFactory(location=central, name="Room 2")
+    consultation = AppointmentTypeFactory()
+    patient = PatientFactory(first_name="Zoe", last_name="Walker")
+    body = desk.get(
+        "/front-desk/book/", {"date": TUESDAY.isoformat(), "time": "11:30", "room": room_2.pk, "q": "zoe"}
+    ).content.decode()
+    assert f"&amp;at=11%3A30&amp;room={room_2.pk}" in body
+    response = desk.get(
+        f"/patients/{patient.pk}/book/",
+        {"appointment_type": consultation.pk, "day": TUESDAY.isoformat(), "at": "11:30", "room": room_2.pk},
+    )
+    assert [(s.start, s.practitioner, s.room) for s in response.context["clicked"]] == [(at(11, 30), anna, room_2)]
+
+
 def test_a_slot_not_on_the_schedule_sends_the_desk_back(desk: Client, central: Location) -> None:
     response = desk.get("/front-desk/book/", {"date": "junk", "time": "25:99"})
     assert response.status_code == 302
@@ -260,6 +279,34 @@ def test_the_day_sheet_carries_phone_allergy_cautions_and_reschedule_requests(de
     assert "Allergy: None known" not in body
     assert body.count("Asked to reschedule") == 1
     assert body.index(first.patient.full_name) < body.index("Allergy: Penicillin")
+
+
+def test_the_day_sheet_needs_the_same_queries_for_few_or_many_patients(desk: Client, central: Location) -> None:
+    anna = person("anna", "Anna", "Abbott", central)
+    room = RoomFactory(location=central)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert desk.get("/front-desk/day-sheet/", {"date": TUESDAY.isoformat()}).status_code == 200
+        return len(captured)
+
+    def patient_seen_at(hour: int) -> None:
+        patient = PatientFactory()
+        ConsultationFactory(
+            recommended=True,
+            patient=patient,
+            appointment__patient=patient,
+            appointment__room=room,
+            appointment__start=at(hour, day=date(2026, 2, 1)),
+            allergies="Latex",
+        )
+        AppointmentFactory(patient=patient, practitioner=anna, room=room, start=at(hour))
+
+    patient_seen_at(9)
+    few = queries()
+    for hour in range(10, 16):
+        patient_seen_at(hour)
+    assert queries() == few
 
 
 @pytest.mark.parametrize(
