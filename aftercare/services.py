@@ -31,6 +31,8 @@ from aftercare.defaults import (
 from aftercare.models import (
     CHECKIN_KINDS,
     REMINDER_KINDS,
+    REMINDER_NEEDLESS_STATUSES,
+    REMINDER_WITHDRAWN,
     AppointmentReply,
     AppointmentReplyAnswer,
     CheckIn,
@@ -680,6 +682,18 @@ def booking_messages_cancel(*, appointment: Appointment) -> int:
     """A cancelled appointment cancels its pending messages."""
     return messages_cancel_for_source(
         source=_appointment_source(appointment), reason=_("The appointment was cancelled.")
+    )
+
+
+def booking_reminders_withdraw(*, appointment: Appointment) -> int:
+    """The patient is here (or was a no-show, or is done): the appointment's pending reminders
+    are cancelled. The dispatcher checks again at send time (``REMINDER_WITHDRAWN``)."""
+    if appointment.status not in REMINDER_NEEDLESS_STATUSES:
+        return 0
+    return (
+        Message.objects.filter(source=_appointment_source(appointment), kind__in=REMINDER_KINDS)
+        .pending()
+        .update(status=MessageStatus.CANCELLED, cancelled_reason=str(REMINDER_WITHDRAWN)[:200])
     )
 
 

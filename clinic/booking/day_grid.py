@@ -226,6 +226,7 @@ class CardText:
     cancel: str
     no_show_question: str
     cancel_question: str
+    cancel_reason: str
     replies: dict[str, str]
 
     @classmethod
@@ -236,7 +237,8 @@ class CardText:
             no_show=gettext("No-show"),
             cancel=gettext("Cancel"),
             no_show_question=gettext("Mark as a no-show?"),
-            cancel_question=gettext("Cancel this appointment? Give the reason:"),
+            cancel_question=gettext("Cancel this appointment? The time becomes free for others."),
+            cancel_reason=gettext("Reason for cancelling"),
             replies={"confirm": gettext("Patient confirmed"), "reschedule": gettext("Asks to reschedule")},
         )
 
@@ -319,7 +321,8 @@ def render_card(
             f'hx-post="{status_url}" {target} hx-confirm="{escape(text.no_show_question)} {patient}">'
             f"{escape(text.no_show)}{hidden}</button>"
             f'<button type="submit" formaction="{cancel_url}" class="btn btn-sm btn-outline-danger" '
-            f'hx-post="{cancel_url}" {target} hx-prompt="{escape(text.cancel_question)} ({patient})">'
+            f'hx-post="{cancel_url}" {target} hx-confirm="{escape(text.cancel_question)} ({patient})" '
+            f'data-reason-dialog="{escape(text.cancel_reason)}" data-confirm-danger>'
             f"{escape(text.cancel)}{hidden}</button></form>"
         )
     parts.append("</div>")

@@ -54,11 +54,31 @@ class SlotChoiceForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(
-        label=_("Reason for cancelling"), max_length=500, widget=forms.TextInput(attrs={"autocomplete": "off"})
+        label=_("Reason for cancelling"),
+        max_length=500,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": _("Say why the appointment is cancelled.")},
     )
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"].strip()
         if not reason:
             raise forms.ValidationError(_("Say why the appointment is cancelled."))
+        return reason
+
+
+class RevertForm(forms.Form):
+    """Take back the last status after the undo window: the reason goes into the history."""
+
+    reason = forms.CharField(
+        label=_("Why is it reverted?"),
+        max_length=500,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": _("Say why the status is reverted.")},
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Say why the status is reverted."))
         return reason

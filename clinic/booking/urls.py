@@ -16,4 +16,5 @@ urlpatterns = [
     path("appointments/<int:pk>/move/", views.appointment_reschedule_view, name="appointment_reschedule"),
     path("appointments/<int:pk>/status/", views.appointment_status, name="appointment_status"),
     path("appointments/<int:pk>/cancel/", views.appointment_cancel_view, name="appointment_cancel"),
+    path("appointments/<int:pk>/revert/", views.appointment_revert_view, name="appointment_revert"),
 ]
