@@ -28,7 +28,7 @@ from clinic.booking.day_grid import (
     week_appointments,
     week_days,
 )
-from clinic.booking.forms import CancelForm, RevertForm, SlotChoiceForm, SlotSearchForm
+from clinic.booking.forms import CancelForm, RevertForm, SlotChoiceForm, SlotSearchForm, default_type
 from clinic.booking.services import (
     BookingRefused,
     appointment_book,
@@ -41,6 +41,7 @@ from clinic.http import AuthenticatedHttpRequest, safe_next, working_location
 from clinic.models import (
     RELEASED_STATUSES,
     Appointment,
+    AppointmentKind,
     AppointmentStatus,
     AppointmentType,
     Location,
@@ -209,10 +210,14 @@ def _slot_context(
     patient: Patient,
     initial_type: AppointmentType | None,
     exclude_appointment_id: int | None = None,
+    extraction_allowed: bool = True,
 ) -> dict[str, Any]:
     data = request.GET if "appointment_type" in request.GET else None
     search = SlotSearchForm(
-        data, initial={"day": location.today(), "appointment_type": initial_type}, auto_id="find_%s"
+        data,
+        initial={"day": location.today(), "appointment_type": initial_type},
+        auto_id="find_%s",
+        extraction_allowed=extraction_allowed,
     )
     slots: list[Slot] = []
     if search.is_bound and search.is_valid():
@@ -224,12 +229,20 @@ def _slot_context(
             exclude_appointment_id=exclude_appointment_id,
         )
     chosen_type = search.cleaned_data["appointment_type"] if slots else initial_type
+    listed_for = search.chosen_type.pk if search.chosen_type else ""
     return {
         "patient": patient,
         "search": search,
         "slots": slots,
         "location": location,
         "slot_type_id": chosen_type.pk if chosen_type else "",
+        # Said on the page: why there is no extraction session to choose, and what to book instead.
+        # The practitioner select lists who performs the chosen type: sent again (out of band)
+        # only when the type changed, so a person choosing from it keeps their focus.
+        "practitioners_for": listed_for,
+        "practitioners_changed": request.GET.get("practitioners_for", "") != str(listed_for),
+        "extraction_withheld": not extraction_allowed
+        and AppointmentType.objects.active().filter(kind=AppointmentKind.EXTRACTION).exists(),
     }
 
 
@@ -241,8 +254,9 @@ def appointment_book_view(request: AuthenticatedHttpRequest, patient_pk: int) ->
 
     def page_context() -> dict[str, Any]:
         # Only when the page is shown: a successful booking POST needs none of it.
-        first_type = AppointmentType.objects.active().first()
-        return _slot_context(request, location, patient=patient, initial_type=first_type)
+        cleared = hooks.patient_cleared_for_extraction(patient)
+        first_type = default_type(extraction_allowed=cleared)
+        return _slot_context(request, location, patient=patient, initial_type=first_type, extraction_allowed=cleared)
 
     if request.method == "POST":
         choice = SlotChoiceForm(request.POST)
