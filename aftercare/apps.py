@@ -18,4 +18,5 @@ class AftercareConfig(AppConfig):
         )
         clinic_hooks.provide_appointment_reply(selectors.latest_appointment_reply)
         clinic_hooks.register_deferral_listener(hooks.patient_deferred)
+        clinic_hooks.register_calls_to_make(selectors.reschedule_requests_to_call)
         clinic_hooks.register_demo_seed(demo.seed)

@@ -435,6 +435,12 @@ class AppointmentReply(models.Model):
     )
     answer = models.CharField(_("answer"), max_length=16, choices=AppointmentReplyAnswer.choices)
     answered_at = models.DateTimeField(_("answered"), default=timezone.now)
+    # "I need another time" stays on the front desk's worklist until someone acts on it: moves
+    # or cancels the appointment (seen from its change rows), or marks it handled here.
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
+    handled_by = models.ForeignKey(
+        User, verbose_name=_("handled by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-answered_at"]
@@ -443,6 +449,10 @@ class AppointmentReply(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(answer__in=AppointmentReplyAnswer.values), name="appointment_reply_answer_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(handled_at__isnull=True) | Q(handled_by__isnull=False),
+                name="appointment_reply_handled_has_who",
             ),
         ]
 

@@ -555,6 +555,17 @@ def messages_cancel_for_source(*, source: str, reason: str) -> int:
         )
 
 
+def reschedule_request_handle(*, acting_user: User, reply: AppointmentReply) -> bool:
+    """The desk dealt with "I need another time" (a call, a note): it leaves the worklist."""
+    with acting_as(acting_user), transaction.atomic():
+        reply = AppointmentReply.objects.select_for_update().get(pk=reply.pk)
+        if reply.handled_at is not None:
+            return False
+        reply.handled_at, reply.handled_by = timezone.now(), acting_user
+        reply.save(update_fields=["handled_at", "handled_by"])
+    return True
+
+
 def queue_entry_resolve(*, acting_user: User, entry: SpecialistQueueEntry, resolution: str) -> bool:
     with acting_as(acting_user), transaction.atomic():
         entry = SpecialistQueueEntry.objects.select_for_update().get(pk=entry.pk)

@@ -150,6 +150,8 @@ class PatientToCall:
     reason: str
     appointment_id: int | None = None
     start: datetime | None = None
+    # Where a POST marks the row handled, for rows that stay until someone says so.
+    handle_url: str = ""
 
 
 type CallsProvider = Callable[["Location"], list[PatientToCall]]

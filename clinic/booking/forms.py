@@ -52,7 +52,7 @@ class SlotSearchForm(forms.Form):
         if self.is_bound and self.data.get("practitioner"):
             allowed = {str(pk) for pk in practitioner_field.queryset.values_list("pk", flat=True)}
             if self.data["practitioner"] not in allowed:
-                self.data = {**self.data, "practitioner": ""}
+                self.data = {**{key: self.data.get(key) for key in self.data}, "practitioner": ""}
 
     def _chosen_type(self, types: QuerySet[AppointmentType]) -> AppointmentType | None:
         raw = self.data.get("appointment_type") if self.is_bound else None
