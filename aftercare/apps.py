@@ -14,7 +14,9 @@ class AftercareConfig(AppConfig):
             booked=hooks.appointment_booked,
             rescheduled=hooks.appointment_rescheduled,
             cancelled=hooks.appointment_cancelled,
+            status_changed=hooks.appointment_status_changed,
         )
         clinic_hooks.provide_appointment_reply(selectors.latest_appointment_reply)
         clinic_hooks.register_deferral_listener(hooks.patient_deferred)
+        clinic_hooks.register_calls_to_make(selectors.reschedule_requests_to_call)
         clinic_hooks.register_demo_seed(demo.seed)

@@ -48,10 +48,17 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from aftercare import outgoing
-from aftercare.models import MailServerState, Message, MessageStatus
+from aftercare.models import (
+    REMINDER_KINDS,
+    REMINDER_NEEDLESS_STATUSES,
+    REMINDER_WITHDRAWN,
+    MailServerState,
+    Message,
+    MessageStatus,
+)
 from clinic.audit import acting_as
 from clinic.health import DISPATCHER_HEARTBEAT, heartbeat_beat
-from clinic.models import Patient, User
+from clinic.models import Appointment, Patient, User
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +73,18 @@ DB_TRIES, MARK_TRIES = 3, 6
 # The fenced check before each send: still held by this claim, and consent and address as
 # the database has them now (not as they were when the batch was claimed). A read, not an
 # UPDATE: the claim's lease is renewed for all its rows together (``renew``), so the check
-# costs no write, no index update and no audit trigger per message.
+# costs no write, no index update and no audit trigger per message. For an appointment's
+# reminder it also reads the appointment's status: a patient already checked in, seen or
+# marked a no-show gets no reminder, whatever path changed the status.
+_REMINDER_KINDS_SQL = ", ".join(f"'{kind}'" for kind in REMINDER_KINDS)
 CONFIRM_SQL = f"""
-SELECT m.id, p.email_consent, p.email, (SELECT u.email FROM {User._meta.db_table} AS u WHERE u.id = m.to_user_id)
+SELECT m.id, p.email_consent, p.email, (SELECT u.email FROM {User._meta.db_table} AS u WHERE u.id = m.to_user_id),
+    CASE WHEN m.kind IN ({_REMINDER_KINDS_SQL}) AND m.source ~ '^appointment:[0-9]+$' THEN
+        (SELECT a.status FROM {Appointment._meta.db_table} AS a WHERE a.id = split_part(m.source, ':', 2)::bigint)
+    END
 FROM {Message._meta.db_table} AS m JOIN {Patient._meta.db_table} AS p ON p.id = m.patient_id
 WHERE m.id = %(next)s AND m.claim_id = %(claim)s AND m.status = 'sending'
-"""  # noqa: S608  (table names from the models, values as parameters)
+"""  # noqa: S608  (table names and kinds from the models, values as parameters)
 
 # The "sent" mark: one single-row UPDATE, fenced by the claim id. The same statement (one
 # round trip, one commit) also runs the check above for the claim's next message, which is
@@ -96,12 +109,20 @@ class Confirmed:
     consent: bool
     patient_email: str
     staff_email: str | None
+    # The status of the appointment a reminder is for (None for any other message).
+    appointment_status: str | None = None
 
 
 def _confirmed(row: tuple[object, ...] | None) -> Confirmed | None:
     if row is None or row[0] is None:
         return None
-    return Confirmed(int(str(row[0])), bool(row[1]), str(row[2] or ""), None if row[3] is None else str(row[3]))
+    return Confirmed(
+        int(str(row[0])),
+        bool(row[1]),
+        str(row[2] or ""),
+        None if row[3] is None else str(row[3]),
+        None if row[4] is None else str(row[4]),
+    )
 
 
 @dataclass
@@ -110,6 +131,8 @@ class DispatchResult:
     failed: int = 0
     retrying: int = 0
     skipped: int = 0
+    # Reminders not sent after all: the patient was already checked in, seen or a no-show.
+    withdrawn: int = 0
     # Rows whose claim another dispatcher took over (its lease ran out): not ours to send.
     lost: int = 0
     # True when the run stopped with due rows possibly left (batch limit, time budget).
@@ -119,7 +142,7 @@ class DispatchResult:
 
     @property
     def handled(self) -> int:
-        return self.sent + self.failed + self.retrying + self.skipped + self.lost
+        return self.sent + self.failed + self.retrying + self.skipped + self.withdrawn + self.lost
 
 
 @dataclass
@@ -244,7 +267,7 @@ def mark_sent(
     with db_connection.cursor() as cursor:
         cursor.execute(MARK_SENT_SQL, params)
         # Always one row (SELECT … FROM (SELECT 1)); its check columns are NULL when not held.
-        row = cursor.fetchone() or (0, None, None, None, None)
+        row = cursor.fetchone() or (0, None, None, None, None, None)
     marked = (
         bool(row[0]) or Message.objects.filter(pk=message.pk, claim_id=claim_id, status=MessageStatus.SENT).exists()
     )
@@ -383,6 +406,12 @@ def send_one(
         confirmed = _db(lambda: confirm(message, claim.id), what="confirming a claim")
     if confirmed is None:
         return "lost", None, None
+    if confirmed.appointment_status in REMINDER_NEEDLESS_STATUSES:
+        _db(
+            lambda: message.mark_withdrawn(claim_id=claim.id, reason=str(REMINDER_WITHDRAWN)),
+            what="withdrawing a reminder",
+        )
+        return "withdrawn", None, None
     if message.to_user_id is None:
         if not (confirmed.consent and confirmed.patient_email):
             _db(lambda: message.mark_skipped_no_consent(claim_id=claim.id), what="recording no consent")
@@ -488,11 +517,12 @@ def _dispatch(*, limit: int | None, budget_seconds: float | None) -> DispatchRes
     heartbeat_beat(name=DISPATCHER_HEARTBEAT)
     if result.handled:
         logger.info(
-            "dispatched: %s sent, %s retrying, %s failed, %s skipped, %s taken over",
+            "dispatched: %s sent, %s retrying, %s failed, %s skipped, %s withdrawn, %s taken over",
             result.sent,
             result.retrying,
             result.failed,
             result.skipped,
+            result.withdrawn,
             result.lost,
         )
     return result

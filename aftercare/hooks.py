@@ -32,6 +32,10 @@ def appointment_cancelled(*, appointment: Appointment) -> None:
     services.booking_messages_cancel(appointment=appointment)
 
 
+def appointment_status_changed(*, appointment: Appointment) -> None:
+    services.booking_reminders_withdraw(appointment=appointment)
+
+
 def patient_deferred(
     *, patient: Patient, location: Location, recheck_on: date | None, meanwhile: list[str], source: str
 ) -> None:

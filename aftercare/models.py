@@ -20,7 +20,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from clinic.constraints import LONG_NOTE, NOTE, REASON, text_fits
-from clinic.models import Location, Patient, User
+from clinic.models import AppointmentStatus, Location, Patient, User
 
 
 class MessageKind(models.TextChoices):
@@ -43,6 +43,15 @@ class MessageKind(models.TextChoices):
 CHECKIN_KINDS = (MessageKind.CHECKIN_DAY1, MessageKind.CHECKIN_DAY3)
 # Reminders with "Yes, I will be there" / "I need another time" links, written per appointment.
 REMINDER_KINDS = (MessageKind.BOOKING_REMINDER, MessageKind.SESSION_REMINDER)
+# An appointment in one of these needs no reminder: the patient came (or did not), so a
+# "see you tomorrow" would be wrong. The outbox drops such a reminder, also at send time.
+REMINDER_NEEDLESS_STATUSES = (
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.IN_PROGRESS,
+    AppointmentStatus.COMPLETED,
+    AppointmentStatus.NO_SHOW,
+)
+REMINDER_WITHDRAWN = _("The patient has already been seen or marked a no-show.")
 
 
 class TemplateVariant(models.TextChoices):
@@ -199,6 +208,13 @@ class Message(models.Model):
         if skipped:
             self.status = MessageStatus.SKIPPED_NO_CONSENT
         return bool(skipped)
+
+    def mark_withdrawn(self, *, claim_id: uuid.UUID, reason: str) -> bool:
+        """Not sent after all: what it was about is over (a reminder for a patient already seen)."""
+        withdrawn = self._held(claim_id).update(status=MessageStatus.CANCELLED, cancelled_reason=reason[:200])
+        if withdrawn:
+            self.status = MessageStatus.CANCELLED
+        return bool(withdrawn)
 
     def record_failure(
         self, *, error: str, permanent: bool, at: datetime, retry_base_seconds: int, claim_id: uuid.UUID
@@ -419,6 +435,12 @@ class AppointmentReply(models.Model):
     )
     answer = models.CharField(_("answer"), max_length=16, choices=AppointmentReplyAnswer.choices)
     answered_at = models.DateTimeField(_("answered"), default=timezone.now)
+    # "I need another time" stays on the front desk's worklist until someone acts on it: moves
+    # or cancels the appointment (seen from its change rows), or marks it handled here.
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
+    handled_by = models.ForeignKey(
+        User, verbose_name=_("handled by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-answered_at"]
@@ -427,6 +449,10 @@ class AppointmentReply(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(answer__in=AppointmentReplyAnswer.values), name="appointment_reply_answer_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(handled_at__isnull=True) | Q(handled_by__isnull=False),
+                name="appointment_reply_handled_has_who",
             ),
         ]
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from aftercare.models import (
     AppointmentReply,
+    AppointmentReplyAnswer,
     CheckIn,
     CheckInAnswer,
     LinkClick,
@@ -18,6 +22,8 @@ from aftercare.models import (
     MessageStatus,
     SpecialistQueueEntry,
 )
+from clinic.hooks import PatientToCall
+from clinic.models import OPEN_STATUSES, AppointmentStatusChange, Location
 
 
 def latest_appointment_reply() -> Subquery:
@@ -86,3 +92,45 @@ def patient_messages(patient_id: int, limit: int = 200) -> list[Message]:
 
 def open_queue() -> list[SpecialistQueueEntry]:
     return list(SpecialistQueueEntry.objects.open().select_related("patient", "checkin", "location"))
+
+
+def open_reschedule_requests(location: Location) -> list[AppointmentReply]:
+    """Patients who answered a reminder with "I need another time" and whom nobody has acted on
+    yet: the appointment is still open, not moved since the answer, and not marked handled."""
+    moved_since = AppointmentStatusChange.objects.filter(
+        appointment=OuterRef("appointment"), old_start__isnull=False, at__gte=OuterRef("answered_at")
+    )
+    return list(
+        AppointmentReply.objects.filter(
+            answer=AppointmentReplyAnswer.RESCHEDULE,
+            handled_at__isnull=True,
+            appointment__location=location,
+            appointment__status__in=OPEN_STATUSES,
+        )
+        .exclude(Exists(moved_since))
+        .select_related("appointment__patient", "appointment__location")
+        .order_by("appointment__start", "pk")
+    )
+
+
+def reschedule_requests_to_call(location: Location) -> list[PatientToCall]:
+    """The front desk's worklist rows for the open reschedule requests (clinic.hooks.calls_to_make)."""
+    rows = []
+    for reply in open_reschedule_requests(location):
+        appointment = reply.appointment
+        answered = date_format(location.local(reply.answered_at), "D j M, H:i")
+        rows.append(
+            PatientToCall(
+                patient_id=appointment.patient_id,
+                patient_name=appointment.patient.full_name,
+                phone=appointment.patient.phone,
+                reason=_(
+                    "Asked for another time (answered the reminder %(when)s). Move or cancel it, or mark it handled."
+                )
+                % {"when": answered},
+                appointment_id=appointment.pk,
+                start=location.local(appointment.start),
+                handle_url=reverse("aftercare:reschedule_request_handled", args=[reply.pk]),
+            )
+        )
+    return rows

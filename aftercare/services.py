@@ -31,6 +31,8 @@ from aftercare.defaults import (
 from aftercare.models import (
     CHECKIN_KINDS,
     REMINDER_KINDS,
+    REMINDER_NEEDLESS_STATUSES,
+    REMINDER_WITHDRAWN,
     AppointmentReply,
     AppointmentReplyAnswer,
     CheckIn,
@@ -553,6 +555,17 @@ def messages_cancel_for_source(*, source: str, reason: str) -> int:
         )
 
 
+def reschedule_request_handle(*, acting_user: User, reply: AppointmentReply) -> bool:
+    """The desk dealt with "I need another time" (a call, a note): it leaves the worklist."""
+    with acting_as(acting_user), transaction.atomic():
+        reply = AppointmentReply.objects.select_for_update().get(pk=reply.pk)
+        if reply.handled_at is not None:
+            return False
+        reply.handled_at, reply.handled_by = timezone.now(), acting_user
+        reply.save(update_fields=["handled_at", "handled_by"])
+    return True
+
+
 def queue_entry_resolve(*, acting_user: User, entry: SpecialistQueueEntry, resolution: str) -> bool:
     with acting_as(acting_user), transaction.atomic():
         entry = SpecialistQueueEntry.objects.select_for_update().get(pk=entry.pk)
@@ -680,6 +693,18 @@ def booking_messages_cancel(*, appointment: Appointment) -> int:
     """A cancelled appointment cancels its pending messages."""
     return messages_cancel_for_source(
         source=_appointment_source(appointment), reason=_("The appointment was cancelled.")
+    )
+
+
+def booking_reminders_withdraw(*, appointment: Appointment) -> int:
+    """The patient is here (or was a no-show, or is done): the appointment's pending reminders
+    are cancelled. The dispatcher checks again at send time (``REMINDER_WITHDRAWN``)."""
+    if appointment.status not in REMINDER_NEEDLESS_STATUSES:
+        return 0
+    return (
+        Message.objects.filter(source=_appointment_source(appointment), kind__in=REMINDER_KINDS)
+        .pending()
+        .update(status=MessageStatus.CANCELLED, cancelled_reason=str(REMINDER_WITHDRAWN)[:200])
     )
 
 

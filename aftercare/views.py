@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -16,6 +17,7 @@ from aftercare import links, selectors, services
 from aftercare.defaults import DEFAULT_BOOKING, DEFAULT_SEQUENCE, PLACEHOLDERS
 from aftercare.forms import CheckInNoteForm, MessageTemplateForm, QueueResolveForm
 from aftercare.models import (
+    AppointmentReply,
     CheckIn,
     LinkOutcome,
     Message,
@@ -25,7 +27,7 @@ from aftercare.models import (
     SpecialistQueueEntry,
 )
 from clinic import field_groups, roles
-from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest
+from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest, safe_next
 from clinic.models import Patient
 from clinic.services import patient_record_access, patients_listed_access
 
@@ -115,6 +117,20 @@ def queue_resolve(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if services.queue_entry_resolve(acting_user=request.user, entry=entry, resolution=form.cleaned_data["resolution"]):
         messages.success(request, _("Closed: %(patient)s.") % {"patient": entry.patient.full_name})
     return redirect("aftercare:specialist_queue")
+
+
+@require_POST
+@permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
+def reschedule_request_handled(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Take a patient's "I need another time" off the front desk's worklist."""
+    reply = get_object_or_404(
+        AppointmentReply.objects.select_related("appointment__patient"),
+        pk=pk,
+        appointment__location_id__in=request.user.location_ids(),
+    )
+    if services.reschedule_request_handle(acting_user=request.user, reply=reply):
+        messages.success(request, _("Handled: %(patient)s.") % {"patient": reply.appointment.patient.full_name})
+    return redirect(safe_next(request, reverse("clinic:front_desk_home")))
 
 
 # --- Patients' pages (from email links: no sign-in) ------------------------------------

@@ -40,6 +40,7 @@ class BookingListeners:
         self._booked: list[AppointmentListener] = []
         self._rescheduled: list[AppointmentListener] = []
         self._cancelled: list[AppointmentListener] = []
+        self._status_changed: list[AppointmentListener] = []
 
     def register(
         self,
@@ -47,11 +48,13 @@ class BookingListeners:
         booked: AppointmentListener | None = None,
         rescheduled: AppointmentListener | None = None,
         cancelled: AppointmentListener | None = None,
+        status_changed: AppointmentListener | None = None,
     ) -> None:
         for listeners, listener in (
             (self._booked, booked),
             (self._rescheduled, rescheduled),
             (self._cancelled, cancelled),
+            (self._status_changed, status_changed),
         ):
             if listener is not None and listener not in listeners:
                 listeners.append(listener)
@@ -69,6 +72,11 @@ class BookingListeners:
     def cancelled(self, *, appointment: Appointment) -> None:
         """Inside the cancellation's transaction, after the status is saved."""
         for listener in self._cancelled:
+            listener(appointment=appointment)
+
+    def status_changed(self, *, appointment: Appointment) -> None:
+        """Inside the front desk's status change (check-in, no-show, …, an undo), after it is saved."""
+        for listener in self._status_changed:
             listener(appointment=appointment)
 
 
@@ -142,6 +150,8 @@ class PatientToCall:
     reason: str
     appointment_id: int | None = None
     start: datetime | None = None
+    # Where a POST marks the row handled, for rows that stay until someone says so.
+    handle_url: str = ""
 
 
 type CallsProvider = Callable[["Location"], list[PatientToCall]]

@@ -24,6 +24,7 @@ from django.db.models.indexes import Index
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from clinic.constraints import NOTE, REASON, text_fits
@@ -813,8 +814,22 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+# A status the front desk sets by hand, so one it may undo or revert when set by mistake. The
+# others come from clinical work (a started or signed session) and are changed through it; a
+# cancellation has cancelled the patient's messages and freed the time, so it is rebooked.
+REVERSIBLE_STATUSES = (
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.NO_SHOW,
+)
+
+
 class StatusChangeRefused(ValidationError):
     pass
+
+
+def _when(moment: datetime, zone: zoneinfo.ZoneInfo) -> str:
+    return date_format(moment.astimezone(zone), "D j M, H:i")
 
 
 class TsTzRange(Func):
@@ -960,10 +975,42 @@ class Appointment(models.Model):
                 appointment=self, from_status=previous, to_status=to, by=by, reason=reason
             )
 
+    # Statuses follow time: a patient is checked in on the appointment's day, and marked a
+    # no-show only once the appointment has started. Both windows are settings.
+    def check_in_window(self) -> tuple[datetime, datetime]:
+        """From when until when the patient can be checked in (aware datetimes)."""
+        location = self.location
+        day_start, day_end = location.day_bounds(location.local(self.start).date())
+        opens = max(day_start, self.start - timedelta(minutes=settings.APPOINTMENT_CHECK_IN_OPENS_MINUTES))
+        return opens, day_end
+
+    def no_show_from(self) -> datetime:
+        return self.start + timedelta(minutes=settings.APPOINTMENT_NO_SHOW_AFTER_MINUTES)
+
+    def check_in_open(self, now: datetime | None = None) -> bool:
+        opens, closes = self.check_in_window()
+        return opens <= (now or timezone.now()) < closes
+
+    def no_show_open(self, now: datetime | None = None) -> bool:
+        return (now or timezone.now()) >= self.no_show_from()
+
     def confirm(self, *, by: User) -> None:
         self._change_status(to=AppointmentStatus.CONFIRMED, by=by)
 
     def check_in(self, *, by: User) -> None:
+        opens, closes = self.check_in_window()
+        now = timezone.now()
+        # A change that makes no sense at any time says so (the transition's message), not "too early".
+        if self.can_become(AppointmentStatus.CHECKED_IN) and now < opens:
+            raise StatusChangeRefused(
+                _("Check-in opens on the appointment's day, from %(when)s."),
+                params={"when": _when(opens, self.location.zone)},
+                code="too_early",
+            )
+        if self.can_become(AppointmentStatus.CHECKED_IN) and now >= closes:
+            raise StatusChangeRefused(
+                _("The appointment's day is over: it can no longer be checked in."), code="too_late"
+            )
         self._change_status(to=AppointmentStatus.CHECKED_IN, by=by)
 
     def begin(self, *, by: User) -> None:
@@ -973,7 +1020,50 @@ class Appointment(models.Model):
         self._change_status(to=AppointmentStatus.COMPLETED, by=by)
 
     def mark_no_show(self, *, by: User) -> None:
+        if self.can_become(AppointmentStatus.NO_SHOW) and not self.no_show_open():
+            raise StatusChangeRefused(
+                _("A no-show can be marked only after the appointment has started (from %(when)s)."),
+                params={"when": _when(self.no_show_from(), self.location.zone)},
+                code="too_early",
+            )
         self._change_status(to=AppointmentStatus.NO_SHOW, by=by)
+
+    def last_status_change(self) -> AppointmentStatusChange | None:
+        """The change that set the current status, when it is one the front desk may undo or revert."""
+        change = self.status_changes.filter(old_start__isnull=True).select_related("by").order_by("-at", "-id").first()
+        if (
+            change is None
+            or change.to_status != self.status
+            or change.to_status not in REVERSIBLE_STATUSES
+            or change.reverts_id is not None
+        ):
+            return None
+        return change
+
+    def undo_until(self, change: AppointmentStatusChange) -> datetime:
+        return change.at + timedelta(seconds=settings.APPOINTMENT_UNDO_SECONDS)
+
+    def revert_status(self, *, by: User, reason: str = "", undo: bool = False) -> AppointmentStatusChange:
+        """Put back the status before the last change: one click within the undo window
+        (``undo``), or later with a reason. The change history keeps both rows."""
+        reason = reason.strip()
+        with transaction.atomic():
+            self.status = Appointment.objects.select_for_update().values_list("status", flat=True).get(pk=self.pk)
+            change = self.last_status_change()
+            if change is None:
+                raise StatusChangeRefused(_("There is no status change here to undo."), code="nothing")
+            if undo and timezone.now() > self.undo_until(change):
+                raise StatusChangeRefused(
+                    _("The time to undo has passed: revert it with a reason instead."), code="undo_expired"
+                )
+            if not undo and not reason:
+                raise StatusChangeRefused(_("Say why the status is reverted."), code="reason")
+            previous, target = self.status, change.from_status or AppointmentStatus.BOOKED
+            self.status = target
+            self.save(update_fields=["status"])
+            return AppointmentStatusChange.objects.create(
+                appointment=self, from_status=previous, to_status=target, by=by, reason=reason, reverts=change
+            )
 
     def cancel(self, *, by: User, reason: str) -> None:
         reason = reason.strip()
@@ -998,6 +1088,10 @@ class AppointmentStatusChange(models.Model):
     reason = models.TextField(_("reason"), blank=True, max_length=NOTE)
     old_start = models.DateTimeField(null=True, blank=True)
     new_start = models.DateTimeField(null=True, blank=True)
+    # Set on an undo or a revert: the change it took back (each at most once).
+    reverts = models.OneToOneField(
+        "self", verbose_name=_("reverts"), null=True, blank=True, on_delete=models.PROTECT, related_name="reverted_by"
+    )
 
     class Meta:
         ordering = ["at", "id"]
@@ -1017,6 +1111,11 @@ class AppointmentStatusChange(models.Model):
     @property
     def is_reschedule(self) -> bool:
         return self.old_start is not None
+
+    @property
+    def is_undo(self) -> bool:
+        """Taken back with one click within the undo window (a revert carries a reason)."""
+        return self.reverts_id is not None and not self.reason
 
 
 # --- Security events: sign-in, sign-out, lockouts, refusals --------------------------------

@@ -180,6 +180,15 @@ AFTERCARE_SWEEP_INTERVAL_SECONDS = env_int("AFTERCARE_SWEEP_INTERVAL_SECONDS", 3
 AFTERCARE_SWEEP_GRACE_SECONDS = env_int("AFTERCARE_SWEEP_GRACE_SECONDS", 300, minimum=10)
 AFTERCARE_SWEEP_LOOKBACK_DAYS = env_int("AFTERCARE_SWEEP_LOOKBACK_DAYS", 7, minimum=1)
 
+# --- Appointment statuses (clinic/models.py, Appointment) ---
+# Check-in opens this many minutes before the start, never before the appointment's local
+# day begins, and closes when that day ends. No-show can be marked this many minutes after
+# the start. A status set by mistake can be undone with one click for this many seconds;
+# after that it is reverted with a reason.
+APPOINTMENT_CHECK_IN_OPENS_MINUTES = env_int("APPOINTMENT_CHECK_IN_OPENS_MINUTES", 720, minimum=0)
+APPOINTMENT_NO_SHOW_AFTER_MINUTES = env_int("APPOINTMENT_NO_SHOW_AFTER_MINUTES", 0, minimum=0)
+APPOINTMENT_UNDO_SECONDS = env_int("APPOINTMENT_UNDO_SECONDS", 300, minimum=1)
+
 # --- Backups (clinic/backups.py) ---
 # Where `manage.py backup` and the nightly task write dumps, and how many they keep: the
 # newest of each of the last BACKUP_KEEP_DAILY days and BACKUP_KEEP_WEEKLY weeks.

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, cast
 
 from django import forms
 from django.core.validators import MaxValueValidator
+from django.db.models import QuerySet
 from django.utils import formats
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -392,6 +393,28 @@ class QuestionnaireForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class SessionSlotSearchForm(forms.Form):
+    """The free-time finder for a plan's next session: a day (from the plan's suggested date)
+    and, optionally, an aesthetician."""
+
+    practitioner = StaffChoiceField(
+        label=_("Aesthetician"), queryset=User.objects.none(), required=False, empty_label=_("Anyone available")
+    )
+    day = forms.DateField(
+        label=_("Day"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_day_in_range],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(StaffChoiceField, self.fields["practitioner"]).queryset = self.aestheticians()
+
+    @staticmethod
+    def aestheticians() -> QuerySet[User]:
+        return User.objects.in_roles(Role.AESTHETICIAN).order_by("first_name", "last_name")
 
 
 class BookSessionForm(forms.Form):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -7,11 +8,13 @@ from django.contrib.auth.decorators import login_not_required, permission_requir
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from clinic import field_groups, roles
+from clinic.booking.availability import free_slots, nearest_free_slots
 from clinic.booking.services import BookingRefused
 from clinic.forms import HandOverForm
 from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest, working_location
@@ -28,6 +31,7 @@ from consultations.forms import (
     LesionCountsForm,
     PlanForm,
     QuestionnaireForm,
+    SessionSlotSearchForm,
 )
 from consultations.models import Consultation, TreatmentPlan
 from consultations.questionnaire import questionnaire_appointment_id, questionnaire_url
@@ -313,6 +317,7 @@ def plans_to_book(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @permission_required(roles.WORK_FRONT_DESK, raise_exception=True)
 def plan_book_session(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Book the plan's next session from the free-time finder, starting at its suggested date."""
     plan = _plan(pk)
     patient_record_access(acting_user=request.user, patient=plan.patient, request=request, page="plan_book_session")
     number = plan_next_session_number(plan)
@@ -320,12 +325,12 @@ def plan_book_session(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
         messages.info(request, _("Every session of this plan is booked."))
         return redirect(plan)
     location = working_location(request)
-    suggestion = plan_next_session_suggestion(plan, location)
-    form = BookSessionForm(request.POST or None, location=location, initial=suggestion.as_initial())
     appointment_type = extraction_session_type()
     if appointment_type is None:
         messages.error(request, _("No extraction session type is set up. Ask the clinic manager."))
         return redirect(plan)
+    suggestion = plan_next_session_suggestion(plan, location)
+    form = BookSessionForm(request.POST or None, location=location)
     if request.method == "POST" and form.is_valid():
         try:
             session = services.plan_book_session(
@@ -338,7 +343,44 @@ def plan_book_session(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
         else:
             messages.success(request, _("Session %(number)s booked.") % {"number": session.number})
             return redirect(plan)
-    context: dict[str, Any] = {"plan": plan, "form": form, "number": number}
+    suggested_day = max(suggestion.start.date(), location.today())
+    search = SessionSlotSearchForm(
+        request.GET if "day" in request.GET else None,
+        initial={"day": suggested_day, "practitioner": suggestion.practitioner_id},
+        auto_id="find_%s",
+    )
+    if search.is_bound and search.is_valid():
+        day, practitioner = search.cleaned_data["day"], search.cleaned_data["practitioner"]
+    else:
+        day = suggested_day
+        # The aesthetician of the plan's latest session, while she still does the work.
+        practitioner = (
+            search.aestheticians().filter(pk=suggestion.practitioner_id).first() if suggestion.practitioner_id else None
+        )
+    slots = free_slots(appointment_type=appointment_type, location=location, day=day, practitioner=practitioner)
+    # Nothing free that day (a Sunday, a full day): the nearest free times around the suggestion.
+    nearest = (
+        []
+        if slots
+        else nearest_free_slots(
+            appointment_type=appointment_type,
+            location=location,
+            around=max(datetime.combine(day, suggestion.start.timetz()), timezone.now()),
+            practitioner=practitioner,
+        )
+    )
+    context: dict[str, Any] = {
+        "plan": plan,
+        "form": form,
+        "number": number,
+        "search": search,
+        "day": day,
+        "slots": slots,
+        "nearest": nearest,
+        "suggestion": suggestion,
+    }
+    if request.htmx:
+        return render(request, "consultations/plan_book.html#slots", context)
     return render(request, "consultations/plan_book.html", context, status=400 if form.errors else 200)
 
 

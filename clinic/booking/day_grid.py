@@ -243,6 +243,7 @@ class CardText:
     move: str
     no_show_question: str
     cancel_question: str
+    cancel_reason: str
     replies: dict[str, str]
 
     @classmethod
@@ -254,7 +255,8 @@ class CardText:
             cancel=gettext("Cancel"),
             move=gettext("Move"),
             no_show_question=gettext("Mark as a no-show?"),
-            cancel_question=gettext("Cancel this appointment? Give the reason:"),
+            cancel_question=gettext("Cancel this appointment? The time becomes free for others."),
+            cancel_reason=gettext("Reason for cancelling"),
             replies={"confirm": gettext("Patient confirmed"), "reschedule": gettext("Asks to reschedule")},
         )
 
@@ -350,7 +352,8 @@ def render_card(
             f'hx-post="{status_url}" {target} hx-confirm="{escape(text.no_show_question)} {patient}">'
             f"{escape(text.no_show)}{hidden}</button>"
             f'<button type="submit" formaction="{cancel_url}" class="btn btn-sm btn-outline-danger" '
-            f'hx-post="{cancel_url}" {target} hx-prompt="{escape(text.cancel_question)} ({patient})">'
+            f'hx-post="{cancel_url}" {target} hx-confirm="{escape(text.cancel_question)} ({patient})" '
+            f'data-reason-dialog="{escape(text.cancel_reason)}" data-confirm-danger>'
             f"{escape(text.cancel)}{hidden}</button>"
             # The keyboard's way to move it (dragging needs a pointer).
             f'<a class="btn btn-sm btn-outline-secondary" href="{paths.move(pk)}">{escape(text.move)}{hidden}</a>'

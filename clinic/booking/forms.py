@@ -7,17 +7,22 @@ from typing import Any, cast
 from urllib.parse import urlencode
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.forms import PERFORMER_ROLES, StaffChoiceField
-from clinic.models import AppointmentType, Location, Room, User
+from clinic.models import AppointmentKind, AppointmentType, Location, Room, User
 from clinic.roles import ROLE_BY_GROUP
 from clinic.validators import validate_day_in_range
 
 
 class SlotSearchForm(forms.Form):
-    """What the desk is looking for: a type, optionally a practitioner, on a day."""
+    """What the desk is looking for: a type, optionally a practitioner, on a day.
+
+    Only the types this patient may have are offered (no extraction session before a
+    consultation has cleared them), and only the staff who perform the chosen type.
+    """
 
     appointment_type = forms.ModelChoiceField(
         label=_("Appointment type"), queryset=AppointmentType.objects.active(), empty_label=None
@@ -31,10 +36,45 @@ class SlotSearchForm(forms.Form):
         validators=[validate_day_in_range],
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, extraction_allowed: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        types = AppointmentType.objects.active()
+        if not extraction_allowed:
+            types = types.exclude(kind=AppointmentKind.EXTRACTION)
+        type_field = cast(forms.ModelChoiceField[AppointmentType], self.fields["appointment_type"])
+        type_field.queryset = types
+        chosen = self.chosen_type = self._chosen_type(types)
         practitioner_field = cast(StaffChoiceField, self.fields["practitioner"])
-        practitioner_field.queryset = User.objects.in_roles(*PERFORMER_ROLES).order_by("last_name", "first_name")
+        practitioner_field.queryset = (
+            User.objects.in_roles(chosen.performer_role).order_by("last_name", "first_name")
+            if chosen is not None
+            else User.objects.none()
+        )
+        # The type changed under a practitioner who does not perform it: look for anyone.
+        if self.is_bound and self.data.get("practitioner"):
+            allowed = {str(pk) for pk in practitioner_field.queryset.values_list("pk", flat=True)}
+            if self.data["practitioner"] not in allowed:
+                self.data = {**{key: self.data.get(key) for key in self.data}, "practitioner": ""}
+
+    def _chosen_type(self, types: QuerySet[AppointmentType]) -> AppointmentType | None:
+        raw = self.data.get("appointment_type") if self.is_bound else None
+        picked = types.filter(pk=str(raw)).first() if _is_id(raw) else None
+        initial = self.initial.get("appointment_type")
+        return picked or (initial if isinstance(initial, AppointmentType) else None)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, str) and value.isdigit() and len(value) < 19
+
+
+def default_type(*, extraction_allowed: bool) -> AppointmentType | None:
+    """The type a new booking starts at: a consultation, never an extraction session."""
+    types = AppointmentType.objects.active().exclude(kind=AppointmentKind.EXTRACTION)
+    return (
+        types.filter(kind=AppointmentKind.CONSULTATION).order_by("name").first()
+        or types.order_by("name").first()
+        or (AppointmentType.objects.active().order_by("name").first() if extraction_allowed else None)
+    )
 
 
 class SlotChoiceForm(forms.Form):
@@ -56,7 +96,10 @@ class SlotChoiceForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(
-        label=_("Reason for cancelling"), max_length=500, widget=forms.TextInput(attrs={"autocomplete": "off"})
+        label=_("Reason for cancelling"),
+        max_length=500,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": _("Say why the appointment is cancelled.")},
     )
 
     def clean_reason(self) -> str:
@@ -110,3 +153,20 @@ class SlotPickForm(forms.Form):
                 "room": room.pk if room else "",
             }
         )
+
+
+class RevertForm(forms.Form):
+    """Take back the last status after the undo window: the reason goes into the history."""
+
+    reason = forms.CharField(
+        label=_("Why is it reverted?"),
+        max_length=500,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": _("Say why the status is reverted.")},
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Say why the status is reverted."))
+        return reason

@@ -280,4 +280,25 @@ def appointment_set_status(*, acting_user: User, appointment: Appointment, statu
         if method is None:
             raise StatusChangeRefused(_("Use cancel to cancel an appointment."))
         method(locked, by=acting_user)
+        hooks.booking.status_changed(appointment=locked)
     return locked
+
+
+def appointment_status_revert(
+    *, acting_user: User, appointment: Appointment, reason: str = "", undo: bool = False
+) -> AppointmentStatusChange:
+    """Take back the last status the front desk set: one click within the undo window, or a
+    revert with a reason later. A no-show taken back holds its time again, unless someone
+    else has been booked into it since."""
+    try:
+        with transaction.atomic(), acting_as(acting_user):
+            locked = Appointment.objects.select_for_update().select_related("location").get(pk=appointment.pk)
+            change = locked.revert_status(by=acting_user, reason=reason, undo=undo)
+            hooks.booking.status_changed(appointment=locked)
+    except IntegrityError as error:
+        raise StatusChangeRefused(
+            _("%(clash)s It cannot be taken back: book a new appointment instead.") % {"clash": _clash_message(error)},
+            code="clash",
+        ) from error
+    appointment.status = locked.status
+    return change

@@ -18,4 +18,5 @@ urlpatterns = [
     path("appointments/<int:pk>/status/", views.appointment_status, name="appointment_status"),
     path("appointments/<int:pk>/cancel/", views.appointment_cancel_view, name="appointment_cancel"),
     path("appointments/<int:pk>/drop/", views.appointment_drop, name="appointment_drop"),
+    path("appointments/<int:pk>/revert/", views.appointment_revert_view, name="appointment_revert"),
 ]

@@ -16,7 +16,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -32,18 +32,20 @@ from clinic.booking.day_grid import (
     week_appointments,
     week_days,
 )
-from clinic.booking.forms import CancelForm, SlotChoiceForm, SlotPickForm, SlotSearchForm
+from clinic.booking.forms import CancelForm, RevertForm, SlotChoiceForm, SlotPickForm, SlotSearchForm, default_type
 from clinic.booking.services import (
     BookingRefused,
     appointment_book,
     appointment_cancel,
     appointment_reschedule,
     appointment_set_status,
+    appointment_status_revert,
 )
 from clinic.http import AuthenticatedHttpRequest, safe_next, working_location
 from clinic.models import (
     RELEASED_STATUSES,
     Appointment,
+    AppointmentKind,
     AppointmentStatus,
     AppointmentType,
     Location,
@@ -231,14 +233,31 @@ def _room_elsewhere(room: Room, location: Location) -> BookingRefused | None:
     return None
 
 
+def _can_revert(request: AuthenticatedHttpRequest) -> bool:
+    return request.user.has_perm(roles.WORK_FRONT_DESK) or request.user.has_perm(roles.MANAGE_CLINIC)
+
+
 def _detail_context(
-    appointment: Appointment, request: AuthenticatedHttpRequest, cancel_form: CancelForm
+    appointment: Appointment,
+    request: AuthenticatedHttpRequest,
+    cancel_form: CancelForm,
+    revert_form: RevertForm | None = None,
 ) -> dict[str, Any]:
+    can_revert = _can_revert(request)
+    last_change = appointment.last_status_change() if can_revert else None
+    undo_until = appointment.undo_until(last_change) if last_change else None
+    now = timezone.now()
     return {
         "appointment": appointment,
-        "changes": appointment.status_changes.select_related("by").order_by("at", "id"),
+        "changes": appointment.status_changes.select_related("by", "reverts").order_by("at", "id"),
         "cancel_form": cancel_form,
+        "revert_form": revert_form or RevertForm(auto_id="revert-%s"),
         "can_book": request.user.has_perm(roles.WORK_FRONT_DESK),
+        "last_change": last_change,
+        "can_undo": undo_until is not None and now <= undo_until and request.user.has_perm(roles.WORK_FRONT_DESK),
+        "undo_until": undo_until,
+        "check_in_open": appointment.check_in_open(now),
+        "no_show_open": appointment.no_show_open(now),
     }
 
 
@@ -284,10 +303,14 @@ def _slot_context(
     patient: Patient,
     initial_type: AppointmentType | None,
     exclude_appointment_id: int | None = None,
+    extraction_allowed: bool = True,
 ) -> dict[str, Any]:
     data = request.GET if "appointment_type" in request.GET else None
     search = SlotSearchForm(
-        data, initial={"day": location.today(), "appointment_type": initial_type}, auto_id="find_%s"
+        data,
+        initial={"day": location.today(), "appointment_type": initial_type},
+        auto_id="find_%s",
+        extraction_allowed=extraction_allowed,
     )
     slots: list[Slot] = []
     if search.is_bound and search.is_valid():
@@ -299,6 +322,7 @@ def _slot_context(
             exclude_appointment_id=exclude_appointment_id,
         )
     chosen_type = search.cleaned_data["appointment_type"] if slots else initial_type
+    listed_for = search.chosen_type.pk if search.chosen_type else ""
     return {
         "patient": patient,
         "search": search,
@@ -306,6 +330,13 @@ def _slot_context(
         "clicked": _clicked_slots(request, location, search, slots),
         "location": location,
         "slot_type_id": chosen_type.pk if chosen_type else "",
+        # Said on the page: why there is no extraction session to choose, and what to book instead.
+        # The practitioner select lists who performs the chosen type: sent again (out of band)
+        # only when the type changed, so a person choosing from it keeps their focus.
+        "practitioners_for": listed_for,
+        "practitioners_changed": request.GET.get("practitioners_for", "") != str(listed_for),
+        "extraction_withheld": not extraction_allowed
+        and AppointmentType.objects.active().filter(kind=AppointmentKind.EXTRACTION).exists(),
     }
 
 
@@ -317,8 +348,9 @@ def appointment_book_view(request: AuthenticatedHttpRequest, patient_pk: int) ->
 
     def page_context() -> dict[str, Any]:
         # Only when the page is shown: a successful booking POST needs none of it.
-        first_type = AppointmentType.objects.active().first()
-        return _slot_context(request, location, patient=patient, initial_type=first_type)
+        cleared = hooks.patient_cleared_for_extraction(patient)
+        first_type = default_type(extraction_allowed=cleared)
+        return _slot_context(request, location, patient=patient, initial_type=first_type, extraction_allowed=cleared)
 
     if request.method == "POST":
         choice = SlotChoiceForm(request.POST)
@@ -503,7 +535,8 @@ def appointment_status(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
 def appointment_cancel_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment(request, pk)
     data = request.POST.copy()
-    # From the grid, htmx asks for the reason (hx-prompt) and sends it in a header.
+    # From the grid, the reason dialog (static/js/dialogs.js) sends it as "reason"; a page
+    # loaded before that asks with hx-prompt, which sends it in a header.
     if request.htmx and not data.get("reason"):
         data["reason"] = request.headers.get("HX-Prompt", "")
     form = CancelForm(data)
@@ -520,4 +553,38 @@ def appointment_cancel_view(request: AuthenticatedHttpRequest, pk: int) -> HttpR
         messages.error(request, refused.messages[0])
     else:
         messages.success(request, _("The appointment is cancelled."))
+    return _after_action(request, pk)
+
+
+@require_POST
+@transaction.atomic  # as appointment_status: the change and its page are one unit
+def appointment_revert_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Undo the last status within the window (one click), or revert it later with a reason."""
+    if not _can_revert(request):
+        raise PermissionDenied
+    appointment = _appointment(request, pk)
+    undo = "undo" in request.POST
+    form = RevertForm(request.POST, auto_id="revert-%s")
+    if not undo and not form.is_valid():
+        return render(
+            request,
+            "clinic/appointment_detail.html",
+            _detail_context(appointment, request, CancelForm(), form),
+            status=400,
+        )
+    try:
+        change = appointment_status_revert(
+            acting_user=request.user,
+            appointment=appointment,
+            undo=undo,
+            reason="" if undo else form.cleaned_data["reason"],
+        )
+    except StatusChangeRefused as refused:
+        messages.error(request, refused.messages[0])
+    else:
+        messages.success(
+            request,
+            _("%(patient)s: back to %(status)s.")
+            % {"patient": appointment.patient.full_name, "status": change.get_to_status_display()},
+        )
     return _after_action(request, pk)

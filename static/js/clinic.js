@@ -8,15 +8,7 @@
     });
   }
 
-  // Destructive actions ask first: <form data-confirm="…"> or <button data-confirm="…">.
-  // (htmx requests use hx-confirm, which htmx handles itself.)
-  function confirmDestructive(event) {
-    var source = (event.submitter && event.submitter.closest("[data-confirm]")) || event.target.closest("[data-confirm]");
-    if (source && !window.confirm(source.getAttribute("data-confirm"))) {
-      event.preventDefault();
-      event.stopImmediatePropagation();
-    }
-  }
+  // Destructive actions ask first (data-confirm, hx-confirm): static/js/dialogs.js.
 
   document.addEventListener("DOMContentLoaded", function () {
     showToasts(document);
@@ -31,7 +23,6 @@
     });
   });
 
-  document.addEventListener("submit", confirmDestructive, true);
   // Toasts sent back with an htmx swap (hx-swap-oob into #toasts).
   document.addEventListener("htmx:afterSettle", function () { showToasts(document); });
 })();

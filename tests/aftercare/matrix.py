@@ -32,6 +32,19 @@ def _queue_entry(world: dict[str, Any]) -> Any:
     return world["queue_entry"]
 
 
+def _reschedule_request(world: dict[str, Any]) -> Any:
+    from aftercare.models import AppointmentReply
+    from tests.factories import MessageFactory
+
+    if "reschedule_request" not in world:
+        appointment = world["appointment"]
+        message = MessageFactory(patient=appointment.patient, kind="booking_reminder")
+        world["reschedule_request"] = AppointmentReply.objects.create(
+            message=message, appointment=appointment, answer="reschedule"
+        )
+    return world["reschedule_request"]
+
+
 ROWS: dict[str, Row] = {
     "aftercare:dashboard": Row("get", lambda w: "/aftercare/", only("manager")),
     "aftercare:message_retry": Row(
@@ -51,6 +64,11 @@ ROWS: dict[str, Row] = {
         lambda w: f"/aftercare/queue/{_queue_entry(w).pk}/resolve/",
         only("specialist", status=REDIRECT),
         data=lambda w: {"resolution": "Called the patient"},
+    ),
+    "aftercare:reschedule_request_handled": Row(
+        "post",
+        lambda w: f"/aftercare/reschedule-requests/{_reschedule_request(w).pk}/handled/",
+        only("front_desk", status=REDIRECT),
     ),
     # Patients' links: public, and a bad token shows the same plain page to everyone.
     "aftercare:checkin": Row("get", lambda w: "/aftercare/c/not-a-token/", everyone(BAD_LINK, anonymous=BAD_LINK)),

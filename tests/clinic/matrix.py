@@ -49,6 +49,13 @@ ROWS: dict[str, Row] = {
         only("front_desk", status=REDIRECT),
         data=lambda w: {"reason": "Patient asked"},
     ),
+    # Nothing to revert in the matrix's world: the desk and the manager are sent back with a message.
+    "clinic:appointment_revert": Row(
+        "post",
+        lambda w: f"/appointments/{w['appointment'].pk}/revert/",
+        only("front_desk", "manager", status=REDIRECT),
+        data=lambda w: {"reason": "Set by mistake"},
+    ),
     "clinic:manager_home": Row("get", lambda w: "/clinic/", only("manager")),
     "clinic:audit": Row("get", lambda w: "/clinic/audit/", only("manager")),
     "clinic:staff_create": Row("get", lambda w: "/clinic/staff/new/", only("manager")),

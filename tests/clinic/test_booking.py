@@ -211,9 +211,10 @@ def test_it_refuses_an_extraction_session_until_a_consultation_clears_the_patien
 
 def test_checking_in_and_finishing_record_each_change(scene: Scene) -> None:
     appointment = scene.book(scene.at(10))
-    appointment.check_in(by=scene.desk)
-    appointment.begin(by=scene.specialist)
-    appointment.complete(by=scene.specialist)
+    with time_machine.travel(scene.at(9, 50), tick=False):
+        appointment.check_in(by=scene.desk)
+        appointment.begin(by=scene.specialist)
+        appointment.complete(by=scene.specialist)
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.COMPLETED
     steps = list(appointment.status_changes.values_list("from_status", "to_status", "by__username"))

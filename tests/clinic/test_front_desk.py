@@ -104,7 +104,10 @@ def test_the_day_schedule_needs_the_same_queries_for_few_or_many_appointments(
 
 
 def test_checking_in_from_the_grid_swaps_just_the_card(desk: Client, central: Location, sara: User) -> None:
-    appointment = AppointmentFactory(practitioner=sara, room=RoomFactory(location=central), start=at(10))
+    # Check-in is possible on the appointment's day: this one is at 10:00 today.
+    appointment = AppointmentFactory(
+        practitioner=sara, room=RoomFactory(location=central), start=at(10, day=NOW.date())
+    )
     response = desk.post(
         f"/appointments/{appointment.pk}/status/", {"status": "checked_in"}, headers={"HX-Request": "true"}
     )

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from clinic.roles import Role
 from tests.e2e.conftest import axe_violations
 from tests.e2e.test_sign_in import sign_in
-from tests.factories import AppointmentTypeFactory, LocationFactory, RoomFactory, StaffScheduleFactory, UserFactory
+from tests.factories import (
+    AppointmentFactory,
+    AppointmentTypeFactory,
+    LocationFactory,
+    PatientFactory,
+    RoomFactory,
+    StaffScheduleFactory,
+    UserFactory,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -23,14 +32,28 @@ def settled_axe(page: Page) -> list[dict[str, object]]:
     return axe_violations(page)
 
 
+def this_quarter_hour() -> datetime:
+    """The start of the current quarter hour: today's, already started, on the grid's rows."""
+    now = timezone.now().replace(second=0, microsecond=0)
+    return now - timedelta(minutes=now.minute % 15)
+
+
 def test_front_desk_registers_books_and_checks_in_a_patient(page: Page, live_server: object) -> None:
     central = LocationFactory(name="Central", time_zone="Europe/London")
-    RoomFactory(location=central, name="Room 1")
-    AppointmentTypeFactory(name="Free consultation")
+    room = RoomFactory(location=central, name="Room 1")
+    consultation = AppointmentTypeFactory(name="Free consultation")
     specialist = UserFactory(username="sara", first_name="Sara", last_name="Lind", role=Role.SPECIALIST)
     # Works around the clock every day, so tomorrow has free times whatever the hour.
     StaffScheduleFactory.every_day(staff=specialist, location=central, start_time=time(0, 0), end_time=time(23, 59))
     UserFactory(username="desk", first_name="Fiona", last_name="Desk", role=Role.FRONT_DESK)
+    # A patient booked for now: today's, so the desk can check them in.
+    AppointmentFactory(
+        appointment_type=consultation,
+        patient=PatientFactory(first_name="Omar", last_name="Reed"),
+        practitioner=specialist,
+        room=room,
+        start=this_quarter_hour(),
+    )
     base = str(live_server)
 
     sign_in(page, base, "desk")
@@ -73,9 +96,18 @@ def test_front_desk_registers_books_and_checks_in_a_patient(page: Page, live_ser
     expect(page.locator(".page-header")).to_contain_text(f"{tomorrow:%A} {tomorrow.day} {tomorrow:%B %Y}")
     card = page.locator(".appointment-card", has_text="Nora Quinn")
     expect(card).to_contain_text("Booked")
-    page.evaluate("window.__sameDocument = true")
+    # Statuses follow time: tomorrow's patient cannot be checked in today.
     card.get_by_role("button", name="Check in Nora Quinn").click()
+    expect(page.get_by_role("alert").filter(has_text="Check-in opens on the appointment's day")).to_be_visible()
+    expect(card).to_contain_text("Booked")
+
+    # Today's patient is checked in from the grid (no full reload).
+    page.get_by_role("link", name="Previous day").click()
+    card = page.locator(".appointment-card", has_text="Omar Reed")
+    expect(card).to_contain_text("Booked")
+    page.evaluate("window.__sameDocument = true")
+    card.get_by_role("button", name="Check in Omar Reed").click()
     expect(card).to_contain_text("Checked in")
     assert page.evaluate("window.__sameDocument") is True, "the grid updated in place"
-    expect(page.get_by_role("status").filter(has_text="Nora Quinn: Checked in")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Omar Reed: Checked in")).to_be_visible()
     assert settled_axe(page) == []

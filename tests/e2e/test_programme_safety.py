@@ -58,7 +58,7 @@ def test_a_stop_pauses_the_programme_until_the_specialist_reassesses(page: Page,
         status=AppointmentStatus.CHECKED_IN,
     )
     base = str(live_server)
-    page.on("dialog", lambda dialog: dialog.accept())
+    page.on("dialog", lambda dialog: pytest.fail(f"the browser's own {dialog.type}() was used"))
 
     # 1. The consultation: phototype V is a caution that travels (no lancet).
     sign_in(page, base, "spec")
@@ -75,6 +75,7 @@ def test_a_stop_pauses_the_programme_until_the_specialist_reassesses(page: Page,
     expect(page.get_by_test_id("rules-outcome")).to_have_text("Extraction recommended")
     expect(page.get_by_test_id("cautions")).to_contain_text("Fitzpatrick phototype IV-VI")
     page.get_by_role("button", name="Sign consultation").click()
+    page.get_by_role("dialog").get_by_role("button", name="Sign consultation").click()
     expect(page.get_by_role("heading", name="Extraction recommended")).to_be_visible()
     consultation = Consultation.objects.get(patient=patient)
     assert consultation.cautions == ["CA_PIGMENTATION_RISK"]

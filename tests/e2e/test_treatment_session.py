@@ -115,8 +115,8 @@ def test_the_aesthetician_performs_and_signs_a_session(page: Page, live_server: 
     lot.select_option(label=lot.locator("option", has_text="BP-2511").inner_text())
     page.get_by_role("checkbox", name="Aftercare explained to the patient").check()
     assert axe_violations(page) == []
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Sign session").last.click()
+    page.get_by_role("main").get_by_role("button", name="Sign session").last.click()
+    page.get_by_role("dialog").get_by_role("button", name="Sign session").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Treatment session: Nora Quinn")
     expect(page.get_by_text("Session signed and locked.")).to_be_visible()
