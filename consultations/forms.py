@@ -25,7 +25,7 @@ from consultations.grading import (
     Lesion,
     Zone,
 )
-from consultations.models import Allergen, Consultation, Outcome, review_window
+from consultations.models import Allergen, Consultation, Outcome, recorded_allergies, review_window
 from consultations.services import EDITABLE_FIELDS
 
 
@@ -221,7 +221,9 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
                 "rosacea_or_eczema_flare",
                 _("A flare is recorded, but neither rosacea nor eczema is in the health history."),
             )
-        if cleaned.get("no_known_allergies") and (cleaned.get("allergens") or (cleaned.get("allergies") or "").strip()):
+        if cleaned.get("no_known_allergies") and (
+            cleaned.get("allergens") or recorded_allergies(cleaned.get("allergies") or "")
+        ):
             self.add_error("no_known_allergies", _("Allergies are recorded: untick “no known allergies”."))
         return cleaned
 

@@ -179,7 +179,7 @@ def plan_summaries(patient_ids: Iterable[int]) -> Mapping[int, PlanSummary]:
             baseline_on=source.appointment.location.local(source.appointment.start).date(),
             baseline_counts=source.lesion_counts or {},
             baseline_gags=source.gags_score,
-            allergies=source.allergies.strip(),
+            allergies=source.allergy_alert,
             alerts=consultation_alerts(source),
         )
     return summaries
@@ -316,3 +316,52 @@ def patient_allergens(patient_id: int) -> tuple[str, ...]:
     """
     latest = latest_signed_consultation(patient_id)
     return tuple(latest.allergens) if latest is not None else ()
+
+
+# --- The specialist's day ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpecialistDayItem:
+    """One of the specialist's appointments today, with what its next action needs."""
+
+    appointment: Appointment
+    consultation: Consultation | None = None
+    # The patient's current plan, for a progress review (its review page is per plan).
+    plan: TreatmentPlan | None = None
+
+    @property
+    def kind(self) -> str:
+        return str(self.appointment.appointment_type.kind)
+
+
+def specialist_day(location: Location, specialist_id: int) -> list[SpecialistDayItem]:
+    """Every appointment of ``specialist_id`` today at ``location``, of any type (fixed query count).
+
+    Consultations carry their consultation; progress reviews the patient's current plan.
+    """
+    appointments = list(
+        Appointment.objects.on_local_day(location, location.today())
+        .for_practitioner(specialist_id)
+        .exclude(status="cancelled")
+        .with_related()
+        .select_related("consultation")
+        .order_by("start", "id")
+    )
+    review_patients = {a.patient_id for a in appointments if a.appointment_type.kind == AppointmentKind.REVIEW}
+    plans: dict[int, TreatmentPlan] = {}
+    if review_patients:
+        for plan in TreatmentPlan.objects.filter(patient_id__in=review_patients).order_by(
+            "patient_id", "-created_at", "-id"
+        ):
+            current = plans.get(plan.patient_id)
+            if current is None or (current.status != PlanStatus.ACTIVE and plan.status == PlanStatus.ACTIVE):
+                plans[plan.patient_id] = plan
+    return [
+        SpecialistDayItem(
+            appointment=a,
+            consultation=getattr(a, "consultation", None),
+            plan=plans.get(a.patient_id) if a.appointment_type.kind == AppointmentKind.REVIEW else None,
+        )
+        for a in appointments
+    ]

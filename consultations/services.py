@@ -20,9 +20,18 @@ from django.utils.translation import gettext as _
 from clinic import hooks, roles
 from clinic.audit import acting_as
 from clinic.booking.services import appointment_book
-from clinic.models import RELEASED_STATUSES, Appointment, AppointmentKind, AppointmentType, Room, User
+from clinic.models import (
+    RELEASED_STATUSES,
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    AppointmentType,
+    Patient,
+    Room,
+    User,
+)
 from consultations import rules
-from consultations.consent import CONSENT_TEXTS, CURRENT_CONSENT_VERSION
+from consultations.consent import CONSENT_TEXTS, CURRENT_CONSENT_VERSION, consent_name_matches
 from consultations.grading import Counts, gags
 from consultations.models import (
     Allergen,
@@ -86,9 +95,38 @@ class Preview:
     gags_band: str
     gags_band_label: str
     assessment: rules.Assessment
+    # Analysis fields not recorded yet (field names); signing needs them all.
+    missing: tuple[str, ...] = ()
+    # The override the form holds now ("" for none).
+    override: str = ""
+
+    @property
+    def undecided(self) -> bool:
+        """Nothing decides yet: the analysis is incomplete and no recorded finding gives an outcome.
+
+        "No indication found" on a half-empty form is the absence of findings, not a decision,
+        so the form says "no decision yet" instead of a red "not recommended".
+        """
+        return bool(self.missing) and self.assessment.reasons == (rules.NO_INDICATION.id,)
+
+    @property
+    def outcome(self) -> str:
+        """What the panel shows: the override when there is one, else the rules' outcome ("" undecided)."""
+        if self.override:
+            return self.override
+        return "" if self.undecided else self.assessment.outcome
+
+    @property
+    def outcome_label(self) -> str:
+        return str(Outcome(self.outcome).label) if self.outcome else _("No decision yet")
+
+    @property
+    def defers(self) -> bool:
+        """Whether "calm and repair first" and its re-check apply (not once overridden to another outcome)."""
+        return self.outcome == Outcome.DEFER and self.assessment.outcome == rules.Outcome.DEFER.value
 
 
-def consultation_preview(*, values: Mapping[str, Any], lesion_counts: Counts) -> Preview:
+def consultation_preview(*, values: Mapping[str, Any], lesion_counts: Counts, override: str = "") -> Preview:
     """GAGS and the rules' assessment for unsaved form values. Pure: nothing is written."""
     probe = Consultation(lesion_counts=dict(lesion_counts))
     for name in EDITABLE_FIELDS:
@@ -100,6 +138,8 @@ def consultation_preview(*, values: Mapping[str, Any], lesion_counts: Counts) ->
         gags_band=graded.band.value,
         gags_band_label=str(graded.band.label),
         assessment=rules.assess(probe.findings()),
+        missing=tuple(probe.missing_for_signing()),
+        override=override if override in Outcome.values else "",
     )
 
 
@@ -196,7 +236,7 @@ def consultation_inconsistencies(consultation: Consultation, *, today: date) -> 
         )
     if consultation.resurfaced_on is not None and consultation.resurfaced_on > today:
         found.setdefault("resurfaced_on", _("This date is in the future."))
-    if consultation.no_known_allergies and (consultation.allergens or consultation.allergies.strip()):
+    if consultation.no_known_allergies and (consultation.allergens or consultation.allergy_alert):
         found.setdefault("no_known_allergies", _("Allergies are recorded: untick “no known allergies”."))
     return found
 
@@ -250,6 +290,7 @@ def consultation_sign(
         locked.status = ConsultationStatus.SIGNED
         locked.signed_at = timezone.now()
         locked.save()
+        _complete_appointment(locked.appointment_id, acting_user)
         if locked.final_outcome == Outcome.DEFER:
             # The patient leaves with what to do meanwhile and how to book the re-check.
             hooks.patient_deferred(
@@ -260,6 +301,20 @@ def consultation_sign(
                 source=f"consultation_deferred:{locked.pk}",
             )
     return locked
+
+
+def _complete_appointment(appointment_id: int, acting_user: User) -> None:
+    """The signed consultation is the visit done: its appointment becomes completed, in the same transaction.
+
+    A checked-in appointment passes through "in progress" (the transitions the desk uses),
+    each change a status row naming the specialist. An appointment never checked in (booked
+    or confirmed) is left for the desk: completing it would invent a check-in.
+    """
+    appointment = Appointment.objects.select_for_update().get(pk=appointment_id)
+    if appointment.status == AppointmentStatus.CHECKED_IN:
+        appointment.begin(by=acting_user)
+    if appointment.status == AppointmentStatus.IN_PROGRESS:
+        appointment.complete(by=acting_user)
 
 
 def _set_override(
@@ -278,6 +333,9 @@ def _set_override(
         return
     locked.override_outcome = decision.override or ""
     locked.override_reason = decision.override_reason
+    if locked.final_outcome != Outcome.DEFER:
+        # Overridden away from "defer": there is no calm-and-repair re-check to come back for.
+        locked.recheck_on = None
 
 
 def _today(consultation: Consultation) -> date:
@@ -397,6 +455,8 @@ def plan_create(
                 {"prescribes_retinoid": _("The patient is pregnant or breastfeeding: home care without retinoids.")}
             )
         consent = consent_name.strip()
+        if consent:
+            _check_consent_name(consent, locked.patient)
         plan = TreatmentPlan.objects.create(
             consultation=locked,
             patient_id=locked.patient_id,
@@ -420,6 +480,20 @@ def plan_create(
     return plan
 
 
+def _check_consent_name(typed: str, patient: Patient) -> None:
+    # Consent is the patient's own act: the name typed must be theirs in full, so an initial
+    # ("Zoe W.") or another person's name is refused. Accents, case and spacing are ignored.
+    if not consent_name_matches(typed, first_name=patient.first_name, last_name=patient.last_name):
+        raise ConsultationRefused(
+            {
+                "consent_name": _(
+                    "Type the patient's full name as it is on their record (%(name)s); initials are not enough."
+                )
+                % {"name": patient.full_name}
+            }
+        )
+
+
 def plan_record_consent(
     *, acting_user: User, plan: TreatmentPlan, consent_name: str, version: str = CURRENT_CONSENT_VERSION
 ) -> TreatmentPlan:
@@ -430,9 +504,10 @@ def plan_record_consent(
     if version not in CONSENT_TEXTS:
         raise ConsultationRefused(_("Unknown consent text."))
     with transaction.atomic(), acting_as(acting_user):
-        locked = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+        locked = TreatmentPlan.objects.select_for_update(of=("self",)).select_related("patient").get(pk=plan.pk)
         if locked.is_consented:
             return locked
+        _check_consent_name(name, locked.patient)
         locked.consent_version, locked.consent_name, locked.consented_at = version, name, timezone.now()
         locked.save(update_fields=["consent_version", "consent_name", "consented_at"])
     return locked
@@ -451,7 +526,7 @@ def plan_book_session(
     if appointment_type.kind != AppointmentKind.EXTRACTION:
         raise ConsultationRefused({"appointment_type": _("Plan sessions are extraction sessions.")})
     with transaction.atomic(), acting_as(acting_user):
-        locked = TreatmentPlan.objects.select_for_update().select_related("patient").get(pk=plan.pk)
+        locked = TreatmentPlan.objects.select_for_update(of=("self",)).select_related("patient").get(pk=plan.pk)
         number = plan_next_session_number(locked)
         if number is None:
             raise ConsultationRefused(_("Every session of this plan is booked."))
