@@ -264,6 +264,11 @@ class Consultation(models.Model):
     # The pre-visit questionnaire: what the patient typed, kept as typed.
     questionnaire_answers = models.JSONField(_("pre-visit answers"), default=dict, blank=True)
     questionnaire_received_at = models.DateTimeField(_("pre-visit answers received"), null=True, blank=True)
+    # Fields filled from the questionnaire that the specialist has not confirmed yet; signing
+    # needs each confirmed (the patient's answer is a lead, not a finding).
+    questionnaire_unconfirmed = ArrayField(
+        models.CharField(max_length=64), default=list, blank=True, verbose_name=_("answers to confirm")
+    )
 
     created_at = models.DateTimeField(_("started at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("saved at"), auto_now=True)

@@ -33,6 +33,7 @@ from clinic.models import (
 from consultations import rules
 from consultations.consent import CONSENT_TEXTS, CURRENT_CONSENT_VERSION, consent_name_matches
 from consultations.grading import Counts, gags
+from consultations.intake import structured_answers
 from consultations.models import (
     Allergen,
     Consultation,
@@ -255,11 +256,16 @@ def consultation_save_draft(
     lesion_counts: Counts,
     override_outcome: str = "",
     override_reason: str = "",
+    confirmed: Sequence[str] = (),
 ) -> Consultation:
-    """Save what the specialist entered so far; the decision so far is recomputed and kept."""
+    """Save what the specialist entered so far; the decision so far is recomputed and kept.
+
+    ``confirmed``: the questionnaire's imported answers the specialist confirmed with the patient.
+    """
     with transaction.atomic(), acting_as(acting_user):
         locked = _lock_draft(consultation, acting_user)
         assessment = _apply(locked, values=values, lesion_counts=lesion_counts, today=_today(locked))
+        _confirm(locked, confirmed)
         _set_override(locked, assessment, override_outcome, override_reason, strict=False)
         locked.save()
     return locked
@@ -273,17 +279,21 @@ def consultation_sign(
     lesion_counts: Counts,
     override_outcome: str = "",
     override_reason: str = "",
+    confirmed: Sequence[str] = (),
 ) -> Consultation:
-    """Save and sign: the analysis must be complete; after this only addenda change it."""
+    """Save and sign: the analysis must be complete and every imported answer confirmed; then only addenda."""
     with transaction.atomic(), acting_as(acting_user):
         locked = Consultation.objects.select_for_update().get(pk=consultation.pk)
         if locked.is_signed:
             return locked
         _check_owner(locked, acting_user)
         assessment = _apply(locked, values=values, lesion_counts=lesion_counts, today=_today(locked))
-        missing = locked.missing_for_signing()
-        if missing:
-            raise ConsultationRefused({name: _("Record this before signing.") for name in missing})
+        _confirm(locked, confirmed)
+        refusals = {name: _("Record this before signing.") for name in locked.missing_for_signing()}
+        for name in locked.questionnaire_unconfirmed:
+            refusals.setdefault(name, _("From the pre-visit questionnaire: confirm this answer with the patient."))
+        if refusals:
+            raise ConsultationRefused(refusals)
         # A draft may hold contradictions while the specialist works; a signed record may not.
         _refuse_inconsistent(locked, today=_today(locked))
         _set_override(locked, assessment, override_outcome, override_reason, strict=True)
@@ -301,6 +311,10 @@ def consultation_sign(
                 source=f"consultation_deferred:{locked.pk}",
             )
     return locked
+
+
+def _confirm(locked: Consultation, confirmed: Sequence[str]) -> None:
+    locked.questionnaire_unconfirmed = [name for name in locked.questionnaire_unconfirmed if name not in confirmed]
 
 
 def _complete_appointment(appointment_id: int, acting_user: User) -> None:
@@ -357,24 +371,29 @@ def consultation_add_addendum(*, acting_user: User, consultation: Consultation, 
 
 # --- The pre-visit questionnaire ----------------------------------------------------------
 
-QUESTIONNAIRE_TO_FIELDS = {
-    "routine": "routine",
-    "weeks_on_routine": "weeks_consistent_skincare",
-    "medications": "medications",
-    "isotretinoin": "isotretinoin_within_6_months",
-    "topical_retinoid": "topical_retinoid",
-    "allergies": "allergies",
-    "pregnant_or_breastfeeding": "pregnant_or_breastfeeding",
-    "skin_conditions": "other_conditions",
-    "goals": "goals",
-}
+# The questionnaire's questions (consultations.forms.QuestionnaireForm); anything else is dropped.
+QUESTIONNAIRE_KEYS = frozenset(
+    {
+        "routine",
+        "weeks_on_routine",
+        "medications",
+        "isotretinoin",
+        "topical_retinoid",
+        "allergies",
+        "pregnant_or_breastfeeding",
+        "skin_conditions",
+        "goals",
+    }
+)
 
 
 def questionnaire_submit(*, appointment: Appointment, answers: Mapping[str, Any]) -> Consultation:
     """The patient's answers, arriving through the signed link (the patient is the actor).
 
-    They are kept exactly as typed on the consultation and copied into the draft's empty
-    history fields, for the specialist to confirm or correct. Answered once per link.
+    They are kept exactly as typed on the consultation, and fill the draft's empty history
+    fields, structured where the words are clear (``consultations.intake``): "cold sores"
+    ticks the cold-sores box. Each filled field waits for the specialist's confirmation
+    (``questionnaire_unconfirmed``). Answered once per link.
     """
     with transaction.atomic():
         locked = Appointment.objects.select_for_update().select_related("appointment_type").get(pk=appointment.pk)
@@ -387,15 +406,15 @@ def questionnaire_submit(*, appointment: Appointment, answers: Mapping[str, Any]
             consultation = Consultation.objects.create(
                 appointment=locked, patient_id=locked.patient_id, specialist_id=locked.practitioner_id
             )
-        stored = {key: value for key, value in answers.items() if key in QUESTIONNAIRE_TO_FIELDS}
+        stored = {key: value for key, value in answers.items() if key in QUESTIONNAIRE_KEYS}
         consultation.questionnaire_answers = stored
         consultation.questionnaire_received_at = timezone.now()
-        for key, field in QUESTIONNAIRE_TO_FIELDS.items():
-            value = stored.get(key)
-            if value in (None, "", False):
-                continue
-            if getattr(consultation, field) in (None, "", False):
+        imported = []
+        for field, value in structured_answers(stored).items():
+            if getattr(consultation, field) in (None, "", False, []):
                 setattr(consultation, field, value)
+                imported.append(field)
+        consultation.questionnaire_unconfirmed = [name for name in EDITABLE_FIELDS if name in imported]
         consultation.save()
     return consultation
 

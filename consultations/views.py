@@ -102,7 +102,7 @@ def _consultation_forms(
     request: AuthenticatedHttpRequest, consultation: Consultation
 ) -> tuple[ConsultationForm, LesionCountsForm]:
     data = request.POST if request.method == "POST" else None
-    form = ConsultationForm(data, instance=consultation)
+    form = ConsultationForm(data, instance=consultation, unconfirmed=consultation.questionnaire_unconfirmed)
     counts = LesionCountsForm(data, prefix=LESIONS_PREFIX, counts=consultation.lesion_counts)
     return form, counts
 
@@ -170,6 +170,7 @@ def consultation_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
                 lesion_counts=counts.counts(),
                 override_outcome=form.cleaned_data["override_outcome"],
                 override_reason=form.cleaned_data["override_reason"],
+                confirmed=form.confirmed(),
             )
         except ValidationError as error:
             if hasattr(error, "error_dict"):
