@@ -30,7 +30,7 @@ from consultations.forms import (
     PlanForm,
     QuestionnaireForm,
 )
-from consultations.grading import Lesion
+from consultations.grading import LESION_SHORT_LABELS, Lesion
 from consultations.models import Consultation, TreatmentPlan
 from consultations.questionnaire import questionnaire_appointment_id, questionnaire_url
 from consultations.selectors import (
@@ -218,7 +218,7 @@ def consultation_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
         "consultation": consultation,
         "addenda": consultation.addenda.select_related("author"),
         "addendum_form": AddendumForm(),
-        "lesion_types": list(Lesion),
+        "lesion_types": [(lesion, LESION_SHORT_LABELS[lesion]) for lesion in Lesion],
         "plan": plan,
         "questionnaire_link": None
         if consultation.is_signed
