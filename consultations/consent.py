@@ -5,6 +5,8 @@ Never edit a published text: add a new version and point CURRENT_CONSENT_VERSION
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -35,3 +37,24 @@ CURRENT_CONSENT_VERSION = "2026-2"
 
 def consent_text(version: str = CURRENT_CONSENT_VERSION) -> Promise:
     return CONSENT_TEXTS[version]
+
+
+# Typographic variants a keyboard or phone may produce for the same name.
+_NAME_PUNCTUATION = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "‐": "-", "‑": "-", "–": "-", "—": "-"})
+
+
+def normalised_name(name: str) -> str:
+    """A name compared as a person reads it: accents, case and spacing ignored.
+
+    Unicode NFKD splits "é" into "e" and a combining accent, which is dropped; ``casefold``
+    folds case beyond ASCII ("ß" → "ss"); runs of whitespace become one space.
+    """
+    decomposed = unicodedata.normalize("NFKD", name.translate(_NAME_PUNCTUATION))
+    unaccented = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(unaccented.casefold().split())
+
+
+def consent_name_matches(typed: str, *, first_name: str, last_name: str) -> bool:
+    """Whether the name typed to consent is the patient's full name ("Zoe W." is not Zoe Walker)."""
+    typed_name = normalised_name(typed)
+    return bool(typed_name) and typed_name == normalised_name(f"{first_name} {last_name}")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, cast
@@ -26,7 +26,7 @@ from consultations.grading import (
     Lesion,
     Zone,
 )
-from consultations.models import Allergen, Consultation, Outcome, review_window
+from consultations.models import Allergen, Consultation, Outcome, recorded_allergies, review_window
 from consultations.services import EDITABLE_FIELDS
 
 
@@ -203,8 +203,12 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
         ),
     }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, unconfirmed: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The questionnaire's imported answers still to confirm: a "confirmed" box beside each.
+        self.unconfirmed = tuple(name for name in unconfirmed if name in self.fields)
+        for name in self.unconfirmed:
+            self.fields[f"confirm_{name}"] = forms.BooleanField(label=_("Confirmed with the patient"), required=False)
         self.fields["weeks_consistent_skincare"].validators.append(MaxValueValidator(520))
         for name in ("fitzpatrick", "skin_type", "barrier", "sensitivity", "congestion", "iga"):
             field = cast(forms.ChoiceField, self.fields[name])
@@ -222,7 +226,9 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
                 "rosacea_or_eczema_flare",
                 _("A flare is recorded, but neither rosacea nor eczema is in the health history."),
             )
-        if cleaned.get("no_known_allergies") and (cleaned.get("allergens") or (cleaned.get("allergies") or "").strip()):
+        if cleaned.get("no_known_allergies") and (
+            cleaned.get("allergens") or recorded_allergies(cleaned.get("allergies") or "")
+        ):
             self.add_error("no_known_allergies", _("Allergies are recorded: untick “no known allergies”."))
         return cleaned
 
@@ -249,6 +255,10 @@ class ConsultationForm(forms.ModelForm["Consultation"]):
 
     def values(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in EDITABLE_FIELDS if name in self.cleaned_data}
+
+    def confirmed(self) -> list[str]:
+        """The imported answers the specialist ticked as confirmed."""
+        return [name for name in self.unconfirmed if self.cleaned_data.get(f"confirm_{name}")]
 
 
 class AddendumForm(forms.Form):

@@ -69,6 +69,16 @@ class Lesion(models.TextChoices):
     CYSTS = "cysts", _("Cysts")
 
 
+# Column headings where a table is narrow (the full label is the heading's tooltip).
+LESION_SHORT_LABELS: dict[Lesion, Promise] = {
+    Lesion.OPEN_COMEDONES: _("Blackheads"),
+    Lesion.CLOSED_COMEDONES: _("Whiteheads"),
+    Lesion.PAPULES: _("Papules"),
+    Lesion.PUSTULES: _("Pustules"),
+    Lesion.NODULES: _("Nodules"),
+    Lesion.CYSTS: _("Cysts"),
+}
+
 # A count above this in one zone is a typing error, not a finding.
 LESION_MAX_PER_ZONE: dict[Lesion, int] = {
     Lesion.OPEN_COMEDONES: 300,

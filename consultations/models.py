@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic.constraints import LONG_NOTE, NOTE, text_fits
 from clinic.models import RELEASED_STATUSES, User
 from consultations import rules
-from consultations.grading import FACE_ZONES, LESION_MAX_PER_ZONE, Band, Iga, Lesion, Zone
+from consultations.grading import FACE_ZONES, LESION_MAX_PER_ZONE, OPTIONAL_ZONES, Band, Iga, Lesion, Zone
 
 # The progress review falls 8-10 weeks after the consultation (docs/product.md).
 REVIEW_MIN_DAYS = 56
@@ -49,6 +49,43 @@ def validate_lesion_counts(value: Any) -> None:
                     _("%(zone)s, %(lesion)s: a count from 0 to %(max)s."),
                     params={"zone": zone, "lesion": lesion, "max": maximum},
                 )
+
+
+# What people type for "no allergies" (compared casefolded, without trailing full stops). NKA /
+# NKDA: "no known (drug) allergies", the clinical shorthand.
+NO_ALLERGY_ANSWERS = frozenset(
+    {
+        "-",
+        "—",
+        "n/a",
+        "na",
+        "nil",
+        "nil known",
+        "nka",
+        "nkda",
+        "no",
+        "no allergies",
+        "no allergy",
+        "no known allergies",
+        "no known allergy",
+        "no known drug allergies",
+        "none",
+        "none known",
+        "none reported",
+        "none that i know of",
+    }
+)
+
+
+def recorded_allergies(text: str) -> str:
+    """The allergy text as an alert shows it, or "" when it says there is none.
+
+    The one place that decides whether typed allergy text is an allergy: "None known", "nil",
+    "NKDA", "n/a" and the like are answers, not allergies, and raise no red alert anywhere.
+    """
+    cleaned = " ".join((text or "").split())
+    key = cleaned.casefold().rstrip(".!").strip()
+    return "" if key in NO_ALLERGY_ANSWERS else cleaned
 
 
 class Allergen(models.TextChoices):
@@ -227,6 +264,11 @@ class Consultation(models.Model):
     # The pre-visit questionnaire: what the patient typed, kept as typed.
     questionnaire_answers = models.JSONField(_("pre-visit answers"), default=dict, blank=True)
     questionnaire_received_at = models.DateTimeField(_("pre-visit answers received"), null=True, blank=True)
+    # Fields filled from the questionnaire that the specialist has not confirmed yet; signing
+    # needs each confirmed (the patient's answer is a lead, not a finding).
+    questionnaire_unconfirmed = ArrayField(
+        models.CharField(max_length=64), default=list, blank=True, verbose_name=_("answers to confirm")
+    )
 
     created_at = models.DateTimeField(_("started at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("saved at"), auto_now=True)
@@ -295,6 +337,21 @@ class Consultation(models.Model):
         return str(Outcome(self.final_outcome).label) if self.final_outcome else ""
 
     @property
+    def undecided(self) -> bool:
+        """A draft whose only "decision" is the absence of findings: it reads "no decision yet"."""
+        return (
+            not self.is_signed
+            and not self.override_outcome
+            and bool(self.missing_for_signing())
+            and list(self.rules_reasons or []) in ([], [rules.NO_INDICATION.id])
+        )
+
+    @property
+    def shown_outcome(self) -> str:
+        """The outcome a page shows ("" while undecided)."""
+        return "" if self.undecided else self.final_outcome
+
+    @property
     def allows_treatment_plan(self) -> bool:
         """A treatment plan follows only a signed consultation whose decision recommends extraction."""
         return self.is_signed and self.final_outcome == Outcome.RECOMMENDED
@@ -355,6 +412,11 @@ class Consultation(models.Model):
             return max(0, (timezone.localdate() - self.resurfaced_on).days)
         return max(0, (self.findings_date() - self.resurfaced_on).days)
 
+    @property
+    def allergy_alert(self) -> str:
+        """The typed allergies worth an alert ("" for none, "None known" and the like)."""
+        return recorded_allergies(self.allergies)
+
     def get_allergens_display(self) -> list[str]:
         return [str(Allergen(tag).label) for tag in self.allergens if tag in Allergen.values]
 
@@ -366,6 +428,20 @@ class Consultation(models.Model):
         """Analysis fields that must be recorded before signing (field names)."""
         required = ("fitzpatrick", "skin_type", "barrier", "sensitivity", "congestion", "iga")
         return [name for name in required if getattr(self, name) in (None, "")]
+
+    def lesion_table(self) -> list[tuple[Zone, list[int], int]]:
+        """The counts as a zones × lesion types table: (zone, a count per ``Lesion``, the zone's total).
+
+        Every face zone, and chest and back only when counted (they are optional).
+        """
+        counts = self.lesion_counts or {}
+        zones = [*FACE_ZONES, *(zone for zone in OPTIONAL_ZONES if any(counts.get(zone.value, {}).values()))]
+        rows = []
+        for zone in zones:
+            per = counts.get(zone.value, {})
+            cells = [int(per.get(lesion.value, 0)) for lesion in Lesion]
+            rows.append((zone, cells, sum(cells)))
+        return rows
 
     def face_zone_counts(self) -> list[tuple[Zone, int]]:
         return [(zone, sum((self.lesion_counts or {}).get(zone.value, {}).values())) for zone in FACE_ZONES]

@@ -745,6 +745,10 @@ class Assessment:
         return tuple(CAUTIONS_BY_ID[caution_id] for caution_id in self.cautions)
 
     @property
+    def outweighed_rules(self) -> tuple[Rule, ...]:
+        return tuple(RULES_BY_ID[rule_id] for rule_id in self.outweighed)
+
+    @property
     def meanwhile(self) -> tuple[Promise, ...]:
         return tuple(rule.meanwhile for rule in self.rules if rule.meanwhile is not None)
 

@@ -23,7 +23,15 @@ from clinic.hooks import PatientAlerts, PatientToCall
 from clinic.models import RELEASED_STATUSES, Appointment, AppointmentKind, AppointmentType, Location
 from consultations import rules
 from consultations.grading import Counts
-from consultations.models import Allergen, Consultation, Outcome, PlanSession, PlanStatus, TreatmentPlan
+from consultations.models import (
+    Allergen,
+    Consultation,
+    Outcome,
+    PlanSession,
+    PlanStatus,
+    TreatmentPlan,
+    recorded_allergies,
+)
 
 # A plan's first session, with nothing booked before it, is suggested for the next morning.
 FIRST_SESSION_AT = time(10, 0)
@@ -181,7 +189,7 @@ def plan_summaries(patient_ids: Iterable[int]) -> Mapping[int, PlanSummary]:
             baseline_on=source.appointment.location.local(source.appointment.start).date(),
             baseline_counts=source.lesion_counts or {},
             baseline_gags=source.gags_score,
-            allergies=source.allergies.strip(),
+            allergies=source.allergy_alert,
             alerts=consultation_alerts(source),
         )
     return summaries
@@ -320,29 +328,9 @@ def patient_allergens(patient_id: int) -> tuple[str, ...]:
     return tuple(latest.allergens) if latest is not None else ()
 
 
-# What people type in the allergy box to say there is none: an answer, not an allergy.
-NO_ALLERGY_ANSWERS = frozenset(
-    {
-        "",
-        "none",
-        "none known",
-        "no known allergies",
-        "no known allergy",
-        "no allergies",
-        "no",
-        "nil",
-        "nka",
-        "nkda",
-        "n/a",
-        "na",
-    }
-)
-
-
 def is_real_allergy(text: str) -> bool:
     """Whether the allergy text records an allergy ("None known." and the like do not)."""
-    normalised = " ".join(re.findall(r"[a-z/]+", text.lower()))
-    return normalised not in NO_ALLERGY_ANSWERS
+    return bool(recorded_allergies(text))
 
 
 def patient_alerts(patient_ids: Collection[int]) -> dict[int, PatientAlerts]:
@@ -358,8 +346,9 @@ def patient_alerts(patient_ids: Collection[int]) -> dict[int, PatientAlerts]:
     alerts: dict[int, PatientAlerts] = {}
     for consultation in latest:
         words = []
-        if not consultation.no_known_allergies and is_real_allergy(consultation.allergies):
-            words.append(consultation.allergies.strip())
+        typed = recorded_allergies(consultation.allergies)
+        if not consultation.no_known_allergies and typed:
+            words.append(typed)
         words += [str(Allergen(tag).label) for tag in consultation.allergens if tag in Allergen.values]
         cautions = tuple(
             str(rules.CAUTIONS_BY_ID[c].explanation) for c in consultation.cautions if c in rules.CAUTIONS_BY_ID
@@ -367,3 +356,50 @@ def patient_alerts(patient_ids: Collection[int]) -> dict[int, PatientAlerts]:
         if words or cautions:
             alerts[consultation.patient_id] = PatientAlerts(allergy="; ".join(words), cautions=cautions)
     return alerts
+# --- The specialist's day ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpecialistDayItem:
+    """One of the specialist's appointments today, with what its next action needs."""
+
+    appointment: Appointment
+    consultation: Consultation | None = None
+    # The patient's current plan, for a progress review (its review page is per plan).
+    plan: TreatmentPlan | None = None
+
+    @property
+    def kind(self) -> str:
+        return str(self.appointment.appointment_type.kind)
+
+
+def specialist_day(location: Location, specialist_id: int) -> list[SpecialistDayItem]:
+    """Every appointment of ``specialist_id`` today at ``location``, of any type (fixed query count).
+
+    Consultations carry their consultation; progress reviews the patient's current plan.
+    """
+    appointments = list(
+        Appointment.objects.on_local_day(location, location.today())
+        .for_practitioner(specialist_id)
+        .exclude(status="cancelled")
+        .with_related()
+        .select_related("consultation")
+        .order_by("start", "id")
+    )
+    review_patients = {a.patient_id for a in appointments if a.appointment_type.kind == AppointmentKind.REVIEW}
+    plans: dict[int, TreatmentPlan] = {}
+    if review_patients:
+        for plan in TreatmentPlan.objects.filter(patient_id__in=review_patients).order_by(
+            "patient_id", "-created_at", "-id"
+        ):
+            current = plans.get(plan.patient_id)
+            if current is None or (current.status != PlanStatus.ACTIVE and plan.status == PlanStatus.ACTIVE):
+                plans[plan.patient_id] = plan
+    return [
+        SpecialistDayItem(
+            appointment=a,
+            consultation=getattr(a, "consultation", None),
+            plan=plans.get(a.patient_id) if a.appointment_type.kind == AppointmentKind.REVIEW else None,
+        )
+        for a in appointments
+    ]

@@ -20,10 +20,20 @@ from django.utils.translation import gettext as _
 from clinic import hooks, roles
 from clinic.audit import acting_as
 from clinic.booking.services import appointment_book
-from clinic.models import RELEASED_STATUSES, Appointment, AppointmentKind, AppointmentType, Room, User
+from clinic.models import (
+    RELEASED_STATUSES,
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    AppointmentType,
+    Patient,
+    Room,
+    User,
+)
 from consultations import rules
-from consultations.consent import CONSENT_TEXTS, CURRENT_CONSENT_VERSION
+from consultations.consent import CONSENT_TEXTS, CURRENT_CONSENT_VERSION, consent_name_matches
 from consultations.grading import Counts, gags
+from consultations.intake import structured_answers
 from consultations.models import (
     Allergen,
     Consultation,
@@ -86,9 +96,38 @@ class Preview:
     gags_band: str
     gags_band_label: str
     assessment: rules.Assessment
+    # Analysis fields not recorded yet (field names); signing needs them all.
+    missing: tuple[str, ...] = ()
+    # The override the form holds now ("" for none).
+    override: str = ""
+
+    @property
+    def undecided(self) -> bool:
+        """Nothing decides yet: the analysis is incomplete and no recorded finding gives an outcome.
+
+        "No indication found" on a half-empty form is the absence of findings, not a decision,
+        so the form says "no decision yet" instead of a red "not recommended".
+        """
+        return bool(self.missing) and self.assessment.reasons == (rules.NO_INDICATION.id,)
+
+    @property
+    def outcome(self) -> str:
+        """What the panel shows: the override when there is one, else the rules' outcome ("" undecided)."""
+        if self.override:
+            return self.override
+        return "" if self.undecided else self.assessment.outcome
+
+    @property
+    def outcome_label(self) -> str:
+        return str(Outcome(self.outcome).label) if self.outcome else _("No decision yet")
+
+    @property
+    def defers(self) -> bool:
+        """Whether "calm and repair first" and its re-check apply (not once overridden to another outcome)."""
+        return self.outcome == Outcome.DEFER and self.assessment.outcome == rules.Outcome.DEFER.value
 
 
-def consultation_preview(*, values: Mapping[str, Any], lesion_counts: Counts) -> Preview:
+def consultation_preview(*, values: Mapping[str, Any], lesion_counts: Counts, override: str = "") -> Preview:
     """GAGS and the rules' assessment for unsaved form values. Pure: nothing is written."""
     probe = Consultation(lesion_counts=dict(lesion_counts))
     for name in EDITABLE_FIELDS:
@@ -100,6 +139,8 @@ def consultation_preview(*, values: Mapping[str, Any], lesion_counts: Counts) ->
         gags_band=graded.band.value,
         gags_band_label=str(graded.band.label),
         assessment=rules.assess(probe.findings()),
+        missing=tuple(probe.missing_for_signing()),
+        override=override if override in Outcome.values else "",
     )
 
 
@@ -196,7 +237,7 @@ def consultation_inconsistencies(consultation: Consultation, *, today: date) -> 
         )
     if consultation.resurfaced_on is not None and consultation.resurfaced_on > today:
         found.setdefault("resurfaced_on", _("This date is in the future."))
-    if consultation.no_known_allergies and (consultation.allergens or consultation.allergies.strip()):
+    if consultation.no_known_allergies and (consultation.allergens or consultation.allergy_alert):
         found.setdefault("no_known_allergies", _("Allergies are recorded: untick “no known allergies”."))
     return found
 
@@ -215,11 +256,16 @@ def consultation_save_draft(
     lesion_counts: Counts,
     override_outcome: str = "",
     override_reason: str = "",
+    confirmed: Sequence[str] = (),
 ) -> Consultation:
-    """Save what the specialist entered so far; the decision so far is recomputed and kept."""
+    """Save what the specialist entered so far; the decision so far is recomputed and kept.
+
+    ``confirmed``: the questionnaire's imported answers the specialist confirmed with the patient.
+    """
     with transaction.atomic(), acting_as(acting_user):
         locked = _lock_draft(consultation, acting_user)
         assessment = _apply(locked, values=values, lesion_counts=lesion_counts, today=_today(locked))
+        _confirm(locked, confirmed)
         _set_override(locked, assessment, override_outcome, override_reason, strict=False)
         locked.save()
     return locked
@@ -233,23 +279,28 @@ def consultation_sign(
     lesion_counts: Counts,
     override_outcome: str = "",
     override_reason: str = "",
+    confirmed: Sequence[str] = (),
 ) -> Consultation:
-    """Save and sign: the analysis must be complete; after this only addenda change it."""
+    """Save and sign: the analysis must be complete and every imported answer confirmed; then only addenda."""
     with transaction.atomic(), acting_as(acting_user):
         locked = Consultation.objects.select_for_update().get(pk=consultation.pk)
         if locked.is_signed:
             return locked
         _check_owner(locked, acting_user)
         assessment = _apply(locked, values=values, lesion_counts=lesion_counts, today=_today(locked))
-        missing = locked.missing_for_signing()
-        if missing:
-            raise ConsultationRefused({name: _("Record this before signing.") for name in missing})
+        _confirm(locked, confirmed)
+        refusals = {name: _("Record this before signing.") for name in locked.missing_for_signing()}
+        for name in locked.questionnaire_unconfirmed:
+            refusals.setdefault(name, _("From the pre-visit questionnaire: confirm this answer with the patient."))
+        if refusals:
+            raise ConsultationRefused(refusals)
         # A draft may hold contradictions while the specialist works; a signed record may not.
         _refuse_inconsistent(locked, today=_today(locked))
         _set_override(locked, assessment, override_outcome, override_reason, strict=True)
         locked.status = ConsultationStatus.SIGNED
         locked.signed_at = timezone.now()
         locked.save()
+        _complete_appointment(locked.appointment_id, acting_user)
         if locked.final_outcome == Outcome.DEFER:
             # The patient leaves with what to do meanwhile and how to book the re-check.
             hooks.patient_deferred(
@@ -260,6 +311,24 @@ def consultation_sign(
                 source=f"consultation_deferred:{locked.pk}",
             )
     return locked
+
+
+def _confirm(locked: Consultation, confirmed: Sequence[str]) -> None:
+    locked.questionnaire_unconfirmed = [name for name in locked.questionnaire_unconfirmed if name not in confirmed]
+
+
+def _complete_appointment(appointment_id: int, acting_user: User) -> None:
+    """The signed consultation is the visit done: its appointment becomes completed, in the same transaction.
+
+    A checked-in appointment passes through "in progress" (the transitions the desk uses),
+    each change a status row naming the specialist. An appointment never checked in (booked
+    or confirmed) is left for the desk: completing it would invent a check-in.
+    """
+    appointment = Appointment.objects.select_for_update().get(pk=appointment_id)
+    if appointment.status == AppointmentStatus.CHECKED_IN:
+        appointment.begin(by=acting_user)
+    if appointment.status == AppointmentStatus.IN_PROGRESS:
+        appointment.complete(by=acting_user)
 
 
 def _set_override(
@@ -278,6 +347,9 @@ def _set_override(
         return
     locked.override_outcome = decision.override or ""
     locked.override_reason = decision.override_reason
+    if locked.final_outcome != Outcome.DEFER:
+        # Overridden away from "defer": there is no calm-and-repair re-check to come back for.
+        locked.recheck_on = None
 
 
 def _today(consultation: Consultation) -> date:
@@ -299,24 +371,29 @@ def consultation_add_addendum(*, acting_user: User, consultation: Consultation, 
 
 # --- The pre-visit questionnaire ----------------------------------------------------------
 
-QUESTIONNAIRE_TO_FIELDS = {
-    "routine": "routine",
-    "weeks_on_routine": "weeks_consistent_skincare",
-    "medications": "medications",
-    "isotretinoin": "isotretinoin_within_6_months",
-    "topical_retinoid": "topical_retinoid",
-    "allergies": "allergies",
-    "pregnant_or_breastfeeding": "pregnant_or_breastfeeding",
-    "skin_conditions": "other_conditions",
-    "goals": "goals",
-}
+# The questionnaire's questions (consultations.forms.QuestionnaireForm); anything else is dropped.
+QUESTIONNAIRE_KEYS = frozenset(
+    {
+        "routine",
+        "weeks_on_routine",
+        "medications",
+        "isotretinoin",
+        "topical_retinoid",
+        "allergies",
+        "pregnant_or_breastfeeding",
+        "skin_conditions",
+        "goals",
+    }
+)
 
 
 def questionnaire_submit(*, appointment: Appointment, answers: Mapping[str, Any]) -> Consultation:
     """The patient's answers, arriving through the signed link (the patient is the actor).
 
-    They are kept exactly as typed on the consultation and copied into the draft's empty
-    history fields, for the specialist to confirm or correct. Answered once per link.
+    They are kept exactly as typed on the consultation, and fill the draft's empty history
+    fields, structured where the words are clear (``consultations.intake``): "cold sores"
+    ticks the cold-sores box. Each filled field waits for the specialist's confirmation
+    (``questionnaire_unconfirmed``). Answered once per link.
     """
     with transaction.atomic():
         locked = Appointment.objects.select_for_update().select_related("appointment_type").get(pk=appointment.pk)
@@ -329,15 +406,15 @@ def questionnaire_submit(*, appointment: Appointment, answers: Mapping[str, Any]
             consultation = Consultation.objects.create(
                 appointment=locked, patient_id=locked.patient_id, specialist_id=locked.practitioner_id
             )
-        stored = {key: value for key, value in answers.items() if key in QUESTIONNAIRE_TO_FIELDS}
+        stored = {key: value for key, value in answers.items() if key in QUESTIONNAIRE_KEYS}
         consultation.questionnaire_answers = stored
         consultation.questionnaire_received_at = timezone.now()
-        for key, field in QUESTIONNAIRE_TO_FIELDS.items():
-            value = stored.get(key)
-            if value in (None, "", False):
-                continue
-            if getattr(consultation, field) in (None, "", False):
+        imported = []
+        for field, value in structured_answers(stored).items():
+            if getattr(consultation, field) in (None, "", False, []):
                 setattr(consultation, field, value)
+                imported.append(field)
+        consultation.questionnaire_unconfirmed = [name for name in EDITABLE_FIELDS if name in imported]
         consultation.save()
     return consultation
 
@@ -397,6 +474,8 @@ def plan_create(
                 {"prescribes_retinoid": _("The patient is pregnant or breastfeeding: home care without retinoids.")}
             )
         consent = consent_name.strip()
+        if consent:
+            _check_consent_name(consent, locked.patient)
         plan = TreatmentPlan.objects.create(
             consultation=locked,
             patient_id=locked.patient_id,
@@ -420,6 +499,20 @@ def plan_create(
     return plan
 
 
+def _check_consent_name(typed: str, patient: Patient) -> None:
+    # Consent is the patient's own act: the name typed must be theirs in full, so an initial
+    # ("Zoe W.") or another person's name is refused. Accents, case and spacing are ignored.
+    if not consent_name_matches(typed, first_name=patient.first_name, last_name=patient.last_name):
+        raise ConsultationRefused(
+            {
+                "consent_name": _(
+                    "Type the patient's full name as it is on their record (%(name)s); initials are not enough."
+                )
+                % {"name": patient.full_name}
+            }
+        )
+
+
 def plan_record_consent(
     *, acting_user: User, plan: TreatmentPlan, consent_name: str, version: str = CURRENT_CONSENT_VERSION
 ) -> TreatmentPlan:
@@ -430,9 +523,10 @@ def plan_record_consent(
     if version not in CONSENT_TEXTS:
         raise ConsultationRefused(_("Unknown consent text."))
     with transaction.atomic(), acting_as(acting_user):
-        locked = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+        locked = TreatmentPlan.objects.select_for_update(of=("self",)).select_related("patient").get(pk=plan.pk)
         if locked.is_consented:
             return locked
+        _check_consent_name(name, locked.patient)
         locked.consent_version, locked.consent_name, locked.consented_at = version, name, timezone.now()
         locked.save(update_fields=["consent_version", "consent_name", "consented_at"])
     return locked
@@ -451,7 +545,7 @@ def plan_book_session(
     if appointment_type.kind != AppointmentKind.EXTRACTION:
         raise ConsultationRefused({"appointment_type": _("Plan sessions are extraction sessions.")})
     with transaction.atomic(), acting_as(acting_user):
-        locked = TreatmentPlan.objects.select_for_update().select_related("patient").get(pk=plan.pk)
+        locked = TreatmentPlan.objects.select_for_update(of=("self",)).select_related("patient").get(pk=plan.pk)
         number = plan_next_session_number(locked)
         if number is None:
             raise ConsultationRefused(_("Every session of this plan is booked."))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,6 +34,7 @@ from consultations.forms import (
     QuestionnaireForm,
     SessionSlotSearchForm,
 )
+from consultations.grading import LESION_SHORT_LABELS, Lesion
 from consultations.models import Consultation, TreatmentPlan
 from consultations.questionnaire import questionnaire_appointment_id, questionnaire_url
 from consultations.selectors import (
@@ -40,25 +42,27 @@ from consultations.selectors import (
     extraction_session_type,
     plan_next_session_number,
     plan_next_session_suggestion,
+    specialist_day,
 )
 
 LESIONS_PREFIX = "lesions"
 
 
+def _errors_beside_fields(form: forms.BaseForm, error: ValidationError) -> None:
+    """A service's refusal, each message beside its field (or at the top of the form)."""
+    by_field = error.error_dict if hasattr(error, "error_dict") else {None: error.error_list}
+    for field, errors in by_field.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 def home(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Today's consultations at this location, and drafts still awaiting a decision."""
+    """The specialist's appointments today (any type), and drafts still awaiting a decision."""
     location = request.location
     if not location:
         return render(request, "consultations/home.html", {"today": [], "awaiting": [], "due_rechecks": []})
     start, end = location.day_bounds(location.today())
-    today = list(
-        Appointment.objects.on_local_day(location, location.today())
-        .filter(appointment_type__kind=AppointmentKind.CONSULTATION)
-        .exclude(status="cancelled")
-        .with_related()
-        .select_related("consultation")
-    )
+    today = specialist_day(location, request.user.pk)
     awaiting = (
         Consultation.objects.drafts()
         .filter(appointment__location_id=location.pk)
@@ -68,7 +72,11 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
     awaiting_list = list(awaiting)
     due_rechecks = deferred_due_for_recheck(location, location.today())
-    shown = [a.patient_id for a in today] + [c.patient_id for c in awaiting_list] + [c.patient_id for c in due_rechecks]
+    shown = (
+        [item.appointment.patient_id for item in today]
+        + [c.patient_id for c in awaiting_list]
+        + [c.patient_id for c in due_rechecks]
+    )
     patients_listed_access(acting_user=request.user, patient_ids=shown, request=request, page="specialist_home")
     return render(
         request, "consultations/home.html", {"today": today, "awaiting": awaiting_list, "due_rechecks": due_rechecks}
@@ -98,7 +106,7 @@ def _consultation_forms(
     request: AuthenticatedHttpRequest, consultation: Consultation
 ) -> tuple[ConsultationForm, LesionCountsForm]:
     data = request.POST if request.method == "POST" else None
-    form = ConsultationForm(data, instance=consultation)
+    form = ConsultationForm(data, instance=consultation, unconfirmed=consultation.questionnaire_unconfirmed)
     counts = LesionCountsForm(data, prefix=LESIONS_PREFIX, counts=consultation.lesion_counts)
     return form, counts
 
@@ -107,12 +115,16 @@ def _preview(consultation: Consultation, form: ConsultationForm, counts: LesionC
     """The live decision: from what the form holds now when posted, else from the saved draft."""
     if not form.is_bound:
         values = {name: getattr(consultation, name) for name in services.EDITABLE_FIELDS}
-        return services.consultation_preview(values=values, lesion_counts=consultation.lesion_counts or {})
+        return services.consultation_preview(
+            values=values, lesion_counts=consultation.lesion_counts or {}, override=consultation.override_outcome
+        )
     form.is_valid()
     counts.is_valid()
     values = {k: v for k, v in form.cleaned_data.items() if k in services.EDITABLE_FIELDS}
     try:
-        return services.consultation_preview(values=values, lesion_counts=counts.counts())
+        return services.consultation_preview(
+            values=values, lesion_counts=counts.counts(), override=form.cleaned_data.get("override_outcome") or ""
+        )
     except ValueError:
         return None
 
@@ -162,6 +174,7 @@ def consultation_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
                 lesion_counts=counts.counts(),
                 override_outcome=form.cleaned_data["override_outcome"],
                 override_reason=form.cleaned_data["override_reason"],
+                confirmed=form.confirmed(),
             )
         except ValidationError as error:
             if hasattr(error, "error_dict"):
@@ -209,7 +222,7 @@ def consultation_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
         "consultation": consultation,
         "addenda": consultation.addenda.select_related("author"),
         "addendum_form": AddendumForm(),
-        "counts": LesionCountsForm(counts=consultation.lesion_counts, prefix=LESIONS_PREFIX),
+        "lesion_types": [(lesion, LESION_SHORT_LABELS[lesion]) for lesion in Lesion],
         "plan": plan,
         "questionnaire_link": None
         if consultation.is_signed
@@ -252,8 +265,7 @@ def plan_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         try:
             plan = services.plan_create(acting_user=request.user, consultation=consultation, **form.cleaned_data)
         except ValidationError as error:
-            for field, errors in getattr(error, "error_dict", {None: error.error_list}).items():
-                form.add_error(field if field in form.fields else None, errors)
+            _errors_beside_fields(form, error)
         else:
             messages.success(request, _("Treatment plan saved."))
             return redirect(plan)
@@ -273,34 +285,45 @@ def _plan(pk: int) -> TreatmentPlan:
     )
 
 
-@permission_required(roles.VIEW_PATIENT, raise_exception=True)
-def plan_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    plan = _plan(pk)
-    patient_record_access(acting_user=request.user, patient=plan.patient, request=request, page="plan_detail")
+def _plan_detail_page(
+    request: AuthenticatedHttpRequest, plan: TreatmentPlan, consent_form: ConsentForm | None = None
+) -> HttpResponse:
     sessions = plan.sessions.select_related("appointment__practitioner", "appointment__room")
+    consent_form = consent_form or ConsentForm()
     context = {
         "plan": plan,
         "sessions": sessions,
         "next_number": plan_next_session_number(plan),
-        "consent_form": ConsentForm(),
+        "consent_form": consent_form,
         "consent_text": consent_text(plan.consent_version or CURRENT_CONSENT_VERSION),
     }
-    return render(request, "consultations/plan_detail.html", context)
+    return render(request, "consultations/plan_detail.html", context, status=400 if consent_form.errors else 200)
+
+
+@permission_required(roles.VIEW_PATIENT, raise_exception=True)
+def plan_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    plan = _plan(pk)
+    patient_record_access(acting_user=request.user, patient=plan.patient, request=request, page="plan_detail")
+    return _plan_detail_page(request, plan)
 
 
 @permission_required(roles.WORK_CONSULTATIONS, raise_exception=True)
 @require_POST
 def plan_consent(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The patient's typed name, checked against their record; a refusal shows beside the field."""
     plan = _plan(pk)
     form = ConsentForm(request.POST)
     if form.is_valid():
-        services.plan_record_consent(
-            acting_user=request.user, plan=plan, consent_name=form.cleaned_data["consent_name"]
-        )
-        messages.success(request, _("Consent recorded."))
-    else:
-        messages.error(request, _("The patient types their name to consent."))
-    return redirect(plan)
+        try:
+            services.plan_record_consent(
+                acting_user=request.user, plan=plan, consent_name=form.cleaned_data["consent_name"]
+            )
+        except ValidationError as error:
+            _errors_beside_fields(form, error)
+        else:
+            messages.success(request, _("Consent recorded."))
+            return redirect(plan)
+    return _plan_detail_page(request, plan, form)
 
 
 @permission_required(roles.WORK_FRONT_DESK, raise_exception=True)

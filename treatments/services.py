@@ -17,7 +17,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftercare.services import specialist_email_send
 from clinic import roles
@@ -64,6 +66,30 @@ class SessionRefused(ValidationError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class SessionIncomplete(SessionRefused):
+    """Signing needs more: ``problems`` lists every missing entry at once, as (field or None, message)."""
+
+    def __init__(self, problems: Sequence[tuple[str | None, str]]) -> None:
+        summary = _("Before signing, complete: %(missing)s.") % {
+            "missing": ", ".join(str(SIGNING_NEEDS[field]) for field, _message in problems)
+        }
+        # ``field``: the first missing entry's, for a caller that shows one refusal.
+        super().__init__(summary, field=problems[0][0] if problems else None)
+        # messages[0] is the summary; the rest say what to do, one per missing entry.
+        self.error_list = [*self.error_list, *(ValidationError(message) for _field, message in problems)]
+        self.problems = tuple(problems)
+
+
+# What signing needs, by the log field it belongs to (None: the present-today counts).
+SIGNING_NEEDS: dict[str | None, Promise] = {
+    None: gettext_lazy("the lesions present today"),
+    "extraction_method": gettext_lazy("the extraction method"),
+    "pain": gettext_lazy("the pain score"),
+    "product_lot": gettext_lazy("the antibacterial product lot"),
+    "aftercare_explained": gettext_lazy("the aftercare explained"),
+}
 
 
 def _check_owner(session: TreatmentSession, acting_user: User) -> None:
@@ -401,16 +427,20 @@ def _check_log(log: SessionLog, *, on: date, complete: bool) -> None:
         return
     # Progress compares what is present at each visit with the baseline: a session signed
     # without today's count would leave a hole in the patient's trend.
+    # Every missing entry at once: the aesthetician fixes them in one pass, not one per submit.
+    problems: list[tuple[str | None, str]] = []
     if not any(any(per.values()) for per in log.lesions_present.values()):
-        raise SessionRefused(_("Count the lesions present today, by zone and type, before signing."))
+        problems.append((None, _("Count the lesions present today, by zone and type, before signing.")))
     if not log.extraction_method:
-        raise SessionRefused(_("Choose the extraction method."), field="extraction_method")
+        problems.append(("extraction_method", _("Choose the extraction method.")))
     if log.pain is None:
-        raise SessionRefused(_("Record the pain score (0-10)."), field="pain")
+        problems.append(("pain", _("Record the pain score (0-10).")))
     if log.product_lot is None:
-        raise SessionRefused(_("Record the antibacterial product lot applied."), field="product_lot")
+        problems.append(("product_lot", _("Record the antibacterial product lot applied.")))
     if not log.aftercare_explained:
-        raise SessionRefused(_("Explain the aftercare to the patient before signing."), field="aftercare_explained")
+        problems.append(("aftercare_explained", _("Explain the aftercare to the patient before signing.")))
+    if problems:
+        raise SessionIncomplete(problems)
 
 
 def product_allergy_clash(*, product_allergens: Sequence[str], patient_id: int) -> list[str]:

@@ -31,7 +31,7 @@ from treatments.forms import (
     SessionLogForm,
 )
 from treatments.models import Product, ProductLot, SessionStatus, SpecialistAlert, TreatmentSession
-from treatments.rescreen import RESCREEN_RULES_BY_ID
+from treatments.rescreen import RESCREEN_RULES_BY_ID, RescreenRule, rescreen
 from treatments.selectors import sessions_today, treatment_record
 
 EXTRACTED_PREFIX = "extracted"
@@ -50,7 +50,15 @@ def _session(request: AuthenticatedHttpRequest, pk: int) -> TreatmentSession:
 
 
 def _refused(form: forms.BaseForm, error: services.SessionRefused) -> None:
-    """Put a service refusal beside its field, or at the top of the form."""
+    """Put a service refusal beside its field, or at the top of the form.
+
+    An incomplete signing lists every missing entry at the top and marks each beside its field.
+    """
+    if isinstance(error, services.SessionIncomplete):
+        form.add_error(None, error.messages[0])
+        for field, message in error.problems:
+            form.add_error(field if field in form.fields else None, message)
+        return
     field = error.field if error.field in form.fields else None
     form.add_error(field, error.messages[0])
 
@@ -116,7 +124,18 @@ def session_rescreen(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
         return redirect(session.get_absolute_url() if session.is_final else "treatments:session_log", session.pk)
     plan = session.plan
     form = RescreenForm(request.POST or None, retinoid_expected=plan is not None and plan.expects_retinoid)
+    stopping: list[RescreenRule] = []
     if request.method == "POST" and form.is_valid():
+        # A stop cancels the appointment and holds the programme: the aesthetician sees why and
+        # confirms first. This step writes nothing; the same answers with the confirmation do.
+        preview = rescreen(form.answers())
+        if preview.stopped and request.POST.get("confirm_stop") != "1":
+            stopping = [RESCREEN_RULES_BY_ID[r] for r in preview.reasons if r in RESCREEN_RULES_BY_ID]
+            return render(
+                request,
+                "treatments/session_rescreen.html",
+                {"session": session, "form": form, "plan": plan_summary(session.patient_id), "stopping": stopping},
+            )
         result = services.session_rescreen(
             acting_user=request.user, session=session, answers=form.answers(), notes=form.cleaned_data["notes"]
         )

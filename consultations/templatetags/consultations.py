@@ -55,3 +55,12 @@ def patient_consultations(patient: Patient, user: User) -> dict[str, Any]:
         "can_consult": user.has_perm("clinic.work_consultations"),
         "sees_decision": sees(user, FieldGroup.CLINICAL_DECISION),
     }
+
+
+@register.inclusion_tag("consultations/_imported.html")
+def imported_answer(form: Any, field: Any) -> dict[str, Any]:
+    """Beside a field the questionnaire filled: "from the questionnaire — confirm", and its confirm box."""
+    name = field.name
+    if name not in getattr(form, "unconfirmed", ()):
+        return {"show": False}
+    return {"show": True, "confirm": form[f"confirm_{name}"]}

@@ -252,7 +252,7 @@ def test_clearance_follows_the_latest_signed_consultation_and_a_consented_plan(c
     assert not patient_cleared_for_extraction(patient)  # recommended, but no plan yet
     plan = plan_for(signed, consent_name="")
     assert not patient_cleared_for_extraction(patient)  # plan not consented
-    services.plan_record_consent(acting_user=signed.specialist, plan=plan, consent_name="Anna Smith")
+    services.plan_record_consent(acting_user=signed.specialist, plan=plan, consent_name=patient.full_name)
     assert patient_cleared_for_extraction(patient)
     # A later consultation that defers withdraws clearance.
     later = ConsultationFactory(appointment__patient=patient, appointment__start=NOW + timedelta(days=30))

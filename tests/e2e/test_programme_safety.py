@@ -130,6 +130,11 @@ def test_a_stop_pauses_the_programme_until_the_specialist_reassesses(page: Page,
     page.get_by_label("Which medication?").fill("Warfarin 5 mg, started last week")
     assert axe_violations(page) == []
     page.get_by_role("button", name="Record re-screen").first.click()
+    # The stop is confirmed first, with what it will do (issue 13).
+    confirm = page.get_by_test_id("confirm-stop")
+    expect(confirm).to_contain_text("the appointment is cancelled")
+    assert axe_violations(page) == []
+    confirm.get_by_role("button", name="Stop the session and cancel the appointment").click()
     expect(page.get_by_text("Session stopped")).to_be_visible()
     plan.refresh_from_db()
     assert plan.is_on_hold

@@ -103,7 +103,8 @@ def test_a_missing_rescreen_answer_is_marked_beside_its_question(scene: Treatmen
 def test_a_contraindication_from_the_form_stops_the_session(scene: TreatmentScene) -> None:
     session = scene.start()
     response = signed_in(scene.aesthetician).post(
-        f"/treatments/sessions/{session.pk}/rescreen/", {**CLEAR_ANSWERS, "active_infection": "yes"}
+        f"/treatments/sessions/{session.pk}/rescreen/",
+        {**CLEAR_ANSWERS, "active_infection": "yes", "confirm_stop": "1"},
     )
     assert response.status_code == 302
     assert response["Location"] == f"/treatments/sessions/{session.pk}/"
@@ -117,7 +118,7 @@ def test_a_contraindication_from_the_form_stops_the_session(scene: TreatmentScen
 def test_the_specialist_sees_the_stopped_session_on_their_queue(scene: TreatmentScene) -> None:
     session = scene.start()
     signed_in(scene.aesthetician).post(
-        f"/treatments/sessions/{session.pk}/rescreen/", {**CLEAR_ANSWERS, "sunburn": "yes"}
+        f"/treatments/sessions/{session.pk}/rescreen/", {**CLEAR_ANSWERS, "sunburn": "yes", "confirm_stop": "1"}
     )
     request = RequestFactory().get("/consultations/")
     request.user = scene.specialist
