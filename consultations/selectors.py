@@ -9,7 +9,6 @@ aesthetician must see before touching the skin: allergies, conditions, medicatio
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -356,6 +355,8 @@ def patient_alerts(patient_ids: Collection[int]) -> dict[int, PatientAlerts]:
         if words or cautions:
             alerts[consultation.patient_id] = PatientAlerts(allergy="; ".join(words), cautions=cautions)
     return alerts
+
+
 # --- The specialist's day ---------------------------------------------------------------------
 
 
