@@ -5,6 +5,7 @@ edit, delete) serve every section.
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from clinic.forms import PERFORMER_ROLES, StaffChoiceField
-from clinic.models import AppointmentType, Location, Room, StaffSchedule, TimeOff, User
+from clinic.models import AppointmentType, Location, Room, StaffSchedule, TimeOff, User, validate_time_zone
 from clinic.validators import validate_day_in_range
 
 
@@ -27,11 +28,39 @@ def _staff_field() -> StaffChoiceField:
     )
 
 
+def time_zone_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every IANA zone this Python knows, grouped by region (Europe, America, …), sorted.
+
+    The legacy aliases ("GB", "US/Eastern", "Etc/GMT+3") are left out: a location picks a city.
+    """
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in sorted(zoneinfo.available_timezones()):
+        region, _slash, city = name.partition("/")
+        if not city or region in ("Etc", "SystemV", "US", "Canada", "Brazil", "Chile", "Mexico"):
+            continue
+        groups.setdefault(region, []).append((name, city.replace("_", " ")))
+    return sorted(groups.items())
+
+
+class TimeZoneField(forms.ChoiceField):
+    """A select of IANA zones; only a listed zone is accepted."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.pop("max_length", None)
+        kwargs.pop("empty_value", None)
+        super().__init__(choices=time_zone_choices, **kwargs)
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        validate_time_zone(value)
+
+
 class LocationForm(forms.ModelForm[Location]):
     class Meta:
         model = Location
         fields = ["name", "time_zone", "address", "phone", "out_of_hours", "is_active"]
         widgets = {"address": forms.Textarea(attrs={"rows": 2})}
+        field_classes = {"time_zone": TimeZoneField}
 
 
 class RoomForm(forms.ModelForm[Room]):
