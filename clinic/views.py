@@ -39,7 +39,8 @@ from clinic.services import (
 from clinic.setup_forms import SECTIONS, Section
 
 SEARCH_LIMIT = 20
-FINISHED = (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+# Done is done: these are past even while their hour is not.
+FINISHED = (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW, AppointmentStatus.CANCELLED)
 
 
 def home(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -229,9 +230,10 @@ def patient_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     appointments = Appointment.objects.visible_to(request.user).filter(patient=patient).with_related()
     context = {
         "patient": patient,
-        # Done is done: a completed or missed appointment is past even if its hour is not.
-        "upcoming": appointments.filter(end__gte=now).exclude(status__in=FINISHED).order_by("start"),
-        "past": appointments.filter(Q(end__lt=now) | Q(status__in=FINISHED)).order_by("-start")[:50],
+        # By the appointment's end and its status, never the calendar date: a checked-in 10:00
+        # appointment is past at 15:00, and a completed, missed or cancelled one is past at once.
+        "upcoming": appointments.filter(end__gt=now).exclude(status__in=FINISHED).order_by("start"),
+        "past": appointments.filter(Q(end__lte=now) | Q(status__in=FINISHED)).order_by("-start")[:50],
         "can_book": request.user.has_perm(roles.WORK_FRONT_DESK),
         "can_edit": request.user.has_perm(roles.CHANGE_PATIENT),
     }
