@@ -48,6 +48,7 @@ from aftercare.models import (
 )
 from aftercare.tasks import dispatch_due
 from clinic import hooks as clinic_hooks
+from clinic import phones
 from clinic.audit import acting_as
 from clinic.models import OPEN_STATUSES, Appointment, AppointmentKind, AppointmentStatus, Location, Patient, User
 from clinic.roles import Role
@@ -182,7 +183,7 @@ def step_due(*, template: MessageTemplate, location: Location, anchor: datetime)
 def contact_lines(location: Location) -> list[str]:
     """The foot of every patient email: the location's phone, and what to do when it is closed."""
     return [
-        CONTACT_LINE % {"phone": location.phone or settings.CLINIC_NAME},
+        CONTACT_LINE % {"phone": phones.display(location.phone) or settings.CLINIC_NAME},
         location.out_of_hours.strip() or str(OUT_OF_HOURS_DEFAULT),
     ]
 
@@ -191,7 +192,7 @@ def _values(patient: Patient, location: Location) -> dict[str, str]:
     return {
         "first_name": patient.first_name,
         "clinic_name": settings.CLINIC_NAME,
-        "clinic_phone": location.phone or _("the clinic"),
+        "clinic_phone": phones.display(location.phone) or _("the clinic"),
     }
 
 
@@ -848,7 +849,7 @@ def deferral_advice_send(
     """
     now = timezone.now()
     token = uuid.uuid4()
-    phone = location.phone or settings.CLINIC_NAME
+    phone = phones.display(location.phone) or settings.CLINIC_NAME
     paragraphs = [
         _("Hello %(name)s,") % {"name": patient.first_name},
         _("At your consultation we agreed to wait before any extraction. Meanwhile:"),

@@ -9,6 +9,7 @@ from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic import phones
 from clinic.models import Location, Patient, User
 from clinic.roles import ROLES, Role
 from clinic.services import LANCET_PERMISSION, patient_likely_duplicates
@@ -169,6 +170,9 @@ class PatientForm(forms.ModelForm[Patient]):
         self.duplicates: list[Patient] = []
         if self.instance.pk is not None:
             del self.fields["confirm_not_duplicate"]
+        if self.instance.phone and not self.is_bound:
+            # Stored in E.164; the desk reads and edits it the way the region writes it.
+            self.initial["phone"] = phones.display(self.instance.phone)
 
     def clean_phone(self) -> str:
         value: str = self.cleaned_data.get("phone", "").strip()

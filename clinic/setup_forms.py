@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from clinic.forms import PERFORMER_ROLES, StaffChoiceField
+from clinic.forms import PERFORMER_ROLES, StaffChoiceField, normalise_phone
 from clinic.models import AppointmentType, Location, Room, StaffSchedule, TimeOff, User, validate_time_zone
 from clinic.validators import validate_day_in_range
 
@@ -61,6 +62,11 @@ class LocationForm(forms.ModelForm[Location]):
         fields = ["name", "time_zone", "address", "phone", "out_of_hours", "is_active"]
         widgets = {"address": forms.Textarea(attrs={"rows": 2})}
         field_classes = {"time_zone": TimeZoneField}
+
+    def clean_phone(self) -> str:
+        # Stored in E.164 like the patients' numbers; every patient email shows it in national form.
+        value: str = self.cleaned_data.get("phone", "").strip()
+        return normalise_phone(value, settings.CLINIC_PHONE_REGION) if value else ""
 
 
 class RoomForm(forms.ModelForm[Room]):
