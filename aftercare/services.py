@@ -21,9 +21,12 @@ from django.utils.translation import gettext as _
 
 from aftercare import ics, links, outgoing, rendering
 from aftercare.defaults import (
+    BOOKING_DETAILS,
     CONTACT_LINE,
     DEFAULT_BOOKING,
     DEFAULT_SEQUENCE,
+    MOVED_LEAD,
+    MOVED_SUBJECT,
     NO_PAUSE,
     OUT_OF_HOURS_DEFAULT,
     SPECIALIST_ALERT_SUBJECT,
@@ -50,7 +53,16 @@ from aftercare.tasks import dispatch_due
 from clinic import hooks as clinic_hooks
 from clinic import phones
 from clinic.audit import acting_as
-from clinic.models import OPEN_STATUSES, Appointment, AppointmentKind, AppointmentStatus, Location, Patient, User
+from clinic.models import (
+    OPEN_STATUSES,
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    AppointmentStatusChange,
+    Location,
+    Patient,
+    User,
+)
 from clinic.roles import Role
 
 logger = logging.getLogger(__name__)
@@ -207,12 +219,15 @@ def _build(
     values: dict[str, str],
     advice: list[str] | None = None,
     attachment_ics: str = "",
+    subject: str | None = None,
+    lead: str = "",
 ) -> Message:
+    """``subject`` replaces the template's; ``lead`` is a paragraph put before its text."""
     token = uuid.uuid4()
     content = rendering.sequence_content(
         kind=MessageKind(template.kind),
-        subject=template.subject,
-        body_text=template.body_text,
+        subject=template.subject if subject is None else subject,
+        body_text=f"{lead}\n\n{template.body_text}" if lead else template.body_text,
         values=values,
         token=token,
         advice=advice or [],
@@ -620,15 +635,27 @@ def booking_messages_schedule(*, appointment: Appointment, new: bool = False) ->
                 return []
         templates = message_templates_ensure_defaults()
         local = location.local(appointment.start)
+        service = appointment.appointment_type.name
+        address = ", ".join(line.strip() for line in location.address.splitlines() if line.strip())
         values = {
             **_values(patient, location),
             "session_date": date_format(local.date(), "l j F"),
             "session_time": time_format(local, "H:i"),
+            "location_name": location.name,
+            "location_address": address,
+            "service": service,
         }
+        details = _booking_details(service=service, when=_when(location, appointment.start), location=location)
         build: list[Message] = []
         confirmation = templates.get(MessageKind.BOOKING_CONFIRMATION)
         if confirmation is not None and confirmation.is_active:
             moves = 0 if new else Message.objects.filter(source=source, kind=MessageKind.BOOKING_CONFIRMATION).count()
+            moved_from = None if new else _moved_from(appointment)
+            subject, lead = None, ""
+            if moved_from is not None:
+                new_when = _when(location, appointment.start)
+                subject = str(MOVED_SUBJECT) % {"when": new_when}
+                lead = str(MOVED_LEAD) % {"service": service, "old": _when(location, moved_from), "new": new_when}
             calendar_file = ics.appointment_event(
                 uid=f"appointment-{appointment.pk}",
                 start=appointment.start,
@@ -647,6 +674,9 @@ def booking_messages_schedule(*, appointment: Appointment, new: bool = False) ->
                     key=f"confirmation@{when}",
                     values=values,
                     attachment_ics=calendar_file,
+                    advice=details,
+                    subject=subject,
+                    lead=lead,
                 )
             )
         # An extraction session gets the session reminder instead of the generic one (exactly
@@ -669,12 +699,37 @@ def booking_messages_schedule(*, appointment: Appointment, new: bool = False) ->
                         source=source,
                         key=f"reminder@{when}",
                         values=values,
+                        advice=details,
                     )
                 )
         Message.objects.bulk_create(build, ignore_conflicts=True)
         created = build if new else list(Message.objects.filter(source=source, idempotency_key__endswith=f"@{when}"))
         kick_dispatcher()
     return created
+
+
+def _when(location: Location, at: datetime) -> str:
+    local = location.local(at)
+    return f"{date_format(local.date(), 'l j F')}, {time_format(local, 'H:i')}"
+
+
+def _booking_details(*, service: str, when: str, location: Location) -> list[str]:
+    where = ", ".join([location.name, *(line.strip() for line in location.address.splitlines() if line.strip())])
+    what, at, place = BOOKING_DETAILS
+    return [str(what) % {"service": service}, str(at) % {"when": when}, str(place) % {"where": where}]
+
+
+def _moved_from(appointment: Appointment) -> datetime | None:
+    """The start before the latest move: the move's change row carries it (clinic's booking
+    services write it inside the move's transaction, before this runs after its commit)."""
+    change = (
+        AppointmentStatusChange.objects.filter(appointment=appointment, old_start__isnull=False)
+        .order_by("-at", "-id")
+        .first()
+    )
+    if change is None or change.old_start == appointment.start:
+        return None
+    return change.old_start
 
 
 def booking_messages_cancel(*, appointment: Appointment) -> int:
