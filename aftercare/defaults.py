@@ -220,6 +220,11 @@ MOVED_LEAD = _("Your %(service)s has moved: it was on %(old)s, and is now on %(n
 # Every booking message lists these, so an edited template cannot lose where and what.
 BOOKING_DETAILS = (_("What: %(service)s"), _("When: %(when)s"), _("Where: %(where)s"))
 
+# The demo patient and appointment of a template's preview and test send (never a real patient).
+PREVIEW_PATIENT_FIRST_NAME = _("Alex")
+PREVIEW_SERVICE = _("Extraction session")
+PREVIEW_PAUSE = _("stop your topical retinoid 3 nights before.")
+
 # The reminder's $pause_instructions when the plan asks for no pause.
 NO_PAUSE = _("nothing to pause; keep to your home-care routine.")
 

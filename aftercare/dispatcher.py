@@ -69,7 +69,7 @@ DB_TRIES, MARK_TRIES = 3, 6
 # costs no write, no index update and no audit trigger per message.
 CONFIRM_SQL = f"""
 SELECT m.id, p.email_consent, p.email, (SELECT u.email FROM {User._meta.db_table} AS u WHERE u.id = m.to_user_id)
-FROM {Message._meta.db_table} AS m JOIN {Patient._meta.db_table} AS p ON p.id = m.patient_id
+FROM {Message._meta.db_table} AS m LEFT JOIN {Patient._meta.db_table} AS p ON p.id = m.patient_id
 WHERE m.id = %(next)s AND m.claim_id = %(claim)s AND m.status = 'sending'
 """  # noqa: S608  (table names from the models, values as parameters)
 

@@ -29,6 +29,9 @@ from aftercare.defaults import (
     MOVED_SUBJECT,
     NO_PAUSE,
     OUT_OF_HOURS_DEFAULT,
+    PREVIEW_PATIENT_FIRST_NAME,
+    PREVIEW_PAUSE,
+    PREVIEW_SERVICE,
     SPECIALIST_ALERT_SUBJECT,
 )
 from aftercare.models import (
@@ -422,15 +425,15 @@ def checkin_answer(*, message_token: uuid.UUID, answer: CheckInAnswer) -> LinkRe
             outcome = LinkOutcome.ALREADY_ANSWERED
         else:
             outcome = LinkOutcome.RECORDED
-            checkin = CheckIn.objects.create(message=message, patient_id=message.patient_id, answer=answer)
+            checkin = CheckIn.objects.create(message=message, patient_id=message.patient_pk, answer=answer)
             if answer == CheckInAnswer.WORRIED:
                 entry = SpecialistQueueEntry.objects.create(
-                    checkin=checkin, patient_id=message.patient_id, location=message.location
+                    checkin=checkin, patient_id=message.patient_pk, location=message.location
                 )
                 _alert_specialists(entry=entry)
             actives_follow_checkin(checkin_message=message, answer=answer)
         LinkClick.objects.create(
-            message=message, patient_id=message.patient_id, action=LinkAction.CHECKIN, answer=answer, outcome=outcome
+            message=message, patient_id=message.patient_pk, action=LinkAction.CHECKIN, answer=answer, outcome=outcome
         )
     return LinkResult(outcome=outcome, message=message, checkin=checkin)
 
@@ -443,7 +446,7 @@ def actives_follow_checkin(*, checkin_message: Message, answer: CheckInAnswer) -
     Only pending messages change: nothing already sent is taken back.
     """
     sequence = Message.objects.select_for_update().filter(
-        patient_id=checkin_message.patient_id, source=checkin_message.source, to_user__isnull=True
+        patient_id=checkin_message.patient_pk, source=checkin_message.source, to_user__isnull=True
     )
     if answer == CheckInAnswer.RED_OR_SENSITIVE:
         actives = sequence.filter(kind=MessageKind.ACTIVES_RETURN, status=MessageStatus.SCHEDULED).first()
@@ -462,7 +465,7 @@ def actives_follow_checkin(*, checkin_message: Message, answer: CheckInAnswer) -
         template = message_template_variants().get((MessageKind.ACTIVES_WAIT, TemplateVariant.STANDARD))
         if template is None or not template.is_active or checkin_message.location is None:
             return
-        patient = Patient.objects.get(pk=checkin_message.patient_id)
+        patient = Patient.objects.get(pk=checkin_message.patient_pk)
         location = checkin_message.location
         # When "bring actives back" would have gone out: the same moment, the other message.
         due_at = max(actives.due_at, timezone.now())
@@ -529,7 +532,7 @@ def patient_email_unsubscribe(*, message_token: uuid.UUID) -> Patient | None:
         message = patient_message_for_link(message_token=message_token)
         if message is None:
             return None
-        patient = Patient.objects.select_for_update().get(pk=message.patient_id)
+        patient = Patient.objects.select_for_update().get(pk=message.patient_pk)
         if patient.email_consent:
             patient.email_consent = False
             patient.email_consent_at = timezone.now()
@@ -598,6 +601,82 @@ def message_template_update(
         template.updated_by = acting_user
         template.save()
     return template
+
+
+def _preview_values(location: Location) -> dict[str, str]:
+    """A demo patient and appointment, never a real one: what the preview and a test send fill in."""
+    demo = Patient(first_name=str(PREVIEW_PATIENT_FIRST_NAME), last_name="Example")
+    when = location.local(timezone.now() + timedelta(days=7)).replace(hour=10, minute=0)
+    return {
+        **_values(demo, location),
+        "session_date": date_format(when.date(), "l j F"),
+        "session_time": time_format(when, "H:i"),
+        "location_name": location.name,
+        "location_address": ", ".join(line.strip() for line in location.address.splitlines() if line.strip()),
+        "service": str(PREVIEW_SERVICE),
+        "pause_instructions": str(PREVIEW_PAUSE),
+    }
+
+
+def _preview_content(
+    *, template: MessageTemplate, location: Location, subject: str, body_text: str, token: uuid.UUID
+) -> rendering.Rendered:
+    content = rendering.sequence_content(
+        kind=MessageKind(template.kind),
+        subject=subject,
+        body_text=body_text,
+        values=_preview_values(location),
+        token=token,
+        advice=[],
+        contact=contact_lines(location),
+    )
+    return rendering.render(content)
+
+
+def message_template_preview(
+    *, template: MessageTemplate, location: Location, subject: str, body_text: str
+) -> rendering.Rendered:
+    """The email ``subject`` and ``body_text`` would make, for a demo patient at ``location``."""
+    return _preview_content(
+        template=template, location=location, subject=subject, body_text=body_text, token=uuid.uuid4()
+    )
+
+
+def message_template_test_send(
+    *, acting_user: User, template: MessageTemplate, location: Location, subject: str, body_text: str
+) -> Message | None:
+    """Send the previewed email to ``acting_user`` through the outbox and the mail server.
+
+    The row is marked ``is_test`` and names no patient: it is never counted among patient
+    messages, and its links lead to the "link not valid" page. ``None``: the person has no
+    email address to send to.
+    """
+    if not acting_user.email:
+        return None
+    token = uuid.uuid4()
+    rendered = _preview_content(template=template, location=location, subject=subject, body_text=body_text, token=token)
+    now = timezone.now()
+    message = Message(
+        patient=None,
+        is_test=True,
+        to_user=acting_user,
+        location=location,
+        kind=template.kind,
+        due_at=now,
+        next_attempt_at=now,
+        attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
+        subject=(_("[Test] %(subject)s") % {"subject": rendered.subject})[:200],
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
+        token=token,
+        source=f"template_test:{template.pk}",
+        idempotency_key=str(token),
+    )
+    with acting_as(acting_user), transaction.atomic():
+        outgoing.stamp(message)
+        message.save()
+        kick_dispatcher()
+    return message
 
 
 # --- Booking messages ----------------------------------------------------------------------
@@ -794,7 +873,7 @@ def reminder_link_state(*, message: Message) -> tuple[str, Appointment | None]:
     "confirm" would confirm a time the patient was never told. RECORDED: the link is current.
     """
     appointment_id = int(message.source.split(":", 1)[1])
-    appointment = Appointment.objects.filter(pk=appointment_id, patient_id=message.patient_id).first()
+    appointment = Appointment.objects.filter(pk=appointment_id, patient_id=message.patient_pk).first()
     if appointment is None:
         return LinkOutcome.CANCELLED, None
     if appointment.status == AppointmentStatus.CANCELLED:
@@ -831,7 +910,7 @@ def appointment_reply_record(*, message_token: uuid.UUID, answer: AppointmentRep
                 reply.save(update_fields=["answer", "answered_at"])
         LinkClick.objects.create(
             message=message,
-            patient_id=message.patient_id,
+            patient_id=message.patient_pk,
             action=LinkAction.APPOINTMENT_REPLY,
             answer=answer,
             outcome=outcome,
