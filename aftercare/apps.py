@@ -18,3 +18,6 @@ class AftercareConfig(AppConfig):
         clinic_hooks.provide_appointment_reply(selectors.latest_appointment_reply)
         clinic_hooks.register_deferral_listener(hooks.patient_deferred)
         clinic_hooks.register_demo_seed(demo.seed)
+        from aftercare import timeline
+
+        clinic_hooks.register_timeline_provider(timeline.entries)

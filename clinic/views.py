@@ -14,16 +14,28 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from clinic import health, roles
+from clinic import field_groups, health, hooks, roles
 from clinic.audit_trail import AuditFilter, AuditRow, Kind, audit_trail
 from clinic.audit_trail import names as audit_names
+from clinic.field_groups import FieldGroup
 from clinic.forms import AuditFilterForm, NewStaffForm, PatientForm, StaffForm
+from clinic.hooks import TIMELINE_KIND_LABELS, TimelineEntry, TimelineKind
 from clinic.http import AuthenticatedHttpRequest, safe_next
-from clinic.models import Appointment, AppointmentStatus, Location, Patient, RoleGrant, RoleGrantStatus, User
+from clinic.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentStatusChange,
+    Location,
+    Patient,
+    RoleGrant,
+    RoleGrantStatus,
+    User,
+)
 from clinic.selectors import SESSION_LOCATION_KEY, member_locations
 from clinic.services import (
     RoleGrantRefused,
@@ -236,8 +248,81 @@ def patient_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "past": appointments.filter(Q(end__lte=now) | Q(status__in=FINISHED)).order_by("-start")[:50],
         "can_book": request.user.has_perm(roles.WORK_FRONT_DESK),
         "can_edit": request.user.has_perm(roles.CHANGE_PATIENT),
+        **_timeline(request, patient, appointments),
     }
-    return render(request, "clinic/patient_detail.html", context)
+    template = "clinic/patient_detail.html"
+    if request.htmx and request.GET.get("kind") is not None:
+        template += "#timeline"
+    return render(request, template, context)
+
+
+# The field group each kind of timeline entry needs: the filter offers only kinds one may see.
+TIMELINE_KIND_GROUPS = {
+    TimelineKind.APPOINTMENT: FieldGroup.SCHEDULING,
+    TimelineKind.CONSULTATION: FieldGroup.CLINICAL_DECISION,
+    TimelineKind.PLAN: FieldGroup.PLAN,
+    TimelineKind.SESSION: FieldGroup.SESSION_LOG,
+    TimelineKind.MESSAGE: FieldGroup.MESSAGE_CONTENTS,
+    TimelineKind.CHECKIN: FieldGroup.CHECKIN_ANSWERS,
+    TimelineKind.REPLY: FieldGroup.SCHEDULING,
+    TimelineKind.QUEUE: FieldGroup.CHECKIN_ANSWERS,
+}
+TIMELINE_LIMIT = 200
+
+
+def _appointment_entries(appointments: QuerySet[Appointment]) -> list[TimelineEntry]:
+    """Each appointment with its status history (and moves), at its start."""
+    changes = Prefetch(
+        "status_changes", queryset=AppointmentStatusChange.objects.select_related("by").order_by("at", "id")
+    )
+    entries = []
+    for appointment in appointments.prefetch_related(changes).order_by("-start")[:TIMELINE_LIMIT]:
+        zone = appointment.location.zone
+        lines = [
+            _("Booked %(at)s") % {"at": date_format(appointment.created_at.astimezone(zone), "j M Y, H:i")},
+        ]
+        for change in appointment.status_changes.all():
+            at = date_format(change.at.astimezone(zone), "j M Y, H:i")
+            if change.is_reschedule and change.old_start and change.new_start:
+                text = _("%(at)s: moved from %(old)s to %(new)s") % {
+                    "at": at,
+                    "old": date_format(change.old_start.astimezone(zone), "j M, H:i"),
+                    "new": date_format(change.new_start.astimezone(zone), "j M, H:i"),
+                }
+            else:
+                text = _("%(at)s: %(status)s") % {"at": at, "status": change.get_to_status_display()}
+            by = change.by.display_name
+            lines.append(f"{text} ({by}){' — ' + change.reason if change.reason else ''}")
+        entries.append(
+            TimelineEntry(
+                at=appointment.start,
+                kind=TimelineKind.APPOINTMENT,
+                group=FieldGroup.SCHEDULING,
+                title=f"{appointment.appointment_type.name}: {appointment.get_status_display()}",
+                detail=f"{appointment.practitioner.display_name} · {appointment.location.name}",
+                url=appointment.get_absolute_url(),
+                lines=tuple(lines),
+            )
+        )
+    return entries
+
+
+def _timeline(
+    request: AuthenticatedHttpRequest, patient: Patient, appointments: QuerySet[Appointment]
+) -> dict[str, Any]:
+    """The patient's story, newest first, of one kind (``?kind=``) or all; only what the role sees."""
+    groups = frozenset(group.value for group in FieldGroup if field_groups.sees(request.user, group))
+    offered = [kind for kind, group in TIMELINE_KIND_GROUPS.items() if group in groups]
+    chosen = request.GET.get("kind", "")
+    kinds = frozenset({TimelineKind(chosen)}) if chosen in offered else frozenset(offered)
+    entries = hooks.patient_timeline(patient=patient, kinds=kinds, groups=groups)
+    if TimelineKind.APPOINTMENT in kinds:
+        entries = sorted([*entries, *_appointment_entries(appointments)], key=lambda entry: entry.at, reverse=True)
+    return {
+        "timeline": entries,
+        "timeline_kinds": [(kind.value, TIMELINE_KIND_LABELS[kind]) for kind in offered],
+        "timeline_kind": chosen if chosen in offered else "",
+    }
 
 
 # --- Clinic set-up (manager) ---------------------------------------------------------------

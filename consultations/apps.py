@@ -14,3 +14,6 @@ class ConsultationsConfig(AppConfig):
         hooks.provide_session_preparation(selectors.session_pause_instructions)
         hooks.register_calls_to_make(selectors.held_sessions_to_call)
         hooks.register_demo_seed(demo.seed)
+        from consultations import timeline
+
+        hooks.register_timeline_provider(timeline.entries)
