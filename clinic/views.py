@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,9 +24,9 @@ from clinic import field_groups, health, hooks, roles
 from clinic.audit_trail import AuditFilter, AuditRow, Kind, audit_trail
 from clinic.audit_trail import names as audit_names
 from clinic.field_groups import FieldGroup
-from clinic.forms import AuditFilterForm, NewStaffForm, PatientForm, StaffForm
+from clinic.forms import PERFORMER_ROLES, AuditFilterForm, NewStaffForm, PatientForm, StaffForm
 from clinic.hooks import TIMELINE_KIND_LABELS, TimelineEntry, TimelineKind
-from clinic.http import AuthenticatedHttpRequest, safe_next
+from clinic.http import AuthenticatedHttpRequest, safe_next, working_location
 from clinic.models import (
     Appointment,
     AppointmentStatus,
@@ -47,8 +48,9 @@ from clinic.services import (
     setup_record_delete,
     setup_record_save,
     staff_save,
+    staff_week_hours_set,
 )
-from clinic.setup_forms import SECTIONS, Section
+from clinic.setup_forms import OVERLAPPING_HOURS, SECTIONS, SHIFT_OVERLAP, Section, WeekHoursForm
 
 SEARCH_LIMIT = 20
 # Done is done: these are past even while their hour is not.
@@ -352,7 +354,32 @@ def setup_list(request: AuthenticatedHttpRequest, section: str) -> HttpResponse:
     chosen = _section(section)
     records = _records(chosen, request.user).select_related(*chosen.related)[:500]
     rows = [(record, [getter(record) for _label, getter in chosen.columns]) for record in records]
-    return render(request, "clinic/setup_list.html", _setup_context(chosen, rows=rows))
+    extra: dict[str, Any] = {}
+    if chosen.slug == "working-hours":
+        # Each person's week is edited as one grid (working_hours_week).
+        extra["week_staff"] = User.objects.in_roles(*PERFORMER_ROLES).order_by("last_name", "first_name")
+    return render(request, "clinic/setup_list.html", _setup_context(chosen, rows=rows, **extra))
+
+
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def working_hours_week(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """One person's week at the manager's working location, as a grid of days."""
+    location = working_location(request)
+    staff = get_object_or_404(User.objects.in_roles(*PERFORMER_ROLES), pk=pk)
+    form = WeekHoursForm(request.POST or None, staff=staff, location=location)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                staff_week_hours_set(acting_user=request.user, staff=staff, location=location, week=form.week())
+        except IntegrityError as error:
+            if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) != SHIFT_OVERLAP:
+                raise
+            form.add_error(None, OVERLAPPING_HOURS)  # another manager saved a clashing shift meanwhile
+        else:
+            messages.success(request, _("Working hours saved for %(name)s.") % {"name": staff.display_name})
+            return redirect("clinic:setup_list", "working-hours")
+    context = _setup_context(SECTIONS["working-hours"], form=form, staff=staff, location=location)
+    return render(request, "clinic/working_hours_week.html", context, status=400 if form.errors else 200)
 
 
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
