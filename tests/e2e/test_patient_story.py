@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from aftercare.models import Message, MessageKind
 from aftercare.services import message_templates_ensure_defaults
-from clinic.models import AppointmentStatus
+from clinic.models import AppointmentStatus, StaffSchedule
 from clinic.roles import Role
 from tests.e2e.conftest import axe_violations
 from tests.e2e.test_sign_in import sign_in
@@ -64,3 +64,34 @@ def test_the_manager_previews_an_edited_template_and_sends_a_test_to_herself(pag
     assert test.subject == "[Test] See you soon, Alex"
     template.refresh_from_db()
     assert template.subject != "See you soon, $first_name"  # nothing saved until "Save"
+
+
+def test_the_manager_sets_a_week_in_the_grid_and_sees_the_error_beside_the_cell(
+    browser: Browser, live_server: object
+) -> None:
+    # Its own context: the refused week answers 400 on purpose, which the `page` fixture counts as an error.
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
+    try:
+        _set_a_week(context.new_page(), str(live_server))
+    finally:
+        context.close()
+
+
+def _set_a_week(page: Page, base: str) -> None:
+    LocationFactory(name="Central")
+    UserFactory(username="boss", first_name="Martin", last_name="Hale", role=Role.MANAGER)
+    amira = UserFactory(username="amira", first_name="Amira", last_name="Cole", role=Role.AESTHETICIAN)
+    sign_in(page, base, "boss")
+    page.goto(f"{base}/clinic/setup/working-hours/")
+    page.get_by_role("link", name="Amira Cole").click()
+    page.get_by_label("Monday, from").fill("09:00")
+    page.get_by_label("Monday, until").fill("17:00")
+    page.get_by_label("Tuesday, from").fill("17:00")
+    page.get_by_label("Tuesday, until").fill("09:00")
+    page.get_by_role("button", name="Save the week").click()
+    expect(page.locator("#id_end_1-error")).to_have_text("Working hours end after they start.")
+    assert axe_violations(page) == []
+    page.get_by_label("Tuesday, until").fill("18:00")
+    page.get_by_role("button", name="Save the week").click()
+    expect(page.get_by_role("status").first).to_contain_text("Working hours saved for Amira Cole")
+    assert StaffSchedule.objects.filter(staff=amira).count() == 2
