@@ -20,3 +20,6 @@ class AftercareConfig(AppConfig):
         clinic_hooks.register_deferral_listener(hooks.patient_deferred)
         clinic_hooks.register_calls_to_make(selectors.reschedule_requests_to_call)
         clinic_hooks.register_demo_seed(demo.seed)
+        from aftercare import timeline
+
+        clinic_hooks.register_timeline_provider(timeline.entries)

@@ -20,6 +20,9 @@ PLACEHOLDERS: dict[str, Promise] = {
     "clinic_phone": _("the location's phone number"),
     "session_date": _("the date of the planned session (reminders only)"),
     "session_time": _("the time of the planned session (reminders only)"),
+    "location_name": _("the location's name (booking messages only)"),
+    "location_address": _("the location's address (booking messages only)"),
+    "service": _("what was booked, e.g. Consultation (booking messages only)"),
     "pause_instructions": _("what the plan asks the patient to pause before a session (session reminders only)"),
 }
 
@@ -190,8 +193,8 @@ DEFAULT_BOOKING: tuple[DefaultStep, ...] = (
         _("Your appointment at $clinic_name"),
         _(
             "Hello $first_name,\n\n"
-            "Your appointment is booked for $session_date at $session_time. The calendar file attached "
-            "adds it to your calendar.\n\n"
+            "Your $service is booked for $session_date at $session_time at $location_name. "
+            "The calendar file attached adds it to your calendar.\n\n"
             "If you need to change the time, call us on $clinic_phone."
         ),
     ),
@@ -202,13 +205,25 @@ DEFAULT_BOOKING: tuple[DefaultStep, ...] = (
         _("See you soon at $clinic_name"),
         _(
             "Hello $first_name,\n\n"
-            "A reminder of your appointment on $session_date at $session_time. Please let us know with "
+            "A reminder of your $service on $session_date at $session_time at $location_name. "
+            "Please let us know with "
             "one click below whether the time still suits you."
         ),
     ),
 )
 
 DEFAULT_BY_KIND = {step.kind: step for step in (*DEFAULT_SEQUENCE, *DEFAULT_BOOKING) if not step.variant}
+
+# A moved appointment's confirmation opens with this, whatever its template says.
+MOVED_SUBJECT = _("Your appointment has moved to %(when)s")
+MOVED_LEAD = _("Your %(service)s has moved: it was on %(old)s, and is now on %(new)s.")
+# Every booking message lists these, so an edited template cannot lose where and what.
+BOOKING_DETAILS = (_("What: %(service)s"), _("When: %(when)s"), _("Where: %(where)s"))
+
+# The demo patient and appointment of a template's preview and test send (never a real patient).
+PREVIEW_PATIENT_FIRST_NAME = _("Alex")
+PREVIEW_SERVICE = _("Extraction session")
+PREVIEW_PAUSE = _("stop your topical retinoid 3 nights before.")
 
 # The reminder's $pause_instructions when the plan asks for no pause.
 NO_PAUSE = _("nothing to pause; keep to your home-care routine.")

@@ -82,7 +82,7 @@ SELECT m.id, p.email_consent, p.email, (SELECT u.email FROM {User._meta.db_table
     CASE WHEN m.kind IN ({_REMINDER_KINDS_SQL}) AND m.source ~ '^appointment:[0-9]+$' THEN
         (SELECT a.status FROM {Appointment._meta.db_table} AS a WHERE a.id = split_part(m.source, ':', 2)::bigint)
     END
-FROM {Message._meta.db_table} AS m JOIN {Patient._meta.db_table} AS p ON p.id = m.patient_id
+FROM {Message._meta.db_table} AS m LEFT JOIN {Patient._meta.db_table} AS p ON p.id = m.patient_id
 WHERE m.id = %(next)s AND m.claim_id = %(claim)s AND m.status = 'sending'
 """  # noqa: S608  (table names and kinds from the models, values as parameters)
 

@@ -104,6 +104,10 @@ class MessageQuerySet(models.QuerySet["Message"]):
     def for_patient(self, patient_id: int) -> MessageQuerySet:
         return self.filter(patient_id=patient_id)
 
+    def real(self) -> MessageQuerySet:
+        """Every message but the managers' test sends of a template."""
+        return self.filter(is_test=False)
+
 
 @pghistory.track(
     pghistory.InsertEvent(),
@@ -115,7 +119,12 @@ class MessageQuerySet(models.QuerySet["Message"]):
 class Message(models.Model):
     """One email the app will send, sends, or decided not to send. The outbox row."""
 
-    patient = models.ForeignKey(Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="+")
+    # Empty only on a manager's test of a template ("send a test to me"): no patient is behind it.
+    patient = models.ForeignKey(
+        Patient, verbose_name=_("patient"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # A test send of a template to the signed-in manager: never a patient message, never counted.
+    is_test = models.BooleanField(_("test"), default=False, db_default=False)
     location = models.ForeignKey(
         Location, verbose_name=_("location"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -170,6 +179,11 @@ class Message(models.Model):
         verbose_name_plural = _("messages")
         constraints = [
             models.UniqueConstraint(fields=["patient", "kind", "idempotency_key"], name="message_idempotent"),
+            # Every message is about a patient, except a test, which goes to a member of staff.
+            models.CheckConstraint(
+                condition=Q(patient__isnull=False, is_test=False) | Q(is_test=True, to_user__isnull=False),
+                name="message_patient_or_staff_test",
+            ),
             models.CheckConstraint(condition=Q(status__in=MessageStatus.values), name="message_status_valid"),
             models.CheckConstraint(
                 condition=Q(status=MessageStatus.SENT, sent_at__isnull=False)
@@ -192,6 +206,14 @@ class Message(models.Model):
     def message_id(self) -> str:
         domain = urlsplit(settings.SITE_URL).hostname or "clinic.invalid"
         return f"<aftercare-{self.token}@{domain}>"
+
+    @property
+    def patient_pk(self) -> int:
+        """The patient's id. Only a staff test send has none (``message_patient_or_staff_test``),
+        and no patient link ever resolves to one (``services.patient_message_for_link``)."""
+        if self.patient_id is None:
+            raise ValueError(f"message {self.pk} is a test send, about no patient")
+        return self.patient_id
 
     @property
     def is_pending(self) -> bool:

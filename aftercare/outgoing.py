@@ -96,7 +96,10 @@ def build_raw(message: Message, *, recipient: str) -> None:
 
 def stamp(message: Message) -> Message:
     """Give a message about to be stored its wire bytes, when its recipient is known."""
-    recipient = message.to_user.email if message.to_user is not None else message.patient.email
+    if message.to_user is not None:
+        recipient = message.to_user.email
+    else:
+        recipient = message.patient.email if message.patient is not None else ""
     if recipient:
         build_raw(message, recipient=recipient)
     return message

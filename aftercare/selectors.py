@@ -47,8 +47,11 @@ class DeliveryFigures:
 
 
 def delivery_figures(*, since: datetime) -> DeliveryFigures:
-    counts = Message.objects.filter(due_at__gte=since).aggregate(
-        **{status.value: Count("id", filter=Q(status=status)) for status in MessageStatus}
+    # A manager's test send of a template is no patient message: it is never counted.
+    counts = (
+        Message.objects.real()
+        .filter(due_at__gte=since)
+        .aggregate(**{status.value: Count("id", filter=Q(status=status)) for status in MessageStatus})
     )
     answer_counts = dict(
         CheckIn.objects.filter(answered_at__gte=since).values_list("answer").annotate(n=Count("id")).order_by()
@@ -57,7 +60,7 @@ def delivery_figures(*, since: datetime) -> DeliveryFigures:
     return DeliveryFigures(
         since=since,
         sent=counts[MessageStatus.SENT],
-        failed=Message.objects.filter(status=MessageStatus.FAILED).count(),
+        failed=Message.objects.real().filter(status=MessageStatus.FAILED).count(),
         skipped=counts[MessageStatus.SKIPPED_NO_CONSENT],
         scheduled=counts[MessageStatus.SCHEDULED],
         cancelled=counts[MessageStatus.CANCELLED],
@@ -73,7 +76,8 @@ def mail_server_refusing() -> MailServerState | None:
 
 def failed_messages(limit: int = 100) -> list[Message]:
     return list(
-        Message.objects.filter(status=MessageStatus.FAILED)
+        Message.objects.real()
+        .filter(status=MessageStatus.FAILED)
         .select_related("patient", "to_user")
         .order_by("-next_attempt_at", "-id")[:limit]
     )

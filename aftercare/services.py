@@ -21,11 +21,17 @@ from django.utils.translation import gettext as _
 
 from aftercare import ics, links, outgoing, rendering
 from aftercare.defaults import (
+    BOOKING_DETAILS,
     CONTACT_LINE,
     DEFAULT_BOOKING,
     DEFAULT_SEQUENCE,
+    MOVED_LEAD,
+    MOVED_SUBJECT,
     NO_PAUSE,
     OUT_OF_HOURS_DEFAULT,
+    PREVIEW_PATIENT_FIRST_NAME,
+    PREVIEW_PAUSE,
+    PREVIEW_SERVICE,
     SPECIALIST_ALERT_SUBJECT,
 )
 from aftercare.models import (
@@ -50,8 +56,18 @@ from aftercare.models import (
 )
 from aftercare.tasks import dispatch_due
 from clinic import hooks as clinic_hooks
+from clinic import phones
 from clinic.audit import acting_as
-from clinic.models import OPEN_STATUSES, Appointment, AppointmentKind, AppointmentStatus, Location, Patient, User
+from clinic.models import (
+    OPEN_STATUSES,
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    AppointmentStatusChange,
+    Location,
+    Patient,
+    User,
+)
 from clinic.roles import Role
 
 logger = logging.getLogger(__name__)
@@ -184,7 +200,7 @@ def step_due(*, template: MessageTemplate, location: Location, anchor: datetime)
 def contact_lines(location: Location) -> list[str]:
     """The foot of every patient email: the location's phone, and what to do when it is closed."""
     return [
-        CONTACT_LINE % {"phone": location.phone or settings.CLINIC_NAME},
+        CONTACT_LINE % {"phone": phones.display(location.phone) or settings.CLINIC_NAME},
         location.out_of_hours.strip() or str(OUT_OF_HOURS_DEFAULT),
     ]
 
@@ -193,7 +209,7 @@ def _values(patient: Patient, location: Location) -> dict[str, str]:
     return {
         "first_name": patient.first_name,
         "clinic_name": settings.CLINIC_NAME,
-        "clinic_phone": location.phone or _("the clinic"),
+        "clinic_phone": phones.display(location.phone) or _("the clinic"),
     }
 
 
@@ -208,12 +224,15 @@ def _build(
     values: dict[str, str],
     advice: list[str] | None = None,
     attachment_ics: str = "",
+    subject: str | None = None,
+    lead: str = "",
 ) -> Message:
+    """``subject`` replaces the template's; ``lead`` is a paragraph put before its text."""
     token = uuid.uuid4()
     content = rendering.sequence_content(
         kind=MessageKind(template.kind),
-        subject=template.subject,
-        body_text=template.body_text,
+        subject=template.subject if subject is None else subject,
+        body_text=f"{lead}\n\n{template.body_text}" if lead else template.body_text,
         values=values,
         token=token,
         advice=advice or [],
@@ -408,15 +427,15 @@ def checkin_answer(*, message_token: uuid.UUID, answer: CheckInAnswer) -> LinkRe
             outcome = LinkOutcome.ALREADY_ANSWERED
         else:
             outcome = LinkOutcome.RECORDED
-            checkin = CheckIn.objects.create(message=message, patient_id=message.patient_id, answer=answer)
+            checkin = CheckIn.objects.create(message=message, patient_id=message.patient_pk, answer=answer)
             if answer == CheckInAnswer.WORRIED:
                 entry = SpecialistQueueEntry.objects.create(
-                    checkin=checkin, patient_id=message.patient_id, location=message.location
+                    checkin=checkin, patient_id=message.patient_pk, location=message.location
                 )
                 _alert_specialists(entry=entry)
             actives_follow_checkin(checkin_message=message, answer=answer)
         LinkClick.objects.create(
-            message=message, patient_id=message.patient_id, action=LinkAction.CHECKIN, answer=answer, outcome=outcome
+            message=message, patient_id=message.patient_pk, action=LinkAction.CHECKIN, answer=answer, outcome=outcome
         )
     return LinkResult(outcome=outcome, message=message, checkin=checkin)
 
@@ -429,7 +448,7 @@ def actives_follow_checkin(*, checkin_message: Message, answer: CheckInAnswer) -
     Only pending messages change: nothing already sent is taken back.
     """
     sequence = Message.objects.select_for_update().filter(
-        patient_id=checkin_message.patient_id, source=checkin_message.source, to_user__isnull=True
+        patient_id=checkin_message.patient_pk, source=checkin_message.source, to_user__isnull=True
     )
     if answer == CheckInAnswer.RED_OR_SENSITIVE:
         actives = sequence.filter(kind=MessageKind.ACTIVES_RETURN, status=MessageStatus.SCHEDULED).first()
@@ -448,7 +467,7 @@ def actives_follow_checkin(*, checkin_message: Message, answer: CheckInAnswer) -
         template = message_template_variants().get((MessageKind.ACTIVES_WAIT, TemplateVariant.STANDARD))
         if template is None or not template.is_active or checkin_message.location is None:
             return
-        patient = Patient.objects.get(pk=checkin_message.patient_id)
+        patient = Patient.objects.get(pk=checkin_message.patient_pk)
         location = checkin_message.location
         # When "bring actives back" would have gone out: the same moment, the other message.
         due_at = max(actives.due_at, timezone.now())
@@ -515,7 +534,7 @@ def patient_email_unsubscribe(*, message_token: uuid.UUID) -> Patient | None:
         message = patient_message_for_link(message_token=message_token)
         if message is None:
             return None
-        patient = Patient.objects.select_for_update().get(pk=message.patient_id)
+        patient = Patient.objects.select_for_update().get(pk=message.patient_pk)
         if patient.email_consent:
             patient.email_consent = False
             patient.email_consent_at = timezone.now()
@@ -597,6 +616,82 @@ def message_template_update(
     return template
 
 
+def _preview_values(location: Location) -> dict[str, str]:
+    """A demo patient and appointment, never a real one: what the preview and a test send fill in."""
+    demo = Patient(first_name=str(PREVIEW_PATIENT_FIRST_NAME), last_name="Example")
+    when = location.local(timezone.now() + timedelta(days=7)).replace(hour=10, minute=0)
+    return {
+        **_values(demo, location),
+        "session_date": date_format(when.date(), "l j F"),
+        "session_time": time_format(when, "H:i"),
+        "location_name": location.name,
+        "location_address": ", ".join(line.strip() for line in location.address.splitlines() if line.strip()),
+        "service": str(PREVIEW_SERVICE),
+        "pause_instructions": str(PREVIEW_PAUSE),
+    }
+
+
+def _preview_content(
+    *, template: MessageTemplate, location: Location, subject: str, body_text: str, token: uuid.UUID
+) -> rendering.Rendered:
+    content = rendering.sequence_content(
+        kind=MessageKind(template.kind),
+        subject=subject,
+        body_text=body_text,
+        values=_preview_values(location),
+        token=token,
+        advice=[],
+        contact=contact_lines(location),
+    )
+    return rendering.render(content)
+
+
+def message_template_preview(
+    *, template: MessageTemplate, location: Location, subject: str, body_text: str
+) -> rendering.Rendered:
+    """The email ``subject`` and ``body_text`` would make, for a demo patient at ``location``."""
+    return _preview_content(
+        template=template, location=location, subject=subject, body_text=body_text, token=uuid.uuid4()
+    )
+
+
+def message_template_test_send(
+    *, acting_user: User, template: MessageTemplate, location: Location, subject: str, body_text: str
+) -> Message | None:
+    """Send the previewed email to ``acting_user`` through the outbox and the mail server.
+
+    The row is marked ``is_test`` and names no patient: it is never counted among patient
+    messages, and its links lead to the "link not valid" page. ``None``: the person has no
+    email address to send to.
+    """
+    if not acting_user.email:
+        return None
+    token = uuid.uuid4()
+    rendered = _preview_content(template=template, location=location, subject=subject, body_text=body_text, token=token)
+    now = timezone.now()
+    message = Message(
+        patient=None,
+        is_test=True,
+        to_user=acting_user,
+        location=location,
+        kind=template.kind,
+        due_at=now,
+        next_attempt_at=now,
+        attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
+        subject=(_("[Test] %(subject)s") % {"subject": rendered.subject})[:200],
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
+        token=token,
+        source=f"template_test:{template.pk}",
+        idempotency_key=str(token),
+    )
+    with acting_as(acting_user), transaction.atomic():
+        outgoing.stamp(message)
+        message.save()
+        kick_dispatcher()
+    return message
+
+
 # --- Booking messages ----------------------------------------------------------------------
 
 
@@ -632,15 +727,27 @@ def booking_messages_schedule(*, appointment: Appointment, new: bool = False) ->
                 return []
         templates = message_templates_ensure_defaults()
         local = location.local(appointment.start)
+        service = appointment.appointment_type.name
+        address = ", ".join(line.strip() for line in location.address.splitlines() if line.strip())
         values = {
             **_values(patient, location),
             "session_date": date_format(local.date(), "l j F"),
             "session_time": time_format(local, "H:i"),
+            "location_name": location.name,
+            "location_address": address,
+            "service": service,
         }
+        details = _booking_details(service=service, when=_when(location, appointment.start), location=location)
         build: list[Message] = []
         confirmation = templates.get(MessageKind.BOOKING_CONFIRMATION)
         if confirmation is not None and confirmation.is_active:
             moves = 0 if new else Message.objects.filter(source=source, kind=MessageKind.BOOKING_CONFIRMATION).count()
+            moved_from = None if new else _moved_from(appointment)
+            subject, lead = None, ""
+            if moved_from is not None:
+                new_when = _when(location, appointment.start)
+                subject = str(MOVED_SUBJECT) % {"when": new_when}
+                lead = str(MOVED_LEAD) % {"service": service, "old": _when(location, moved_from), "new": new_when}
             calendar_file = ics.appointment_event(
                 uid=f"appointment-{appointment.pk}",
                 start=appointment.start,
@@ -659,6 +766,9 @@ def booking_messages_schedule(*, appointment: Appointment, new: bool = False) ->
                     key=f"confirmation@{when}",
                     values=values,
                     attachment_ics=calendar_file,
+                    advice=details,
+                    subject=subject,
+                    lead=lead,
                 )
             )
         # An extraction session gets the session reminder instead of the generic one (exactly
@@ -681,12 +791,37 @@ def booking_messages_schedule(*, appointment: Appointment, new: bool = False) ->
                         source=source,
                         key=f"reminder@{when}",
                         values=values,
+                        advice=details,
                     )
                 )
         Message.objects.bulk_create(build, ignore_conflicts=True)
         created = build if new else list(Message.objects.filter(source=source, idempotency_key__endswith=f"@{when}"))
         kick_dispatcher()
     return created
+
+
+def _when(location: Location, at: datetime) -> str:
+    local = location.local(at)
+    return f"{date_format(local.date(), 'l j F')}, {time_format(local, 'H:i')}"
+
+
+def _booking_details(*, service: str, when: str, location: Location) -> list[str]:
+    where = ", ".join([location.name, *(line.strip() for line in location.address.splitlines() if line.strip())])
+    what, at, place = BOOKING_DETAILS
+    return [str(what) % {"service": service}, str(at) % {"when": when}, str(place) % {"where": where}]
+
+
+def _moved_from(appointment: Appointment) -> datetime | None:
+    """The start before the latest move: the move's change row carries it (clinic's booking
+    services write it inside the move's transaction, before this runs after its commit)."""
+    change = (
+        AppointmentStatusChange.objects.filter(appointment=appointment, old_start__isnull=False)
+        .order_by("-at", "-id")
+        .first()
+    )
+    if change is None or change.old_start == appointment.start:
+        return None
+    return change.old_start
 
 
 def booking_messages_cancel(*, appointment: Appointment) -> int:
@@ -763,7 +898,7 @@ def reminder_link_state(*, message: Message) -> tuple[str, Appointment | None]:
     "confirm" would confirm a time the patient was never told. RECORDED: the link is current.
     """
     appointment_id = int(message.source.split(":", 1)[1])
-    appointment = Appointment.objects.filter(pk=appointment_id, patient_id=message.patient_id).first()
+    appointment = Appointment.objects.filter(pk=appointment_id, patient_id=message.patient_pk).first()
     if appointment is None:
         return LinkOutcome.CANCELLED, None
     if appointment.status == AppointmentStatus.CANCELLED:
@@ -800,7 +935,7 @@ def appointment_reply_record(*, message_token: uuid.UUID, answer: AppointmentRep
                 reply.save(update_fields=["answer", "answered_at"])
         LinkClick.objects.create(
             message=message,
-            patient_id=message.patient_id,
+            patient_id=message.patient_pk,
             action=LinkAction.APPOINTMENT_REPLY,
             answer=answer,
             outcome=outcome,
@@ -873,7 +1008,7 @@ def deferral_advice_send(
     """
     now = timezone.now()
     token = uuid.uuid4()
-    phone = location.phone or settings.CLINIC_NAME
+    phone = phones.display(location.phone) or settings.CLINIC_NAME
     paragraphs = [
         _("Hello %(name)s,") % {"name": patient.first_name},
         _("At your consultation we agreed to wait before any extraction. Meanwhile:"),

@@ -27,7 +27,7 @@ from aftercare.models import (
     SpecialistQueueEntry,
 )
 from clinic import field_groups, roles
-from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest, safe_next
+from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest, safe_next, working_location
 from clinic.models import Patient
 from clinic.services import patient_record_access, patients_listed_access
 
@@ -71,16 +71,35 @@ def sequence(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)
 def template_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Edit a step. "Preview" shows the text as unsaved; "Send a test to me" mails it to the manager."""
     template = get_object_or_404(MessageTemplate, pk=pk)
+    location = working_location(request)
     form = MessageTemplateForm(request.POST or None, instance=template)
+    action = request.POST.get("action", "save")
+    subject, body_text = template.subject, template.body_text
     if request.method == "POST" and form.is_valid():
-        services.message_template_update(acting_user=request.user, template=template, **form.cleaned_data)
-        messages.success(request, _("“%(name)s” saved.") % {"name": template.label})
-        return redirect("aftercare:sequence")
-    placeholders = PLACEHOLDERS
-    return render(
-        request, "aftercare/template_edit.html", {"form": form, "template": template, "placeholders": placeholders}
+        subject, body_text = form.cleaned_data["subject"], form.cleaned_data["body_text"]
+        if action == "save":
+            services.message_template_update(acting_user=request.user, template=template, **form.cleaned_data)
+            messages.success(request, _("“%(name)s” saved.") % {"name": template.label})
+            return redirect("aftercare:sequence")
+        if action == "test":
+            sent = services.message_template_test_send(
+                acting_user=request.user, template=template, location=location, subject=subject, body_text=body_text
+            )
+            if sent is None:
+                messages.error(request, _("Your account has no email address to send the test to."))
+            else:
+                messages.success(
+                    request,
+                    _("A test of this text is on its way to %(email)s. It is not saved yet.")
+                    % {"email": request.user.email},
+                )
+    preview = services.message_template_preview(
+        template=template, location=location, subject=subject, body_text=body_text
     )
+    context = {"form": form, "template": template, "placeholders": PLACEHOLDERS, "preview": preview}
+    return render(request, "aftercare/template_edit.html", context)
 
 
 @permission_required(roles.VIEW_PATIENT, raise_exception=True)

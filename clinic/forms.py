@@ -9,6 +9,7 @@ from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic import phones
 from clinic.models import Location, Patient, User
 from clinic.roles import ROLES, Role
 from clinic.services import LANCET_PERMISSION, patient_likely_duplicates
@@ -58,7 +59,15 @@ class StaffForm(forms.ModelForm[User]):
         fields = ["first_name", "last_name", "username", "email", "home_location", "locations", "is_active"]
         widgets = {"locations": forms.CheckboxSelectMultiple}
         labels = {"is_active": _("Can sign in")}
-        help_texts = {"username": _("What they type to sign in. Letters, digits and @ . + - _ only.")}
+        # Every field's help is ours: Django's defaults ("Designates whether this user should be
+        # treated as active…", "Required. 150 characters or fewer…") speak to developers.
+        help_texts = {
+            "username": _("What they type to sign in. Letters, digits and @ . + - _ only."),
+            "email": _("Where the app sends their password reset and alerts."),
+            "home_location": _("The location their day opens at."),
+            "locations": _("Every location where they work."),
+            "is_active": _("Untick when someone leaves; their records stay."),
+        }
 
     def __init__(self, *args: Any, acting_user: User | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,6 +107,14 @@ class NewStaffForm(SetPasswordMixin[User], StaffForm):
     password1, password2 = SetPasswordMixin.create_password_fields(
         label1=_("First password"), label2=_("First password again")
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Not Django's list of validator rules nor "Enter the same password as before, for verification."
+        self.fields["password1"].help_text = _(
+            "At least 10 characters, not only digits, not like their name and not a common password."
+        )
+        self.fields["password2"].help_text = ""
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -153,6 +170,9 @@ class PatientForm(forms.ModelForm[Patient]):
         self.duplicates: list[Patient] = []
         if self.instance.pk is not None:
             del self.fields["confirm_not_duplicate"]
+        if self.instance.phone and not self.is_bound:
+            # Stored in E.164; the desk reads and edits it the way the region writes it.
+            self.initial["phone"] = phones.display(self.instance.phone)
 
     def clean_phone(self) -> str:
         value: str = self.cleaned_data.get("phone", "").strip()

@@ -12,6 +12,7 @@ everything the core hands upward, and an unregistered point has a safe default.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from django.db.models import CharField, Value
 from django.db.models.expressions import BaseExpression
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from clinic.models import Appointment, Location, Patient
@@ -239,3 +242,84 @@ def register_demo_seed(seed: DemoSeed) -> None:
 
 def demo_seeds() -> list[DemoSeed]:
     return list(_demo_seeds)
+
+
+# --- The patient's timeline ---------------------------------------------------------------
+
+
+class TimelineKind(enum.StrEnum):
+    """What a timeline entry is; the record's filter offers each (in this order)."""
+
+    APPOINTMENT = "appointments"
+    CONSULTATION = "consultations"
+    PLAN = "plans"
+    SESSION = "sessions"
+    MESSAGE = "messages"
+    CHECKIN = "checkins"
+    REPLY = "replies"
+    QUEUE = "queue"
+
+
+TIMELINE_KIND_LABELS: dict[TimelineKind, Promise] = {
+    TimelineKind.APPOINTMENT: _("Appointments"),
+    TimelineKind.CONSULTATION: _("Consultations"),
+    TimelineKind.PLAN: _("Plans and consent"),
+    TimelineKind.SESSION: _("Sessions"),
+    TimelineKind.MESSAGE: _("Messages"),
+    TimelineKind.CHECKIN: _("Check-in clicks"),
+    TimelineKind.REPLY: _("Reminder replies"),
+    TimelineKind.QUEUE: _("Specialist queue"),
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event of a patient's story, as the record lists it (newest first).
+
+    ``group`` is the field group (clinic.field_groups) a person must see to be shown it;
+    ``lines`` are the entry's history (status changes, overrides, addenda); ``content`` is
+    a message's full text as sent, opened on demand.
+    """
+
+    at: datetime
+    kind: TimelineKind
+    group: str
+    title: str
+    detail: str = ""
+    url: str = ""
+    lines: tuple[str, ...] = ()
+    content: str = ""
+
+
+class TimelineProvider(Protocol):
+    """Entries about ``patient`` of the kinds in ``kinds`` and the field groups in ``groups``.
+
+    A provider runs a fixed number of queries, however many entries it returns, and none
+    for a kind or group it is not asked for.
+    """
+
+    def __call__(
+        self, *, patient: Patient, kinds: frozenset[TimelineKind], groups: frozenset[str]
+    ) -> list[TimelineEntry]: ...
+
+
+_timeline_providers: list[TimelineProvider] = []
+
+
+def register_timeline_provider(provider: TimelineProvider) -> None:
+    """Consultations, treatments and aftercare add their entries (clinic adds the appointments)."""
+    if provider not in _timeline_providers:
+        _timeline_providers.append(provider)
+
+
+def patient_timeline(
+    *, patient: Patient, kinds: frozenset[TimelineKind], groups: frozenset[str]
+) -> list[TimelineEntry]:
+    """Every registered provider's entries, newest first."""
+    entries = [
+        entry
+        for provider in _timeline_providers
+        for entry in provider(patient=patient, kinds=kinds, groups=groups)
+        if entry.kind in kinds and entry.group in groups
+    ]
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
@@ -24,7 +24,16 @@ from django.utils.translation import gettext as _
 
 from clinic import roles
 from clinic.audit import acting_as
-from clinic.models import CLINICAL_ROLES, AccessEvent, Location, Patient, RoleGrant, RoleGrantStatus, User
+from clinic.models import (
+    CLINICAL_ROLES,
+    AccessEvent,
+    Location,
+    Patient,
+    RoleGrant,
+    RoleGrantStatus,
+    StaffSchedule,
+    User,
+)
 from clinic.roles import ROLES, Role
 
 
@@ -247,3 +256,20 @@ def setup_record_delete(*, acting_user: User, record: Model) -> None:
     """
     with transaction.atomic(), acting_as(acting_user):
         record.delete()
+
+
+def staff_week_hours_set(
+    *, acting_user: User, staff: User, location: Location, week: dict[int, tuple[time, time] | None]
+) -> None:
+    """Replace ``staff``'s hours at ``location`` on the days in ``week`` (None: not working there).
+
+    One transaction: the database's ``staff_schedule_no_overlap`` still refuses a shift that
+    overlaps one at another location (also one another manager saved meanwhile).
+    """
+    with transaction.atomic(), acting_as(acting_user):
+        StaffSchedule.objects.filter(staff=staff, location=location, weekday__in=list(week)).delete()
+        StaffSchedule.objects.bulk_create(
+            StaffSchedule(staff=staff, location=location, weekday=day, start_time=hours[0], end_time=hours[1])
+            for day, hours in sorted(week.items())
+            if hours is not None
+        )

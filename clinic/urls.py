@@ -20,6 +20,7 @@ clinic_patterns: list[URLPattern | URLResolver] = [
     path("clinic/audit/", views.audit, name="audit"),
     path("clinic/staff/new/", views.staff_create, name="staff_create"),
     path("clinic/staff/<int:pk>/", views.staff_edit, name="staff_edit"),
+    path("clinic/setup/working-hours/staff/<int:pk>/", views.working_hours_week, name="working_hours_week"),
     path("clinic/setup/<slug:section>/", views.setup_list, name="setup_list"),
     path("clinic/setup/<slug:section>/new/", views.setup_edit, name="setup_create"),
     path("clinic/setup/<slug:section>/<int:pk>/", views.setup_edit, name="setup_edit"),

@@ -9,21 +9,34 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from clinic import health, roles
+from clinic import field_groups, health, hooks, roles
 from clinic.audit_trail import AuditFilter, AuditRow, Kind, audit_trail
 from clinic.audit_trail import names as audit_names
-from clinic.forms import AuditFilterForm, NewStaffForm, PatientForm, StaffForm
-from clinic.http import AuthenticatedHttpRequest, safe_next
-from clinic.models import Appointment, AppointmentStatus, Location, Patient, RoleGrant, RoleGrantStatus, User
+from clinic.field_groups import FieldGroup
+from clinic.forms import PERFORMER_ROLES, AuditFilterForm, NewStaffForm, PatientForm, StaffForm
+from clinic.hooks import TIMELINE_KIND_LABELS, TimelineEntry, TimelineKind
+from clinic.http import AuthenticatedHttpRequest, safe_next, working_location
+from clinic.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentStatusChange,
+    Location,
+    Patient,
+    RoleGrant,
+    RoleGrantStatus,
+    User,
+)
 from clinic.selectors import SESSION_LOCATION_KEY, member_locations
 from clinic.services import (
     RoleGrantRefused,
@@ -35,11 +48,13 @@ from clinic.services import (
     setup_record_delete,
     setup_record_save,
     staff_save,
+    staff_week_hours_set,
 )
-from clinic.setup_forms import SECTIONS, Section
+from clinic.setup_forms import OVERLAPPING_HOURS, SECTIONS, SHIFT_OVERLAP, Section, WeekHoursForm
 
 SEARCH_LIMIT = 20
-FINISHED = (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+# Done is done: these are past even while their hour is not.
+FINISHED = (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW, AppointmentStatus.CANCELLED)
 
 
 def home(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -229,13 +244,87 @@ def patient_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     appointments = Appointment.objects.visible_to(request.user).filter(patient=patient).with_related()
     context = {
         "patient": patient,
-        # Done is done: a completed or missed appointment is past even if its hour is not.
-        "upcoming": appointments.filter(end__gte=now).exclude(status__in=FINISHED).order_by("start"),
-        "past": appointments.filter(Q(end__lt=now) | Q(status__in=FINISHED)).order_by("-start")[:50],
+        # By the appointment's end and its status, never the calendar date: a checked-in 10:00
+        # appointment is past at 15:00, and a completed, missed or cancelled one is past at once.
+        "upcoming": appointments.filter(end__gt=now).exclude(status__in=FINISHED).order_by("start"),
+        "past": appointments.filter(Q(end__lte=now) | Q(status__in=FINISHED)).order_by("-start")[:50],
         "can_book": request.user.has_perm(roles.WORK_FRONT_DESK),
         "can_edit": request.user.has_perm(roles.CHANGE_PATIENT),
+        **_timeline(request, patient, appointments),
     }
-    return render(request, "clinic/patient_detail.html", context)
+    template = "clinic/patient_detail.html"
+    if request.htmx and request.GET.get("kind") is not None:
+        template += "#timeline"
+    return render(request, template, context)
+
+
+# The field group each kind of timeline entry needs: the filter offers only kinds one may see.
+TIMELINE_KIND_GROUPS = {
+    TimelineKind.APPOINTMENT: FieldGroup.SCHEDULING,
+    TimelineKind.CONSULTATION: FieldGroup.CLINICAL_DECISION,
+    TimelineKind.PLAN: FieldGroup.PLAN,
+    TimelineKind.SESSION: FieldGroup.SESSION_LOG,
+    TimelineKind.MESSAGE: FieldGroup.MESSAGE_CONTENTS,
+    TimelineKind.CHECKIN: FieldGroup.CHECKIN_ANSWERS,
+    TimelineKind.REPLY: FieldGroup.SCHEDULING,
+    TimelineKind.QUEUE: FieldGroup.CHECKIN_ANSWERS,
+}
+TIMELINE_LIMIT = 200
+
+
+def _appointment_entries(appointments: QuerySet[Appointment]) -> list[TimelineEntry]:
+    """Each appointment with its status history (and moves), at its start."""
+    changes = Prefetch(
+        "status_changes", queryset=AppointmentStatusChange.objects.select_related("by").order_by("at", "id")
+    )
+    entries = []
+    for appointment in appointments.prefetch_related(changes).order_by("-start")[:TIMELINE_LIMIT]:
+        zone = appointment.location.zone
+        lines = [
+            _("Booked %(at)s") % {"at": date_format(appointment.created_at.astimezone(zone), "j M Y, H:i")},
+        ]
+        for change in appointment.status_changes.all():
+            at = date_format(change.at.astimezone(zone), "j M Y, H:i")
+            if change.is_reschedule and change.old_start and change.new_start:
+                text = _("%(at)s: moved from %(old)s to %(new)s") % {
+                    "at": at,
+                    "old": date_format(change.old_start.astimezone(zone), "j M, H:i"),
+                    "new": date_format(change.new_start.astimezone(zone), "j M, H:i"),
+                }
+            else:
+                text = _("%(at)s: %(status)s") % {"at": at, "status": change.get_to_status_display()}
+            by = change.by.display_name
+            lines.append(f"{text} ({by}){' — ' + change.reason if change.reason else ''}")
+        entries.append(
+            TimelineEntry(
+                at=appointment.start,
+                kind=TimelineKind.APPOINTMENT,
+                group=FieldGroup.SCHEDULING,
+                title=f"{appointment.appointment_type.name}: {appointment.get_status_display()}",
+                detail=f"{appointment.practitioner.display_name} · {appointment.location.name}",
+                url=appointment.get_absolute_url(),
+                lines=tuple(lines),
+            )
+        )
+    return entries
+
+
+def _timeline(
+    request: AuthenticatedHttpRequest, patient: Patient, appointments: QuerySet[Appointment]
+) -> dict[str, Any]:
+    """The patient's story, newest first, of one kind (``?kind=``) or all; only what the role sees."""
+    groups = frozenset(group.value for group in FieldGroup if field_groups.sees(request.user, group))
+    offered = [kind for kind, group in TIMELINE_KIND_GROUPS.items() if group in groups]
+    chosen = request.GET.get("kind", "")
+    kinds = frozenset({TimelineKind(chosen)}) if chosen in offered else frozenset(offered)
+    entries = hooks.patient_timeline(patient=patient, kinds=kinds, groups=groups)
+    if TimelineKind.APPOINTMENT in kinds:
+        entries = sorted([*entries, *_appointment_entries(appointments)], key=lambda entry: entry.at, reverse=True)
+    return {
+        "timeline": entries,
+        "timeline_kinds": [(kind.value, TIMELINE_KIND_LABELS[kind]) for kind in offered],
+        "timeline_kind": chosen if chosen in offered else "",
+    }
 
 
 # --- Clinic set-up (manager) ---------------------------------------------------------------
@@ -265,7 +354,32 @@ def setup_list(request: AuthenticatedHttpRequest, section: str) -> HttpResponse:
     chosen = _section(section)
     records = _records(chosen, request.user).select_related(*chosen.related)[:500]
     rows = [(record, [getter(record) for _label, getter in chosen.columns]) for record in records]
-    return render(request, "clinic/setup_list.html", _setup_context(chosen, rows=rows))
+    extra: dict[str, Any] = {}
+    if chosen.slug == "working-hours":
+        # Each person's week is edited as one grid (working_hours_week).
+        extra["week_staff"] = User.objects.in_roles(*PERFORMER_ROLES).order_by("last_name", "first_name")
+    return render(request, "clinic/setup_list.html", _setup_context(chosen, rows=rows, **extra))
+
+
+@permission_required(roles.MANAGE_CLINIC, raise_exception=True)
+def working_hours_week(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """One person's week at the manager's working location, as a grid of days."""
+    location = working_location(request)
+    staff = get_object_or_404(User.objects.in_roles(*PERFORMER_ROLES), pk=pk)
+    form = WeekHoursForm(request.POST or None, staff=staff, location=location)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                staff_week_hours_set(acting_user=request.user, staff=staff, location=location, week=form.week())
+        except IntegrityError as error:
+            if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) != SHIFT_OVERLAP:
+                raise
+            form.add_error(None, OVERLAPPING_HOURS)  # another manager saved a clashing shift meanwhile
+        else:
+            messages.success(request, _("Working hours saved for %(name)s.") % {"name": staff.display_name})
+            return redirect("clinic:setup_list", "working-hours")
+    context = _setup_context(SECTIONS["working-hours"], form=form, staff=staff, location=location)
+    return render(request, "clinic/working_hours_week.html", context, status=400 if form.errors else 200)
 
 
 @permission_required(roles.MANAGE_CLINIC, raise_exception=True)

@@ -15,3 +15,6 @@ class ConsultationsConfig(AppConfig):
         hooks.register_calls_to_make(selectors.held_sessions_to_call)
         hooks.provide_patient_alerts(selectors.patient_alerts)
         hooks.register_demo_seed(demo.seed)
+        from consultations import timeline
+
+        hooks.register_timeline_provider(timeline.entries)

@@ -11,3 +11,6 @@ class TreatmentsConfig(AppConfig):
         from treatments import demo
 
         hooks.register_demo_seed(demo.seed)
+        from treatments import timeline
+
+        hooks.register_timeline_provider(timeline.entries)

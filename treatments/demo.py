@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
+from aftercare.models import Message, MessageStatus
 from clinic import demo as clinic_demo
 from clinic.models import (
     Appointment,
@@ -31,6 +33,7 @@ from consultations import rules
 from consultations.consent import CURRENT_CONSENT_VERSION
 from consultations.grading import Counts, gags
 from consultations.models import Consultation, ConsultationStatus, PlanSession, TreatmentPlan
+from treatments.hooks import on_session_signed
 from treatments.models import Product, ProductLot, SessionStatus, SpecialistAlert, TreatmentSession
 
 # Antibacterials applied after extraction. Benzoyl peroxide: bactericidal against C. acnes with no
@@ -188,6 +191,20 @@ def _staff(role: Role) -> User:
     return User.objects.get(username=username)
 
 
+def _aftercare_so_far(session: TreatmentSession) -> None:
+    """A signed demo session has its aftercare, written as signing writes it (treatments.hooks),
+    and what fell due before now has been through the dispatcher: no signed session without
+    its messages, no message without its signed session."""
+    on_session_signed(session)
+    past = Message.objects.filter(
+        source=f"treatment_session:{session.pk}", status=MessageStatus.SCHEDULED, due_at__lte=timezone.now()
+    )
+    if session.patient.email_consent:
+        past.update(status=MessageStatus.SENT, sent_at=F("due_at"), attempts=1)
+    else:
+        past.update(status=MessageStatus.SKIPPED_NO_CONSENT)
+
+
 @transaction.atomic
 def seed() -> dict[str, int]:
     clinic_demo.seed()  # idempotent: the locations and staff this builds on
@@ -303,7 +320,7 @@ def seed() -> dict[str, int]:
                 booked_by=desk,
             )
             PlanSession.objects.create(plan=plan, number=number, appointment=appointment)
-            TreatmentSession.objects.create(
+            session = TreatmentSession.objects.create(
                 appointment=appointment,
                 patient=patient,
                 aesthetician=aesthetician,
@@ -332,6 +349,7 @@ def seed() -> dict[str, int]:
                 signed_at=appointment.end,
                 signed_by=aesthetician,
             )
+            _aftercare_so_far(session)
             created["sessions"] += 1
         if spec.session_today:
             number += 1

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from aftercare import selectors
+from aftercare import failures, selectors
 from aftercare.forms import QueueResolveForm
 from clinic import field_groups
 from clinic.models import Patient
@@ -37,3 +37,9 @@ def specialist_queue_panel(context: dict[str, Any]) -> dict[str, Any]:
         "csrf_token": context.get("csrf_token"),
         "request": context.get("request"),
     }
+
+
+@register.filter
+def failure_reason(last_error: str) -> str:
+    """``{{ message.last_error|failure_reason }}``: the plain reason a message failed."""
+    return failures.plain_reason(last_error or "")

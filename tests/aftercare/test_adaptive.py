@@ -178,9 +178,9 @@ def test_every_patient_email_gives_the_locations_phone_and_the_out_of_hours_rout
     messages = start(PatientFactory(), location, SessionFacts("manual_gauze"), "s:1")
     assert messages
     for message in messages:
-        assert "Call us on +44 20 7946 0999." in message.body_text
+        assert "Call us on 020 7946 0999." in message.body_text
         assert "Out of hours: call 0800 000 111." in message.body_text
-        assert "+44 20 7946 0999" in message.body_html
+        assert "020 7946 0999" in message.body_html
         assert "Out of hours: call 0800 000 111." in message.body_html
 
 

@@ -269,3 +269,31 @@ def test_opening_a_reminder_link_changes_nothing(booked: Appointment, client: Cl
     assert 'method="post"' in response.content.decode()
     assert not AppointmentReply.objects.exists()
     assert not LinkClick.objects.exists()
+
+
+def test_the_confirmation_and_reminder_name_the_service_the_location_and_its_address(booked: Appointment) -> None:
+    found = messages(booked)
+    service = booked.appointment_type.name
+    for kind in (MessageKind.BOOKING_CONFIRMATION, MessageKind.BOOKING_REMINDER):
+        message = found[kind]
+        assert f"What: {service}" in message.body_text
+        assert "Where: Central, 12 Harbour Street, London" in message.body_text
+        assert "When: Friday 6 March, 14:00" in message.body_text
+        assert "12 Harbour Street, London" in message.body_html
+    assert f"Your {service} is booked for Friday 6 March at 14:00 at Central." in (
+        found[MessageKind.BOOKING_CONFIRMATION].body_text
+    )
+
+
+def test_a_moved_appointments_confirmation_says_it_moved_from_when_to_when(
+    booked: Appointment, django_capture_on_commit_callbacks: Any
+) -> None:
+    assert "moved" not in messages(booked)[MessageKind.BOOKING_CONFIRMATION].body_text
+    _move(booked, django_capture_on_commit_callbacks, 16)
+    moved = messages(booked)[MessageKind.BOOKING_CONFIRMATION]
+    assert moved.subject == "Your appointment has moved to Friday 6 March, 16:00"
+    assert (
+        f"Your {booked.appointment_type.name} has moved: it was on Friday 6 March, 14:00, "
+        "and is now on Friday 6 March, 16:00."
+    ) in moved.body_text
+    assert "Where: Central, 12 Harbour Street, London" in moved.body_text

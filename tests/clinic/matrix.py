@@ -60,6 +60,9 @@ ROWS: dict[str, Row] = {
     "clinic:audit": Row("get", lambda w: "/clinic/audit/", only("manager")),
     "clinic:staff_create": Row("get", lambda w: "/clinic/staff/new/", only("manager")),
     "clinic:staff_edit": Row("get", lambda w: f"/clinic/staff/{w['staff'].pk}/", only("manager")),
+    "clinic:working_hours_week": Row(
+        "get", lambda w: f"/clinic/setup/working-hours/staff/{w['appointment'].practitioner_id}/", only("manager")
+    ),
     "clinic:setup_list": Row("get", lambda w: "/clinic/setup/rooms/", only("manager")),
     "clinic:setup_create": Row("get", lambda w: "/clinic/setup/working-hours/new/", only("manager")),
     "clinic:setup_edit": Row("get", lambda w: f"/clinic/setup/rooms/{w['appointment'].room_id}/", only("manager")),
