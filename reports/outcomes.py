@@ -232,7 +232,7 @@ def outcomes_build(filters: Filters, user: User, drill: Drill) -> Report:
         )
     by_group = [r for r in found if not r["is_all"]]
     chart = line_chart(
-        title=_("Responder rate (%) by %(group)s") % {"group": str(dict(BREAKDOWNS)[group]).lower()},
+        title=_("Responder rate (%%) by %(group)s") % {"group": str(dict(BREAKDOWNS)[group]).lower()},
         x_labels=[_group_label(group, r["grp"] or "")[:18] for r in by_group] or [_("none")],
         series=[
             (
