@@ -117,7 +117,8 @@ def number(value: float | int | None, digits: int = 1) -> str:
         return "—"
     if isinstance(value, int):
         return str(value)
-    return f"{value:.{digits}f}"
+    # + 0.0 turns a rounded -0.0 into 0.0.
+    return f"{round(value, digits) + 0.0:.{digits}f}"
 
 
 def enough(n: int) -> bool:
