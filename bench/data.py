@@ -599,7 +599,8 @@ def _generate_clinical(scale: Scale) -> None:
                 "lesions_present": _lesions("0.7").replace("seed", "(x.id * 2654435761 % 4294967296)"),
                 "lesions_extracted": "'{}'::jsonb",
                 "pain": "x.id % 6",
-                "complications": "CASE WHEN x.id % 13 = 0 THEN '{excessive_redness}' ELSE '{}' END",
+                "complications": "CASE WHEN x.id % 13 = 0 THEN '{excessive_redness}'::varchar[]"
+                " ELSE '{}'::varchar[] END",
                 "product_lot_id": "(SELECT min(id) FROM treatments_productlot) + x.id % 12",
                 "aftercare_explained": "true",
                 "signed_at": "x.start + interval '55 minutes'",

@@ -80,7 +80,7 @@ class _Slots:
 
 def _counts(rng: random.Random, scale: float) -> Counts:
     counts: dict[str, dict[str, int]] = {}
-    for zone in rng.sample(ZONES, 3):
+    for zone in rng.sample(ZONES, rng.choice((3, 4, 5))):
         counts[zone] = {
             "open_comedones": round(rng.randint(4, 18) * scale),
             "closed_comedones": round(rng.randint(2, 14) * scale),

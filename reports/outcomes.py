@@ -230,10 +230,11 @@ def outcomes_build(filters: Filters, user: User, drill: Drill) -> Report:
                 key=scale,
             )
         )
-    by_group = [r for r in found if not r["is_all"]]
+    # Only groups with enough plans to tell: a point drawn for n=1 would read as a finding.
+    by_group = [r for r in found if not r["is_all"] and enough(r["responder_n"])]
     chart = line_chart(
         title=_("Responder rate (%%) by %(group)s") % {"group": str(dict(BREAKDOWNS)[group]).lower()},
-        x_labels=[_group_label(group, r["grp"] or "")[:18] for r in by_group] or [_("none")],
+        x_labels=[_group_label(group, r["grp"] or "")[:14] for r in by_group] or [_("none")],
         series=[
             (
                 _("Responders"),
@@ -342,10 +343,10 @@ def adverse_build(filters: Filters, user: User, drill: Drill) -> Report:
     headers = [str(dict(ADVERSE_BREAKDOWNS)[group]), _("Sessions")]
     for _key, label in SIGNALS:
         headers += [_("%(signal)s per 100 sessions") % {"signal": label}, _("count")]
-    by_group = [r for r in found if not r["is_all"]]
+    by_group = [r for r in found if not r["is_all"] and enough(r["n"])]
     chart = line_chart(
         title=_("Signals per 100 sessions"),
-        x_labels=[_group_label(group if group == "method" else "", r["grp"] or "")[:18] for r in by_group]
+        x_labels=[_group_label(group if group == "method" else "", r["grp"] or "")[:14] for r in by_group]
         or [_("none")],
         series=[
             (str(label), [round(100 * r[key] / r["n"]) if r["n"] else 0 for r in by_group] or [0])
