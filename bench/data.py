@@ -494,6 +494,11 @@ def _lesions(scale: str) -> str:
 
 def ensure_clinical(scale: Scale, log: list[str]) -> float:
     """The booking data for ``scale`` plus the clinical layer; seconds spent."""
+    if _current_version(scale.database) is not None:
+        # The booking generator leaves the locations without a phone, which the system
+        # checks run by ``migrate`` refuse on a second run: give them one first.
+        with psycopg.connect(database_url(scale.database), autocommit=True) as conn:
+            conn.execute("UPDATE clinic_location SET phone = '+44 20 7946 0000' WHERE phone = ''")
     spent = ensure(scale, log)
     with psycopg.connect(database_url(scale.database), autocommit=True) as conn:
         done = (
@@ -579,7 +584,7 @@ def _generate_clinical(scale: Scale) -> None:
             },
             "FROM consultations_consultation c WHERE c.rules_outcome = 'recommended' AND c.id % 7 <> 0",
         )
-        conn.execute("CREATE INDEX bench_plan_patient ON consultations_treatmentplan (patient_id, starts_on)")
+        conn.execute("CREATE INDEX IF NOT EXISTS bench_plan_patient ON consultations_treatmentplan (patient_id, starts_on)")
         # A signed session for each completed extraction of a patient with a plan begun by then.
         _insert(
             conn,
