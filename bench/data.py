@@ -584,7 +584,9 @@ def _generate_clinical(scale: Scale) -> None:
             },
             "FROM consultations_consultation c WHERE c.rules_outcome = 'recommended' AND c.id % 7 <> 0",
         )
-        conn.execute("CREATE INDEX IF NOT EXISTS bench_plan_patient ON consultations_treatmentplan (patient_id, starts_on)")
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS bench_plan_patient ON consultations_treatmentplan (patient_id, starts_on)"
+        )
         # A signed session for each completed extraction of a patient with a plan begun by then.
         _insert(
             conn,
