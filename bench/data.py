@@ -681,7 +681,7 @@ def _generate_clinical(scale: Scale) -> None:
                 "patient_id": "m.patient_id",
                 "answer": "CASE WHEN m.id % 10 = 0 THEN 'worried' WHEN m.id % 10 < 3 THEN 'red_or_sensitive'"
                 " ELSE 'fine' END",
-                "answered_at": "m.sent_at + make_interval(hours => 1 + m.id % 9)",
+                "answered_at": "m.sent_at + make_interval(hours => (1 + m.id % 9)::int)",
             },
             "FROM aftercare_message m WHERE m.kind = 'checkin_day1' AND m.status = 'sent' AND m.id % 4 <> 0",
         )
@@ -692,7 +692,7 @@ def _generate_clinical(scale: Scale) -> None:
                 "checkin_id": "c.id",
                 "patient_id": "c.patient_id",
                 "created_at": "c.answered_at",
-                "resolved_at": "c.answered_at + make_interval(hours => 1 + c.id % 20)",
+                "resolved_at": "c.answered_at + make_interval(hours => (1 + c.id % 20)::int)",
                 "resolved_by_id": "(SELECT min(id) FROM clinic_user WHERE username LIKE 'prac-%%')",
                 "resolution": "'Called the patient'",
             },

@@ -344,8 +344,10 @@ def utilisation_build(filters: Filters, user: User, drill: Drill) -> Report:
 
 # --- Programme funnel ------------------------------------------------------------------------
 
+# MATERIALIZED: each step reads the timestamps several times; inlined, PostgreSQL would
+# repeat the per-plan subqueries for every reference.
 FUNNEL_CTE = f"""
-WITH c AS (
+WITH c AS MATERIALIZED (
   SELECT co.id, co.patient_id, co.signed_at AS t1,
     CASE WHEN coalesce(nullif(co.override_outcome, ''), co.rules_outcome) = 'recommended'
       THEN co.signed_at END AS t2,
