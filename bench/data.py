@@ -448,3 +448,256 @@ def _generate(scale: Scale) -> None:
         conn.execute("CREATE TABLE bench_meta (version text)")
         conn.execute("INSERT INTO bench_meta VALUES (%s)", [f"{DATA_VERSION}:{scale}"])
         conn.execute("VACUUM ANALYZE")
+
+
+# --- The clinical layer the reports read (bench/reports.py) ---------------------------------
+# Added on top of the booking data in a database of its own: consultations for completed
+# consultation appointments, a four-session plan for most, a signed session for every
+# completed extraction of a patient with a plan, progress reviews, each session's aftercare
+# message and next-day check-in (sent, answered or not), and the specialist's queue for
+# "worried" answers. Each row is filled generically where a NOT NULL column has no default.
+
+CLINICAL_VERSION = "clinical-1"
+
+
+def _insert(conn: psycopg.Connection[tuple[object, ...]], table: str, columns: dict[str, str], source: str) -> None:
+    """INSERT INTO ``table`` the given column expressions, plus a zero value for every other
+    NOT NULL column without a default (empty text, false, 0, '{}'), selected ``source``."""
+    rows = conn.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s"
+        " AND is_nullable = 'NO' AND column_default IS NULL AND column_name <> 'id'",
+        [table],
+    ).fetchall()
+    zero = {"boolean": "false", "jsonb": "'{}'::jsonb", "ARRAY": "'{}'", "uuid": "gen_random_uuid()", "bytea": "''"}
+    filled = dict(columns)
+    for name, data_type in rows:
+        if name not in filled:
+            kind = str(data_type)
+            filled[str(name)] = zero.get(kind, "0" if kind in ("integer", "smallint", "bigint") else "''")
+    names = ", ".join(f'"{n}"' for n in filled)
+    conn.execute(f"INSERT INTO {table} ({names}) SELECT {', '.join(filled.values())} {source}")  # noqa: S608
+
+
+def _lesions(scale: str) -> str:
+    """A jsonb of counts in three zones, pseudo-random from ``seed`` times ``scale``."""
+    parts = []
+    for zone_index, zone in enumerate(("forehead", "nose", "chin")):
+        lesions = ", ".join(
+            f"'{lesion}', (((seed >> {zone_index * 4 + i}) % {span}) * {scale})::int"
+            for i, (lesion, span) in enumerate(
+                (("open_comedones", 15), ("closed_comedones", 12), ("papules", 8), ("pustules", 4))
+            )
+        )
+        parts.append(f"'{zone}', jsonb_build_object({lesions})")
+    return f"jsonb_build_object({', '.join(parts)})"
+
+
+def ensure_clinical(scale: Scale, log: list[str]) -> float:
+    """The booking data for ``scale`` plus the clinical layer; seconds spent."""
+    if _current_version(scale.database) is not None:
+        # The booking generator leaves the locations without a phone, which the system
+        # checks run by ``migrate`` refuse on a second run: give them one first.
+        with psycopg.connect(database_url(scale.database), autocommit=True) as conn:
+            conn.execute("UPDATE clinic_location SET phone = '+44 20 7946 0000' WHERE phone = ''")
+    spent = ensure(scale, log)
+    with psycopg.connect(database_url(scale.database), autocommit=True) as conn:
+        done = (
+            conn.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'bench_clinical'").fetchone()
+            and conn.execute("SELECT version FROM bench_clinical").fetchone()
+        )
+        if done and done[0] == CLINICAL_VERSION:
+            return spent
+    began = time.monotonic()
+    _generate_clinical(scale)
+    seconds = time.monotonic() - began
+    log.append(f"{scale.database}: clinical layer in {seconds:.0f} s")
+    return spent + seconds
+
+
+def _generate_clinical(scale: Scale) -> None:
+    with psycopg.connect(database_url(scale.database), autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("SET work_mem = '64MB'")
+        conn.execute("DROP TABLE IF EXISTS bench_clinical")
+        for table in (
+            "aftercare_specialistqueueentry",
+            "aftercare_checkin",
+            "aftercare_message",
+            "treatments_progressreview",
+            "treatments_treatmentsession",
+            "consultations_treatmentplan",
+            "consultations_consultation",
+            "treatments_productlot",
+            "treatments_product",
+        ):
+            conn.execute(f"TRUNCATE {table} CASCADE")
+        conn.execute(
+            "INSERT INTO treatments_product (name, active_ingredient, allergens, is_active)"
+            " VALUES ('Bench benzoyl peroxide', 'Benzoyl peroxide', '{}', true)"
+        )
+        conn.execute(
+            "INSERT INTO treatments_productlot (product_id, lot_number, expires_on, is_active, created_at)"
+            " SELECT p.id, 'BENCH-' || n, current_date + 365, true, now()"
+            " FROM treatments_product p, generate_series(1, 12) AS n"
+        )
+        # A consultation for every completed consultation appointment; four in five recommend.
+        _insert(
+            conn,
+            "consultations_consultation",
+            {
+                "appointment_id": "a.id",
+                "patient_id": "a.patient_id",
+                "specialist_id": "a.practitioner_id",
+                "status": "'signed'",
+                "fitzpatrick": "1 + a.id % 6",
+                "iga": "2 + a.id % 3",
+                "gags_score": "4 + a.id % 20",
+                "lesion_counts": _lesions("1").replace("seed", "(a.id * 2654435761 % 4294967296)"),
+                "rules_outcome": "CASE WHEN a.id % 5 = 0 THEN 'defer' ELSE 'recommended' END",
+                "ruleset_version": "'2026.1'",
+                "created_at": "a.start",
+                "updated_at": "a.start",
+                "signed_at": "a.start + interval '40 minutes'",
+            },
+            "FROM clinic_appointment a JOIN clinic_appointmenttype t ON t.id = a.appointment_type_id"
+            " WHERE t.kind = 'consultation' AND a.status = 'completed'",
+        )
+        _insert(
+            conn,
+            "consultations_treatmentplan",
+            {
+                "consultation_id": "c.id",
+                "patient_id": "c.patient_id",
+                "status": "'active'",
+                "sessions_planned": "4",
+                "interval_days": "21",
+                "focus_zones": "'{forehead,nose}'",
+                "goals": "'Fewer blackheads'",
+                "starts_on": "(c.signed_at)::date + 7",
+                "review_on": "(c.signed_at)::date + 70",
+                "consent_version": "'2026-2'",
+                "consent_name": "'Bench Patient'",
+                "consented_at": "c.signed_at + interval '2 days'",
+                "created_by_id": "c.specialist_id",
+                "created_at": "c.signed_at",
+            },
+            "FROM consultations_consultation c WHERE c.rules_outcome = 'recommended' AND c.id % 7 <> 0",
+        )
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS bench_plan_patient ON consultations_treatmentplan (patient_id, starts_on)"
+        )
+        # A signed session for each completed extraction of a patient with a plan begun by then.
+        _insert(
+            conn,
+            "treatments_treatmentsession",
+            {
+                "appointment_id": "x.id",
+                "patient_id": "x.patient_id",
+                "aesthetician_id": "x.practitioner_id",
+                "plan_id": "x.plan_id",
+                "session_number": "1 + (x.n - 1) % 4",
+                "sessions_planned": "4",
+                "status": "'signed'",
+                "started_at": "x.start",
+                "rescreened_at": "x.start",
+                "extraction_method": "(ARRAY['manual_gauze','manual_cotton','comedone_extractor','lancet'])"
+                "[1 + x.id % 4]",
+                "lesions_present": _lesions("0.7").replace("seed", "(x.id * 2654435761 % 4294967296)"),
+                "lesions_extracted": "'{}'::jsonb",
+                "pain": "x.id % 6",
+                "complications": "CASE WHEN x.id % 13 = 0 THEN '{excessive_redness}'::varchar[]"
+                " ELSE '{}'::varchar[] END",
+                "product_lot_id": "(SELECT min(id) FROM treatments_productlot) + x.id % 12",
+                "aftercare_explained": "true",
+                "signed_at": "x.start + interval '55 minutes'",
+                "signed_by_id": "x.practitioner_id",
+            },
+            """FROM (
+                SELECT a.*, pl.id AS plan_id, row_number() OVER (PARTITION BY pl.id ORDER BY a.start) AS n
+                FROM clinic_appointment a JOIN clinic_appointmenttype t ON t.id = a.appointment_type_id
+                CROSS JOIN LATERAL (
+                    SELECT p.id FROM consultations_treatmentplan p
+                    WHERE p.patient_id = a.patient_id AND p.starts_on <= a.start::date
+                    ORDER BY p.starts_on DESC LIMIT 1
+                ) pl
+                WHERE t.kind = 'extraction' AND a.status = 'completed'
+            ) x""",
+        )
+        # A progress review for each completed review appointment of a patient with a plan.
+        _insert(
+            conn,
+            "treatments_progressreview",
+            {
+                "patient_id": "a.patient_id",
+                "plan_id": "pl.id",
+                "appointment_id": "a.id",
+                "specialist_id": "a.practitioner_id",
+                "decision": "'continue'",
+                "lesions_present": _lesions("0.5").replace("seed", "(a.id * 2654435761 % 4294967296)"),
+                "iga": "a.id % 4",
+                "gags_total": "a.id % 18",
+                "decided_at": "a.start + interval '25 minutes'",
+            },
+            """FROM clinic_appointment a JOIN clinic_appointmenttype t ON t.id = a.appointment_type_id
+            CROSS JOIN LATERAL (
+                SELECT p.id FROM consultations_treatmentplan p
+                WHERE p.patient_id = a.patient_id AND p.starts_on <= a.start::date
+                ORDER BY p.starts_on DESC LIMIT 1
+            ) pl
+            WHERE t.kind = 'review' AND a.status = 'completed'""",
+        )
+        # Each session's aftercare email and next-day check-in: 92% sent, 4% failed, 4% no consent.
+        for kind, due in (("aftercare_right_after", "interval '1 hour'"), ("checkin_day1", "interval '1 day'")):
+            _insert(
+                conn,
+                "aftercare_message",
+                {
+                    "patient_id": "s.patient_id",
+                    "location_id": "a.location_id",
+                    "kind": f"'{kind}'",
+                    "status": "CASE WHEN s.id % 25 = 0 THEN 'failed' WHEN s.id % 25 = 1 THEN 'skipped_no_consent'"
+                    " ELSE 'sent' END",
+                    "due_at": f"s.started_at + {due}",
+                    "next_attempt_at": f"s.started_at + {due}",
+                    "attempts": "1",
+                    "attempt_limit": "6",
+                    "sent_at": f"CASE WHEN s.id % 25 > 1 THEN s.started_at + {due} + make_interval(secs => s.id % 300)"
+                    " END",
+                    "subject": "'Your aftercare'",
+                    "body_text": "'(bench)'",
+                    "body_html": "'(bench)'",
+                    "source": "'treatment_session:' || s.id",
+                    "idempotency_key": "'treatment_session:' || s.id",
+                    "created_at": "s.started_at",
+                },
+                "FROM treatments_treatmentsession s JOIN clinic_appointment a ON a.id = s.appointment_id",
+            )
+        _insert(
+            conn,
+            "aftercare_checkin",
+            {
+                "message_id": "m.id",
+                "patient_id": "m.patient_id",
+                "answer": "CASE WHEN m.id % 10 = 0 THEN 'worried' WHEN m.id % 10 < 3 THEN 'red_or_sensitive'"
+                " ELSE 'fine' END",
+                "answered_at": "m.sent_at + make_interval(hours => (1 + m.id % 9)::int)",
+            },
+            "FROM aftercare_message m WHERE m.kind = 'checkin_day1' AND m.status = 'sent' AND m.id % 4 <> 0",
+        )
+        _insert(
+            conn,
+            "aftercare_specialistqueueentry",
+            {
+                "checkin_id": "c.id",
+                "patient_id": "c.patient_id",
+                "created_at": "c.answered_at",
+                "resolved_at": "c.answered_at + make_interval(hours => (1 + c.id % 20)::int)",
+                "resolved_by_id": "(SELECT min(id) FROM clinic_user WHERE username LIKE 'prac-%%')",
+                "resolution": "'Called the patient'",
+            },
+            "FROM aftercare_checkin c WHERE c.answer = 'worried'",
+        )
+        conn.execute("CREATE TABLE bench_clinical (version text)")
+        conn.execute("INSERT INTO bench_clinical VALUES (%s)", [CLINICAL_VERSION])
+        conn.execute("VACUUM ANALYZE")

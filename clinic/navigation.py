@@ -40,6 +40,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem(_("Schedule"), "clinic:front_desk_home", "calendar-week", roles.MANAGE_CLINIC),
     NavItem(_("Messages"), "aftercare:dashboard", "envelope", roles.MANAGE_CLINIC),
     NavItem(_("Clinic"), "clinic:manager_home", "gear", roles.MANAGE_CLINIC),
+    NavItem(_("Reports"), "reports:index", "bar-chart-line", roles.MANAGE_CLINIC),
+    NavItem(_("Outcomes"), "reports:outcomes", "graph-down-arrow", roles.WORK_CONSULTATIONS),
     NavItem(_("Audit"), "clinic:audit", "shield-check", roles.MANAGE_CLINIC),
     NavItem(_("Products"), "treatments:product_list", "capsule", roles.MANAGE_CLINIC),
 )

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "consultations",
     "treatments",
     "aftercare",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -245,6 +246,12 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # HIPAA 164.312(a)(2)(iii): an idle session ends (clinic.accounts.middleware); the page warns first.
+# Reports (reports/): a cancellation this many hours or fewer before the start counts as late
+# (the report's form may change it per view); below REPORTS_MIN_N an outcome figure reads
+# "too few to tell" (see reports/outcomes.py for why 5).
+REPORTS_LATE_CANCEL_HOURS = env_int("CLINIC_REPORTS_LATE_CANCEL_HOURS", 24, minimum=1)
+REPORTS_MIN_N = env_int("CLINIC_REPORTS_MIN_N", 5, minimum=1)
+
 CLINIC_IDLE_TIMEOUT_SECONDS = 60 * env_int("CLINIC_IDLE_TIMEOUT_MINUTES", 15, minimum=2)
 CLINIC_IDLE_WARNING_SECONDS = 60
 # Every role reads clinical data or manages staff, so every account needs the second factor.

@@ -44,6 +44,7 @@ urlpatterns = [
     path("consultations/", include("consultations.urls")),
     path("treatments/", include("treatments.urls")),
     path("aftercare/", include("aftercare.urls")),
+    path("reports/", include("reports.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 

@@ -31,10 +31,11 @@ from tests.factories import (
     UserFactory,
 )
 from tests.matrix import LOGIN, PERSONAS, Row
+from tests.reports.matrix import ROWS as REPORTS
 from tests.treatments.matrix import ROWS as TREATMENTS
 from tests.treatments.matrix import treatments_world
 
-MATRIX: dict[str, Row] = {**CLINIC, **CONSULTATIONS, **TREATMENTS, **AFTERCARE}
+MATRIX: dict[str, Row] = {**CLINIC, **CONSULTATIONS, **TREATMENTS, **AFTERCARE, **REPORTS}
 
 # Django's admin has its own staff check (is_staff); none of the personas is staff.
 EXEMPT_NAMESPACES = ("admin",)

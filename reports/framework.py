@@ -1,0 +1,159 @@
+"""The report framework, written once: each report is a spec that builds tables and a chart.
+
+A report's ``build`` reads aggregates from PostgreSQL (a fixed number of queries, whatever
+the data's size) and returns tables of cells; every figure cell carries the link to the
+records behind it (``drill``), and figures computed over a sample carry their ``n``. The
+page, the CSV export and the drill-down views all read these same tables.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import connection
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+
+from clinic import roles
+from clinic.models import User
+from reports.forms import Filters
+from treatments.charts import Chart
+
+StrOrPromise = str | Promise
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    href: str = ""
+    # The number of records a figure is computed over, shown beside it.
+    n: int | None = None
+    numeric: bool = False
+
+    @property
+    def csv_text(self) -> str:
+        return f"{self.text} (n={self.n})" if self.n is not None else self.text
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    key: str = "table"
+
+
+@dataclass
+class Report:
+    tables: list[Table]
+    chart: Chart | None = None
+    figures: list[tuple[str, Cell]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Drill:
+    """Builds the link from a figure to the records behind it, keeping the report's filters."""
+
+    slug: str
+    filters: Filters
+
+    def __call__(self, **params: Any) -> str:
+        query = self.filters.query() | {k: str(v) for k, v in params.items()}
+        return f"{reverse(f'reports:{self.slug}_records')}?{urlencode(query)}"
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    slug: str
+    title: StrOrPromise
+    definition: StrOrPromise
+    audience: str  # "operations" (manager) or "outcomes" (manager and specialist)
+    build: Callable[[Filters, User, Drill], Report]
+    records: Callable[[Filters, dict[str, str], User], Table]
+    breakdowns: tuple[tuple[str, Any], ...] = ()
+    uses_late_hours: bool = False
+
+    def allowed(self, user: User) -> bool:
+        if self.audience == "outcomes":
+            return user.has_perm(roles.MANAGE_CLINIC) or user.has_perm(roles.WORK_CONSULTATIONS)
+        return user.has_perm(roles.MANAGE_CLINIC)
+
+
+def rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """One query's rows as dicts (the aggregates a report reads; never raw records to count)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def base_params(filters: Filters) -> dict[str, Any]:
+    return {
+        "start": filters.start,
+        "end": filters.end,
+        "locs": list(filters.location_ids),
+        "zone": filters.zone,
+        "first": filters.first_day,
+        "last": filters.last_day,
+    }
+
+
+def percent(part: int | float | None, whole: int | float | None, digits: int = 1) -> str:
+    if not whole or part is None:
+        return "—"
+    return f"{100 * part / whole:.{digits}f}%"
+
+
+def number(value: float | int | None, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, int):
+        return str(value)
+    # + 0.0 turns a rounded -0.0 into 0.0.
+    return f"{round(value, digits) + 0.0:.{digits}f}"
+
+
+def enough(n: int) -> bool:
+    return n >= settings.REPORTS_MIN_N
+
+
+def too_few() -> str:
+    return _("too few to tell")
+
+
+def to_csv(tables: Sequence[Table]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for index, table in enumerate(tables):
+        if index:
+            writer.writerow([])
+        writer.writerow([table.caption])
+        writer.writerow(table.headers)
+        for row in table.rows:
+            writer.writerow([_csv_safe(cell.csv_text) for cell in row])
+    return out.getvalue()
+
+
+def _csv_safe(text: str) -> str:
+    # A spreadsheet runs a cell starting with = + - @ as a formula (CSV injection): names and
+    # notes are typed by people, so such a cell gets a leading apostrophe. Negative numbers
+    # ("-12.5%") are figures, not formulas, and keep their sign.
+    if text[:1] in ("=", "+", "@", "\t", "\r") or (text[:1] == "-" and not _is_number(text)):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.rstrip("%").split(" ")[0])
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,796 @@
+# ruff: noqa: S608
+# The SQL here is built from table names (Model._meta), fixed fragments and choice values
+# defined in code; every value that comes from a request is a bound parameter.
+"""Operations reports (the manager): appointments, utilisation, the programme funnel,
+rebooking and the overdue worklist, aftercare messages. Each is a few aggregate queries."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from aftercare.models import CheckIn, CheckInAnswer, Message, MessageStatus, SpecialistQueueEntry
+from clinic.field_groups import FieldGroup, sees
+from clinic.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentStatusChange,
+    AppointmentType,
+    Patient,
+    Room,
+    StaffSchedule,
+    User,
+)
+from consultations.models import Consultation, TreatmentPlan
+from reports.forms import Filters
+from reports.framework import Cell, Drill, Report, ReportSpec, Table, base_params, number, percent, rows
+from treatments.charts import line_chart
+from treatments.models import ProgressReview, TreatmentSession
+
+T = {
+    "appt": Appointment._meta.db_table,
+    "type": AppointmentType._meta.db_table,
+    "change": AppointmentStatusChange._meta.db_table,
+    "user": User._meta.db_table,
+    "room": Room._meta.db_table,
+    "schedule": StaffSchedule._meta.db_table,
+    "patient": Patient._meta.db_table,
+    "consultation": Consultation._meta.db_table,
+    "plan": TreatmentPlan._meta.db_table,
+    "session": TreatmentSession._meta.db_table,
+    "review": ProgressReview._meta.db_table,
+    "message": Message._meta.db_table,
+    "checkin": CheckIn._meta.db_table,
+    "queue": SpecialistQueueEntry._meta.db_table,
+}
+RECORDS_LIMIT = 500
+RELEASED = "('cancelled', 'no_show')"
+
+
+def _name(row: dict[str, Any], first: str = "first_name", last: str = "last_name") -> str:
+    return f"{row[first]} {row[last]}".strip()
+
+
+def _staff_name(row: dict[str, Any]) -> str:
+    return f"{row['staff_first']} {row['staff_last']}".strip() or row["username"]
+
+
+# --- Appointments by type and status --------------------------------------------------------
+
+APPOINTMENTS_SQL = f"""
+SELECT t.id AS type_id, t.name AS type_name, a.status, count(*) AS n,
+  count(*) FILTER (WHERE a.status = 'cancelled' AND EXISTS (
+      SELECT 1 FROM {T["change"]} c WHERE c.appointment_id = a.id AND c.to_status = 'cancelled'
+        AND c.at > a.start - make_interval(hours => %(late)s))) AS late,
+  count(*) FILTER (WHERE t.kind = 'consultation' AND a.status NOT IN {RELEASED} AND NOT EXISTS (
+      SELECT 1 FROM {T["appt"]} p WHERE p.patient_id = a.patient_id AND p.start < a.start
+        AND p.status NOT IN {RELEASED})) AS first_visit
+FROM {T["appt"]} a JOIN {T["type"]} t ON t.id = a.appointment_type_id
+WHERE a.start >= %(start)s AND a.start < %(end)s AND a.location_id = ANY(%(locs)s)
+GROUP BY t.id, t.name, a.status
+ORDER BY t.name, a.status
+"""
+
+STATUSES = tuple(AppointmentStatus)
+
+
+def appointments_build(filters: Filters, user: User, drill: Drill) -> Report:
+    found = rows(APPOINTMENTS_SQL, base_params(filters) | {"late": filters.late_hours})
+    by_type: dict[int, dict[str, Any]] = {}
+    for row in found:
+        entry = by_type.setdefault(
+            row["type_id"], {"name": row["type_name"], "status": defaultdict(int), "late": 0, "first": 0}
+        )
+        entry["status"][row["status"]] += row["n"]
+        entry["late"] += row["late"]
+        entry["first"] += row["first_visit"]
+    table_rows = []
+    totals: dict[str, int] = defaultdict(int)
+    for type_id, entry in by_type.items():
+        counts = entry["status"]
+        total = sum(counts.values())
+        expected = total - counts[AppointmentStatus.CANCELLED]
+        cells = [Cell(entry["name"])]
+        for status in STATUSES:
+            cells.append(Cell(str(counts[status]), drill(type=type_id, status=status.value), numeric=True))
+            totals[status] += counts[status]
+        cells += [
+            Cell(str(total), drill(type=type_id), numeric=True),
+            Cell(
+                percent(counts[AppointmentStatus.NO_SHOW], expected),
+                drill(type=type_id, status="no_show"),
+                expected,
+                True,
+            ),
+            Cell(str(entry["late"]), drill(type=type_id, status="late"), numeric=True),
+            Cell(percent(entry["late"], total), drill(type=type_id, status="late"), total, True),
+            Cell(str(entry["first"]), drill(type=type_id, status="first"), numeric=True),
+        ]
+        totals["late"] += entry["late"]
+        totals["first"] += entry["first"]
+        table_rows.append(tuple(cells))
+    total = sum(totals[s] for s in STATUSES)
+    expected = total - totals[AppointmentStatus.CANCELLED]
+    table_rows.append(
+        (
+            Cell(_("All types")),
+            *(Cell(str(totals[s]), drill(status=s.value), numeric=True) for s in STATUSES),
+            Cell(str(total), drill(), numeric=True),
+            Cell(percent(totals[AppointmentStatus.NO_SHOW], expected), drill(status="no_show"), expected, True),
+            Cell(str(totals["late"]), drill(status="late"), numeric=True),
+            Cell(percent(totals["late"], total), drill(status="late"), total, True),
+            Cell(str(totals["first"]), drill(status="first"), numeric=True),
+        )
+    )
+    headers = (
+        _("Type"),
+        *(str(s.label) for s in STATUSES),
+        _("Total"),
+        _("No-show rate"),
+        _("Late cancellations"),
+        _("Late cancellation rate"),
+        _("First-visit consultations"),
+    )
+    names = [entry["name"] for entry in by_type.values()]
+    chart = line_chart(
+        title=_("Appointments by type"),
+        x_labels=names or [_("none")],
+        series=[
+            (str(s.label), [entry["status"][s] for entry in by_type.values()] or [0])
+            for s in (AppointmentStatus.COMPLETED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
+        ],
+    )
+    figures = [
+        (_("Appointments"), Cell(str(total), drill())),
+        (
+            _("No-show rate"),
+            Cell(percent(totals[AppointmentStatus.NO_SHOW], expected), drill(status="no_show"), expected),
+        ),
+        (_("Late cancellations"), Cell(str(totals["late"]), drill(status="late"))),
+        (_("First-visit consultations"), Cell(str(totals["first"]), drill(status="first"))),
+    ]
+    return Report([Table(_("Appointments by type and status"), headers, tuple(table_rows))], chart, figures)
+
+
+APPOINTMENT_RECORDS_SQL = f"""
+SELECT a.id, a.start, a.status, t.name AS type_name, p.first_name, p.last_name,
+  u.first_name AS staff_first, u.last_name AS staff_last, u.username
+FROM {T["appt"]} a JOIN {T["type"]} t ON t.id = a.appointment_type_id
+JOIN {T["patient"]} p ON p.id = a.patient_id JOIN {T["user"]} u ON u.id = a.practitioner_id
+WHERE a.start >= %(start)s AND a.start < %(end)s AND a.location_id = ANY(%(locs)s)
+  AND (%(type)s::bigint IS NULL OR a.appointment_type_id = %(type)s)
+  AND (%(practitioner)s::bigint IS NULL OR a.practitioner_id = %(practitioner)s)
+  AND (%(room)s::bigint IS NULL OR a.room_id = %(room)s)
+  AND (%(day)s::date IS NULL OR (a.start AT TIME ZONE %(zone)s)::date
+       BETWEEN %(day)s::date AND %(day)s::date + %(days)s - 1)
+  AND CASE %(status)s
+    WHEN '' THEN true
+    WHEN 'late' THEN a.status = 'cancelled' AND EXISTS (
+      SELECT 1 FROM {T["change"]} c WHERE c.appointment_id = a.id AND c.to_status = 'cancelled'
+        AND c.at > a.start - make_interval(hours => %(late)s))
+    WHEN 'first' THEN t.kind = 'consultation' AND a.status NOT IN {RELEASED} AND NOT EXISTS (
+      SELECT 1 FROM {T["appt"]} q WHERE q.patient_id = a.patient_id AND q.start < a.start
+        AND q.status NOT IN {RELEASED})
+    WHEN 'held' THEN a.status NOT IN {RELEASED}
+    ELSE a.status = %(status)s END
+ORDER BY a.start, a.id
+LIMIT {RECORDS_LIMIT}
+"""
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _day_or_none(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def appointment_records(filters: Filters, params: dict[str, str], user: User) -> Table:
+    found = rows(
+        APPOINTMENT_RECORDS_SQL,
+        base_params(filters)
+        | {
+            "late": filters.late_hours,
+            "type": _int_or_none(params.get("type")),
+            "practitioner": _int_or_none(params.get("practitioner")),
+            "room": _int_or_none(params.get("room")),
+            "day": _day_or_none(params.get("day")),
+            "days": 7 if params.get("period") == "week" else 1,
+            "status": params.get("status", "")[:20],
+        },
+    )
+    labels = dict(AppointmentStatus.choices)
+    return Table(
+        _("Appointments"),
+        (_("Starts"), _("Type"), _("Status"), _("Patient"), _("Practitioner")),
+        tuple(
+            (
+                Cell(timezone.localtime(r["start"]).strftime("%Y-%m-%d %H:%M"), f"/appointments/{r['id']}/"),
+                Cell(r["type_name"]),
+                Cell(str(labels.get(r["status"], r["status"]))),
+                Cell(_name(r)),
+                Cell(_staff_name(r)),
+            )
+            for r in found
+        ),
+    )
+
+
+# --- Utilisation -----------------------------------------------------------------------------
+
+UTILISATION_SQL = f"""
+WITH days AS (
+  SELECT d::date AS day FROM generate_series(%(first)s::date, %(last)s::date, interval '1 day') AS d
+),
+work AS (
+  SELECT s.staff_id, days.day, sum(extract(epoch FROM s.end_time - s.start_time) / 60) AS minutes
+  FROM days JOIN {T["schedule"]} s ON s.weekday = extract(isodow FROM days.day)::int - 1
+  WHERE s.location_id = ANY(%(locs)s)
+  GROUP BY s.staff_id, days.day
+),
+booked AS (
+  SELECT a.practitioner_id AS staff_id, (a.start AT TIME ZONE %(zone)s)::date AS day,
+    sum(extract(epoch FROM a."end" - a.start) / 60) AS minutes
+  FROM {T["appt"]} a
+  WHERE a.start >= %(start)s AND a.start < %(end)s AND a.location_id = ANY(%(locs)s)
+    AND a.status NOT IN {RELEASED}
+  GROUP BY 1, 2
+),
+open_hours AS (
+  SELECT s.location_id, days.day,
+    extract(epoch FROM max(s.end_time) - min(s.start_time)) / 60 AS minutes
+  FROM days JOIN {T["schedule"]} s ON s.weekday = extract(isodow FROM days.day)::int - 1
+  WHERE s.location_id = ANY(%(locs)s)
+  GROUP BY s.location_id, days.day
+),
+room_work AS (
+  SELECT r.id AS room_id, o.day, o.minutes FROM {T["room"]} r JOIN open_hours o ON o.location_id = r.location_id
+  WHERE r.is_active
+),
+room_booked AS (
+  SELECT a.room_id, (a.start AT TIME ZONE %(zone)s)::date AS day,
+    sum(extract(epoch FROM a."end" - a.start) / 60) AS minutes
+  FROM {T["appt"]} a
+  WHERE a.start >= %(start)s AND a.start < %(end)s AND a.location_id = ANY(%(locs)s)
+    AND a.status NOT IN {RELEASED}
+  GROUP BY 1, 2
+)
+SELECT 'practitioner' AS kind, x.staff_id AS id, u.first_name AS staff_first, u.last_name AS staff_last,
+  u.username, date_trunc(%(period)s, x.day)::date AS period,
+  coalesce(sum(x.booked), 0)::float AS booked, coalesce(sum(x.work), 0)::float AS work
+FROM (
+  SELECT coalesce(w.staff_id, b.staff_id) AS staff_id, coalesce(w.day, b.day) AS day,
+    b.minutes AS booked, w.minutes AS work
+  FROM work w FULL JOIN booked b ON b.staff_id = w.staff_id AND b.day = w.day
+) x JOIN {T["user"]} u ON u.id = x.staff_id
+GROUP BY x.staff_id, u.first_name, u.last_name, u.username, 6
+UNION ALL
+SELECT 'room', x.room_id, r.name, '', '', date_trunc(%(period)s, x.day)::date,
+  coalesce(sum(x.booked), 0)::float, coalesce(sum(x.work), 0)::float
+FROM (
+  SELECT coalesce(w.room_id, b.room_id) AS room_id, coalesce(w.day, b.day) AS day,
+    b.minutes AS booked, w.minutes AS work
+  FROM room_work w FULL JOIN room_booked b ON b.room_id = w.room_id AND b.day = w.day
+) x JOIN {T["room"]} r ON r.id = x.room_id
+GROUP BY x.room_id, r.name, 6
+ORDER BY 1, 3, 4, 6
+"""
+
+PERIODS = (("week", gettext_lazy("By week")), ("day", gettext_lazy("By day")))
+
+
+def utilisation_build(filters: Filters, user: User, drill: Drill) -> Report:
+    period = filters.by if filters.by in ("day", "week") else "week"
+    found = rows(UTILISATION_SQL, base_params(filters) | {"period": period})
+    table_rows = []
+    series: dict[str, dict[date, float]] = {}
+    periods: set[date] = set()
+    for r in found:
+        name = _staff_name(r) if r["kind"] == "practitioner" else r["staff_first"]
+        link = drill(**{r["kind"]: r["id"], "day": r["period"].isoformat(), "period": period, "status": "held"})
+        table_rows.append(
+            (
+                Cell(_("Practitioner") if r["kind"] == "practitioner" else _("Room")),
+                Cell(name),
+                Cell(r["period"].isoformat()),
+                Cell(number(r["booked"], 0), link, numeric=True),
+                Cell(number(r["work"], 0), numeric=True),
+                Cell(percent(r["booked"], r["work"]), link, numeric=True),
+            )
+        )
+        if r["kind"] == "practitioner":
+            periods.add(r["period"])
+            series.setdefault(name, {})[r["period"]] = (100 * r["booked"] / r["work"]) if r["work"] else 0
+    ordered = sorted(periods)
+    chart = line_chart(
+        title=_("Practitioners' utilisation, % of working minutes"),
+        x_labels=[p.strftime("%d %b") for p in ordered] or [_("none")],
+        series=[(name, [round(values.get(p, 0)) for p in ordered] or [0]) for name, values in list(series.items())[:8]],
+    )
+    return Report(
+        [
+            Table(
+                _("Booked minutes ÷ working minutes"),
+                (
+                    _("Of"),
+                    _("Name"),
+                    _("Day or week from"),
+                    _("Booked minutes"),
+                    _("Working minutes"),
+                    _("Utilisation"),
+                ),
+                tuple(table_rows),
+            )
+        ],
+        chart,
+        notes=[
+            _(
+                "Working minutes are the weekly working hours; a room is open from the first to the last hour "
+                "anyone works at its location that day. Time off is not subtracted."
+            )
+        ],
+    )
+
+
+# --- Programme funnel ------------------------------------------------------------------------
+
+# MATERIALIZED: each step reads the timestamps several times; inlined, PostgreSQL would
+# repeat the per-plan subqueries for every reference.
+FUNNEL_CTE = f"""
+WITH c AS MATERIALIZED (
+  SELECT co.id, co.patient_id, co.signed_at AS t1,
+    CASE WHEN coalesce(nullif(co.override_outcome, ''), co.rules_outcome) = 'recommended'
+      THEN co.signed_at END AS t2,
+    pl.consented_at AS t3,
+    (SELECT min(s.signed_at) FROM {T["session"]} s
+      WHERE s.plan_id = pl.id AND s.session_number = 1 AND s.status = 'signed') AS t4,
+    (SELECT CASE WHEN count(*) >= pl.sessions_planned THEN max(s.signed_at) END FROM {T["session"]} s
+      WHERE s.plan_id = pl.id AND s.status = 'signed') AS t5,
+    (SELECT min(r.decided_at) FROM {T["review"]} r WHERE r.plan_id = pl.id) AS t6
+  FROM {T["consultation"]} co JOIN {T["appt"]} a ON a.id = co.appointment_id
+  LEFT JOIN {T["plan"]} pl ON pl.consultation_id = co.id
+  WHERE co.status = 'signed' AND a.start >= %(start)s AND a.start < %(end)s AND a.location_id = ANY(%(locs)s)
+), steps AS (
+  SELECT c.*, t2 IS NOT NULL AS s2,
+    t2 IS NOT NULL AND t3 IS NOT NULL AS s3,
+    t2 IS NOT NULL AND t3 IS NOT NULL AND t4 IS NOT NULL AS s4,
+    t2 IS NOT NULL AND t3 IS NOT NULL AND t4 IS NOT NULL AND t5 IS NOT NULL AS s5,
+    t2 IS NOT NULL AND t3 IS NOT NULL AND t4 IS NOT NULL AND t5 IS NOT NULL AND t6 IS NOT NULL AS s6
+  FROM c
+)
+"""
+
+FUNNEL_SQL = (
+    FUNNEL_CTE
+    + """
+SELECT count(*) AS n1, count(*) FILTER (WHERE s2) AS n2, count(*) FILTER (WHERE s3) AS n3,
+  count(*) FILTER (WHERE s4) AS n4, count(*) FILTER (WHERE s5) AS n5, count(*) FILTER (WHERE s6) AS n6,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t3 - t2) / 86400) FILTER (WHERE s3) AS d3,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t4 - t3) / 86400) FILTER (WHERE s4) AS d4,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t5 - t4) / 86400) FILTER (WHERE s5) AS d5,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t6 - t5) / 86400) FILTER (WHERE s6) AS d6
+FROM steps
+"""
+)
+
+FUNNEL_STEPS = (
+    gettext_lazy("Consultation signed"),
+    gettext_lazy("Extraction recommended"),
+    gettext_lazy("Plan consented"),
+    gettext_lazy("Session 1 attended"),
+    gettext_lazy("Plan completed"),
+    gettext_lazy("Progress review attended"),
+)
+
+
+def funnel_build(filters: Filters, user: User, drill: Drill) -> Report:
+    r = rows(FUNNEL_SQL, base_params(filters))[0]
+    table_rows = []
+    counts = [r[f"n{i}"] for i in range(1, 7)]
+    for i, label in enumerate(FUNNEL_STEPS, start=1):
+        n = counts[i - 1]
+        previous = counts[i - 2] if i > 1 else None
+        days = r.get(f"d{i}")
+        table_rows.append(
+            (
+                Cell(f"{i}. {label}"),
+                Cell(str(n), drill(step=i), numeric=True),
+                Cell(percent(n, previous) if previous is not None else "—", drill(step=i), previous, True),
+                Cell(percent(n, counts[0]), drill(step=i), counts[0], True),
+                Cell(number(days) if days is not None else "—", drill(step=i), numeric=True),
+            )
+        )
+    chart = line_chart(
+        title=_("Patients reaching each step"), x_labels=[str(i) for i in range(1, 7)], series=[(_("Patients"), counts)]
+    )
+    return Report(
+        [
+            Table(
+                _("Programme funnel (consultations in the range)"),
+                (
+                    _("Step"),
+                    _("Reached"),
+                    _("From the step before"),
+                    _("From consultation"),
+                    _("Median days since the step before"),
+                ),
+                tuple(table_rows),
+            )
+        ],
+        chart,
+    )
+
+
+def funnel_records(filters: Filters, params: dict[str, str], user: User) -> Table:
+    step = _int_or_none(params.get("step")) or 1
+    step = min(max(step, 1), 6)
+    condition = "true" if step == 1 else f"s{step}"
+    found = rows(
+        FUNNEL_CTE
+        + f"""SELECT steps.id, steps.t1, p.first_name, p.last_name FROM steps
+        JOIN {T["patient"]} p ON p.id = steps.patient_id WHERE {condition} ORDER BY steps.t1 LIMIT {RECORDS_LIMIT}""",
+        base_params(filters),
+    )
+    return Table(
+        _("Consultations reaching step %(step)s") % {"step": step},
+        (_("Consultation signed"), _("Patient")),
+        tuple(
+            (Cell(timezone.localtime(x["t1"]).strftime("%Y-%m-%d"), f"/consultations/{x['id']}/"), Cell(_name(x)))
+            for x in found
+        ),
+    )
+
+
+# --- Rebooking and the overdue worklist ------------------------------------------------------
+
+# A session "leaves with the next one booked" when another appointment of the patient that
+# starts later was made by the end of the session's (local) day. Only sessions that expect a
+# next one count: not the plan's last.
+REBOOKING_CTE = f"""
+WITH s AS (
+  SELECT s.id, s.aesthetician_id, a.start, s.patient_id,
+    EXISTS (SELECT 1 FROM {T["appt"]} n WHERE n.patient_id = s.patient_id AND n.start > a.start
+      AND n.created_at < (date_trunc('day', a.start AT TIME ZONE %(zone)s) + interval '1 day') AT TIME ZONE %(zone)s
+    ) AS rebooked
+  FROM {T["session"]} s JOIN {T["appt"]} a ON a.id = s.appointment_id
+  WHERE s.status = 'signed' AND a.start >= %(start)s AND a.start < %(end)s AND a.location_id = ANY(%(locs)s)
+    AND (s.sessions_planned IS NULL OR s.session_number < s.sessions_planned)
+)
+"""
+
+REBOOKING_SQL = (
+    REBOOKING_CTE
+    + f"""
+SELECT s.aesthetician_id AS id, u.first_name AS staff_first, u.last_name AS staff_last, u.username,
+  count(*) AS sessions, count(*) FILTER (WHERE rebooked) AS rebooked
+FROM s JOIN {T["user"]} u ON u.id = s.aesthetician_id
+GROUP BY GROUPING SETS ((s.aesthetician_id, u.first_name, u.last_name, u.username), ())
+ORDER BY s.aesthetician_id NULLS LAST
+"""
+)
+
+OVERDUE_SQL = f"""
+SELECT pl.id AS plan_id, p.id AS patient_id, p.first_name, p.last_name, p.phone, p.email,
+  pl.interval_days, pl.sessions_planned, last.done, last.start AS last_start,
+  (coalesce((last.start AT TIME ZONE %(zone)s)::date, pl.starts_on - pl.interval_days) + pl.interval_days) AS due_on
+FROM {T["plan"]} pl JOIN {T["patient"]} p ON p.id = pl.patient_id
+JOIN {T["consultation"]} co ON co.id = pl.consultation_id JOIN {T["appt"]} ca ON ca.id = co.appointment_id
+CROSS JOIN LATERAL (
+  SELECT max(a.start) AS start, count(*) AS done FROM {T["session"]} s JOIN {T["appt"]} a ON a.id = s.appointment_id
+  WHERE s.plan_id = pl.id AND s.status = 'signed'
+) last
+WHERE pl.status = 'active' AND pl.consented_at IS NOT NULL AND pl.held_at IS NULL
+  AND ca.location_id = ANY(%(locs)s) AND last.done < pl.sessions_planned
+  AND coalesce((last.start AT TIME ZONE %(zone)s)::date, pl.starts_on - pl.interval_days) + pl.interval_days < %(today)s
+  AND NOT EXISTS (SELECT 1 FROM {T["appt"]} f WHERE f.patient_id = pl.patient_id AND f.start > %(now)s
+    AND f.status IN ('booked', 'confirmed'))
+ORDER BY due_on, pl.id
+LIMIT {RECORDS_LIMIT}
+"""
+
+
+def rebooking_build(filters: Filters, user: User, drill: Drill) -> Report:
+    found = rows(REBOOKING_SQL, base_params(filters))
+    share_rows = []
+    total = None
+    for r in found:
+        name = _staff_name(r) if r["id"] is not None else _("All aestheticians")
+        params = {"aesthetician": r["id"]} if r["id"] is not None else {}
+        row = (
+            Cell(name),
+            Cell(str(r["sessions"]), drill(**params), numeric=True),
+            Cell(str(r["rebooked"]), drill(rebooked="yes", **params), numeric=True),
+            Cell(percent(r["rebooked"], r["sessions"]), drill(rebooked="yes", **params), r["sessions"], True),
+        )
+        share_rows.append(row)
+        if r["id"] is None:
+            total = r
+    now = timezone.now()
+    today = timezone.localdate(now, timezone=zoneinfo.ZoneInfo(filters.zone))
+    overdue = rows(OVERDUE_SQL, base_params(filters) | {"now": now, "today": today})
+    worklist = tuple(
+        (
+            Cell(_name(r), f"/patients/{r['patient_id']}/"),
+            Cell(r["phone"]),
+            Cell(r["email"]),
+            Cell(f"{r['done']} / {r['sessions_planned']}"),
+            Cell(r["due_on"].isoformat()),
+            Cell(str((today - r["due_on"]).days), numeric=True),
+        )
+        for r in overdue
+    )
+    chart = line_chart(
+        title=_("Sessions and next session booked, by aesthetician"),
+        x_labels=[_staff_name(r) for r in found if r["id"] is not None] or [_("none")],
+        series=[
+            (_("Sessions"), [r["sessions"] for r in found if r["id"] is not None] or [0]),
+            (_("Next booked"), [r["rebooked"] for r in found if r["id"] is not None] or [0]),
+        ],
+    )
+    figures = []
+    if total is not None:
+        figures.append(
+            (
+                _("Left with the next session booked"),
+                Cell(percent(total["rebooked"], total["sessions"]), drill(rebooked="yes"), total["sessions"]),
+            )
+        )
+    figures.append((_("Patients overdue"), Cell(str(len(overdue)))))
+    return Report(
+        [
+            Table(
+                _("Sessions that left with the next one booked"),
+                (_("Aesthetician"), _("Sessions"), _("Next booked"), _("Share")),
+                tuple(share_rows),
+                key="rebooking",
+            ),
+            Table(
+                _("Overdue: an active plan, no next session booked, past its interval (today)"),
+                (_("Patient"), _("Phone"), _("Email"), _("Sessions done"), _("Due since"), _("Days overdue")),
+                worklist,
+                key="overdue",
+            ),
+        ],
+        chart,
+        figures,
+    )
+
+
+def rebooking_records(filters: Filters, params: dict[str, str], user: User) -> Table:
+    aesthetician = _int_or_none(params.get("aesthetician"))
+    found = rows(
+        REBOOKING_CTE
+        + f"""SELECT s.id, s.start, s.rebooked, p.first_name, p.last_name
+        FROM s JOIN {T["patient"]} p ON p.id = s.patient_id
+        WHERE (%(aesthetician)s::bigint IS NULL OR s.aesthetician_id = %(aesthetician)s)
+          AND (%(only)s = false OR s.rebooked)
+        ORDER BY s.start LIMIT {RECORDS_LIMIT}""",
+        base_params(filters) | {"aesthetician": aesthetician, "only": params.get("rebooked") == "yes"},
+    )
+    show_names = sees(user, FieldGroup.SESSION_LOG)
+    return Table(
+        _("Sessions"),
+        (_("Session"), _("Patient"), _("Next booked")),
+        tuple(
+            (
+                Cell(
+                    timezone.localtime(x["start"]).strftime("%Y-%m-%d %H:%M"),
+                    f"/treatments/sessions/{x['id']}/" if show_names else "",
+                ),
+                Cell(_name(x)),
+                Cell(_("yes") if x["rebooked"] else _("no")),
+            )
+            for x in found
+        ),
+    )
+
+
+# --- Aftercare -------------------------------------------------------------------------------
+
+MESSAGES_WHERE = """m.to_user_id IS NULL AND m.due_at >= %(start)s AND m.due_at < %(end)s
+  AND (m.location_id = ANY(%(locs)s) OR (m.location_id IS NULL AND %(all)s))"""
+
+AFTERCARE_SQL = f"""
+SELECT m.status, count(*) AS n,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM m.sent_at - m.due_at) / 60)
+    FILTER (WHERE m.status = 'sent') AS p50,
+  percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM m.sent_at - m.due_at) / 60)
+    FILTER (WHERE m.status = 'sent') AS p95
+FROM {T["message"]} m WHERE {MESSAGES_WHERE}
+GROUP BY GROUPING SETS ((m.status), ())
+"""
+
+CHECKINS_SQL = f"""
+SELECT count(*) FILTER (WHERE m.status = 'sent') AS sent,
+  count(c.id) AS answered,
+  count(c.id) FILTER (WHERE c.answer = 'fine') AS fine,
+  count(c.id) FILTER (WHERE c.answer = 'red_or_sensitive') AS red,
+  count(c.id) FILTER (WHERE c.answer = 'worried') AS worried,
+  count(q.resolved_at) FILTER (WHERE c.answer = 'worried') AS resolved,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM q.resolved_at - c.answered_at) / 3600)
+    FILTER (WHERE c.answer = 'worried' AND q.resolved_at IS NOT NULL) AS resolve_p50,
+  percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM q.resolved_at - c.answered_at) / 3600)
+    FILTER (WHERE c.answer = 'worried' AND q.resolved_at IS NOT NULL) AS resolve_p95
+FROM {T["message"]} m LEFT JOIN {T["checkin"]} c ON c.message_id = m.id
+LEFT JOIN {T["queue"]} q ON q.checkin_id = c.id
+WHERE {MESSAGES_WHERE} AND m.kind IN ('checkin_day1', 'checkin_day3')
+"""
+
+
+def _aftercare_params(filters: Filters, user: User) -> dict[str, Any]:
+    return base_params(filters) | {"all": set(filters.location_ids) == set(user.location_ids())}
+
+
+def aftercare_build(filters: Filters, user: User, drill: Drill) -> Report:
+    params = _aftercare_params(filters, user)
+    found = rows(AFTERCARE_SQL, params)
+    by_status = {r["status"]: r for r in found}
+    total = by_status.get(None, {"n": 0, "p50": None, "p95": None})
+    labels = dict(MessageStatus.choices)
+    status_rows = tuple(
+        (
+            Cell(str(labels[status])),
+            Cell(str(by_status.get(status, {}).get("n", 0)), drill(status=status), numeric=True),
+            Cell(percent(by_status.get(status, {}).get("n", 0), total["n"]), drill(status=status), total["n"], True),
+        )
+        for status in MessageStatus.values
+    )
+    c = rows(CHECKINS_SQL, params)[0]
+    answer_labels = dict(CheckInAnswer.choices)
+    checkin_rows = (
+        (Cell(_("Check-ins sent")), Cell(str(c["sent"]), drill(kind="checkin"), numeric=True), Cell("")),
+        (
+            Cell(_("Answered")),
+            Cell(str(c["answered"]), drill(answer="any"), numeric=True),
+            Cell(percent(c["answered"], c["sent"]), drill(answer="any"), c["sent"], True),
+        ),
+        *(
+            (
+                Cell(str(answer_labels[answer])),
+                Cell(str(c[key]), drill(answer=answer), numeric=True),
+                Cell(percent(c[key], c["answered"]), drill(answer=answer), c["answered"], True),
+            )
+            for answer, key in (("fine", "fine"), ("red_or_sensitive", "red"), ("worried", "worried"))
+        ),
+    )
+    figures = [
+        (_("Sent"), Cell(str(by_status.get("sent", {}).get("n", 0)), drill(status="sent"))),
+        (_("Failed"), Cell(str(by_status.get("failed", {}).get("n", 0)), drill(status="failed"))),
+        (
+            _("Not sent: no consent"),
+            Cell(str(by_status.get("skipped_no_consent", {}).get("n", 0)), drill(status="skipped_no_consent")),
+        ),
+        (_("Due → sent, p50 (minutes)"), Cell(number(total["p50"]), drill(status="sent"))),
+        (_("Due → sent, p95 (minutes)"), Cell(number(total["p95"]), drill(status="sent"))),
+        (
+            _("“Worried” → resolved, median hours"),
+            Cell(number(c["resolve_p50"]), drill(answer="worried"), c["resolved"]),
+        ),
+        (_("“Worried” → resolved, p95 hours"), Cell(number(c["resolve_p95"]), drill(answer="worried"), c["resolved"])),
+    ]
+    chart = line_chart(
+        title=_("Check-in answers"),
+        x_labels=[str(answer_labels[a]) for a in CheckInAnswer.values],
+        series=[(_("Answers"), [c["fine"], c["red"], c["worried"]])],
+    )
+    return Report(
+        [
+            Table(
+                _("Messages to patients by status (due in the range)"),
+                (_("Status"), _("Messages"), _("Share")),
+                status_rows,
+                key="messages",
+            ),
+            Table(_("Check-in answers"), (_("Check-ins"), _("Count"), _("Rate")), checkin_rows, key="checkins"),
+        ],
+        chart,
+        figures,
+    )
+
+
+def aftercare_records(filters: Filters, params: dict[str, str], user: User) -> Table:
+    status = params.get("status", "")[:24]
+    answer = params.get("answer", "")[:24]
+    checkins_only = bool(answer) or params.get("kind") == "checkin"
+    found = rows(
+        f"""SELECT m.id, m.kind, m.status, m.due_at, m.sent_at, c.answer, p.first_name, p.last_name
+        FROM {T["message"]} m JOIN {T["patient"]} p ON p.id = m.patient_id
+        LEFT JOIN {T["checkin"]} c ON c.message_id = m.id
+        WHERE {MESSAGES_WHERE} AND (%(status)s = '' OR m.status = %(status)s)
+          AND (%(checkins)s = false OR m.kind IN ('checkin_day1', 'checkin_day3'))
+          AND (%(answer)s = '' OR (%(answer)s = 'any' AND c.id IS NOT NULL) OR c.answer = %(answer)s)
+        ORDER BY m.due_at, m.id LIMIT {RECORDS_LIMIT}""",
+        _aftercare_params(filters, user) | {"status": status, "answer": answer, "checkins": checkins_only},
+    )
+    # Which message went to whom, and a patient's answers, are field groups of their own.
+    show_names = sees(user, FieldGroup.MESSAGE_CONTENTS) and sees(user, FieldGroup.CHECKIN_ANSWERS)
+    kinds = dict(Message._meta.get_field("kind").choices or ())
+    statuses = dict(MessageStatus.choices)
+    answers = dict(CheckInAnswer.choices)
+    return Table(
+        _("Messages"),
+        (_("Due"), _("Sent"), _("Message"), _("Status"), _("Answer"), _("Patient")),
+        tuple(
+            (
+                Cell(timezone.localtime(x["due_at"]).strftime("%Y-%m-%d %H:%M")),
+                Cell(timezone.localtime(x["sent_at"]).strftime("%Y-%m-%d %H:%M") if x["sent_at"] else "—"),
+                Cell(str(kinds.get(x["kind"], x["kind"]))),
+                Cell(str(statuses.get(x["status"], x["status"]))),
+                Cell(str(answers.get(x["answer"], "")) if x["answer"] else "—"),
+                Cell(_name(x) if show_names else _("record %(id)s") % {"id": x["id"]}),
+            )
+            for x in found
+        ),
+    )
+
+
+SPECS = (
+    ReportSpec(
+        slug="appointments",
+        title=gettext_lazy("Appointments"),
+        definition=gettext_lazy(
+            "Appointments starting in the range, by type and status; no-show rate = no-shows ÷ appointments not "
+            "cancelled; a late cancellation is cancelled less than the chosen hours before the start; a first-visit "
+            "consultation is a consultation of a patient with no earlier appointment kept."
+        ),
+        audience="operations",
+        build=appointments_build,
+        records=appointment_records,
+        uses_late_hours=True,
+    ),
+    ReportSpec(
+        slug="utilisation",
+        title=gettext_lazy("Utilisation"),
+        definition=gettext_lazy(
+            "Booked minutes (appointments not cancelled or missed) ÷ working minutes, for each practitioner and "
+            "each room, by day or by week."
+        ),
+        audience="operations",
+        build=utilisation_build,
+        records=appointment_records,
+        breakdowns=PERIODS,
+    ),
+    ReportSpec(
+        slug="funnel",
+        title=gettext_lazy("Programme funnel"),
+        definition=gettext_lazy(
+            "Consultations signed in the range, and how many went on to each next step of the programme, with "
+            "the median days between steps."
+        ),
+        audience="operations",
+        build=funnel_build,
+        records=funnel_records,
+    ),
+    ReportSpec(
+        slug="rebooking",
+        title=gettext_lazy("Rebooking and retention"),
+        definition=gettext_lazy(
+            "Signed sessions in the range (not a plan's last) whose patient had a later appointment booked by the "
+            "end of that day; and, today, active plans past their interval with nothing booked."
+        ),
+        audience="operations",
+        build=rebooking_build,
+        records=rebooking_records,
+    ),
+    ReportSpec(
+        slug="aftercare",
+        title=gettext_lazy("Aftercare messages"),
+        definition=gettext_lazy(
+            "Messages to patients due in the range by status; minutes from due to sent; check-ins answered and "
+            "how; hours from a “worried” answer to the specialist resolving it."
+        ),
+        audience="operations",
+        build=aftercare_build,
+        records=aftercare_records,
+    ),
+)

@@ -1,0 +1,242 @@
+"""Operations reports on hand-made scenes: each expected figure is worked out in the test."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from aftercare.models import CheckIn, SpecialistQueueEntry
+from clinic.models import AppointmentStatus, User
+from clinic.roles import Role
+from reports import operations
+from reports.framework import Drill, Report, Table
+from tests.factories import (
+    AppointmentFactory,
+    ConsultationFactory,
+    ExtractionTypeFactory,
+    MessageFactory,
+    PatientFactory,
+    RoomFactory,
+    StaffScheduleFactory,
+    TreatmentPlanFactory,
+    UserFactory,
+)
+from tests.reports.scene import appointment, cancel, central, filters, march, review, signed_session
+
+pytestmark = pytest.mark.django_db
+
+
+def cell(table: Table, row_label: str, header: str) -> str:
+    column = table.headers.index(header)
+    for row in table.rows:
+        if row[0].text == row_label:
+            return row[column].text
+    raise AssertionError(f"no row {row_label!r} in {[r[0].text for r in table.rows]}")
+
+
+def build(build: Any, manager: User, **kw: Any) -> Report:
+    chosen = filters(central(), **kw)
+    return build(chosen, manager, Drill("appointments", chosen))
+
+
+@pytest.fixture
+def appointment_scene(manager: User) -> dict[str, Any]:
+    extraction = ExtractionTypeFactory()
+    a, b, c, d = (PatientFactory() for _ in range(4))
+    appointment(a, march(2))  # A's first visit: counts as a first-visit consultation
+    appointment(a, march(10), appointment_type=extraction, status=AppointmentStatus.NO_SHOW)
+    late = appointment(b, march(3), status=AppointmentStatus.CANCELLED, cancel_reason="Ill")
+    cancel(late, hours_before=2, by=manager)  # 2 h before: late with 24 h
+    early = appointment(c, march(4), status=AppointmentStatus.CANCELLED, cancel_reason="Away")
+    cancel(early, hours_before=48, by=manager)  # 48 h before: not late with 24 h, late with 72 h
+    appointment(d, march(5), appointment_type=extraction)
+    appointment(d, march(6))  # not a first visit: D was here on the 5th
+    appointment(d, march(20, 10) - timedelta(days=40))  # February: outside the range
+    return {"late": late, "a": a}
+
+
+def test_appointments_by_type_and_status_with_their_rates(appointment_scene: dict[str, Any], manager: User) -> None:
+    report = build(operations.appointments_build, manager)
+    table = report.tables[0]
+    # Consultations: A (completed), B (cancelled late), C (cancelled early), D (completed) = 4.
+    assert cell(table, "Free consultation", "Total") == "4"
+    assert cell(table, "Free consultation", "Completed") == "2"
+    assert cell(table, "Free consultation", "Cancelled") == "2"
+    # No-shows ÷ appointments not cancelled: 0 ÷ 2.
+    assert cell(table, "Free consultation", "No-show rate") == "0.0%"
+    assert cell(table, "Free consultation", "Late cancellations") == "1"
+    assert cell(table, "Free consultation", "Late cancellation rate") == "25.0%"  # 1 of 4
+    assert cell(table, "Free consultation", "First-visit consultations") == "1"  # A only
+    # Extractions: A's no-show and D's completed one: 1 ÷ 2.
+    assert cell(table, "Extraction session", "No-show rate") == "50.0%"
+    # All: 6 appointments, 2 cancelled, 1 no-show: 1 ÷ 4.
+    assert cell(table, "All types", "Total") == "6"
+    assert cell(table, "All types", "No-show rate") == "25.0%"
+
+
+def test_late_cancellation_hours_are_configurable(appointment_scene: dict[str, Any], manager: User) -> None:
+    report = build(operations.appointments_build, manager, late_hours=72)
+    assert cell(report.tables[0], "All types", "Late cancellations") == "2"
+
+
+def test_the_late_cancellation_figure_drills_down_to_its_appointment(
+    appointment_scene: dict[str, Any], manager: User
+) -> None:
+    records = operations.appointment_records(filters(central()), {"status": "late"}, manager)
+    assert [row[0].href for row in records.rows] == [f"/appointments/{appointment_scene['late'].pk}/"]
+
+
+def test_utilisation_is_booked_over_working_minutes(manager: User) -> None:
+    practitioner = UserFactory(username="pract", role=Role.SPECIALIST)
+    StaffScheduleFactory(staff=practitioner, location=central(), weekday=0)  # Mondays 09:00-17:00: 480 min
+    room = RoomFactory(location=central(), name="Room 1")
+    patient = PatientFactory()
+    # Monday 2 March: 60 booked minutes kept, 45 cancelled (released, not counted).
+    appointment(patient, march(2, 10), practitioner=practitioner, room=room)
+    appointment(patient, march(2, 12), practitioner=practitioner, room=room, status="cancelled", cancel_reason="x")
+    report = build(operations.utilisation_build, manager, first=date(2026, 3, 2), last=date(2026, 3, 8), by="day")
+    table = report.tables[0]
+    rows = {(r[0].text, r[1].text, r[2].text): r for r in table.rows}
+    name = practitioner.get_full_name()
+    assert rows[("Practitioner", name, "2026-03-02")][4].text == "480"
+    # 45 minutes: the consultation type lasts 45 minutes; 45 ÷ 480 = 9.4%.
+    assert rows[("Practitioner", name, "2026-03-02")][3].text == "45"
+    assert rows[("Practitioner", name, "2026-03-02")][5].text == "9.4%"
+    # The room is open when anyone works at its location: 09:00-17:00 on Mondays.
+    assert rows[("Room", "Room 1", "2026-03-02")][5].text == "9.4%"
+
+
+def _funnel_scene() -> None:
+    # Consultation 1: recommended (signed 2 March), consented 2 days later, session 1 after
+    # 5 more days, the one-session plan complete on signing it, reviewed 21 days after that.
+    first = ConsultationFactory(
+        recommended=True, signed_at=march(2, 11), appointment__start=march(2), appointment__status="completed"
+    )
+    plan = TreatmentPlanFactory(consultation=first, sessions_planned=1, consented_at=march(4, 11))
+    session = signed_session(plan=plan, number=1, start=march(9, 10))  # signed 11:00 on the 9th
+    review(plan, decided_at=march(30, 11), present={})
+    assert session.signed_at == march(9, 11)
+    # Consultation 2: recommended, consented 4 days later, no session yet.
+    second = ConsultationFactory(
+        recommended=True, signed_at=march(3, 11), appointment__start=march(3), appointment__status="completed"
+    )
+    TreatmentPlanFactory(consultation=second, consented_at=march(7, 11))
+    # Consultation 3: deferred.
+    ConsultationFactory(
+        recommended=True,
+        rules_outcome="defer",
+        signed_at=march(5, 11),
+        appointment__start=march(5),
+        appointment__status="completed",
+    )
+
+
+def test_funnel_counts_each_step_and_the_median_days_between(manager: User) -> None:
+    _funnel_scene()
+    table = build(operations.funnel_build, manager).tables[0]
+    reached = [row[1].text for row in table.rows]
+    assert reached == ["3", "2", "2", "1", "1", "1"]
+    assert table.rows[1][2].text == "66.7%"  # 2 of 3 recommended
+    # Consented after: 2 and 4 days, median 3; session 1 after 5; completed 0 days after; review 21.
+    medians = [row[4].text for row in table.rows]
+    assert medians == ["—", "—", "3.0", "5.0", "0.0", "21.0"]
+
+
+def test_funnel_step_drills_down_to_its_consultations(manager: User) -> None:
+    _funnel_scene()
+    records = operations.funnel_records(filters(central()), {"step": "4"}, manager)
+    assert len(records.rows) == 1
+
+
+@time_machine.travel("2026-03-31 12:00:00+00:00", tick=False)
+def test_rebooking_share_and_the_overdue_worklist(manager: User) -> None:
+    a_plan = TreatmentPlanFactory(sessions_planned=3, interval_days=21, starts_on=date(2026, 3, 2))
+    b_plan = TreatmentPlanFactory(sessions_planned=3, interval_days=21, starts_on=date(2026, 3, 3))
+    signed_session(plan=a_plan, number=1, start=march(2, 10))
+    # A booked the next one at 10:30 the same day (for 2 April, still ahead): rebooked, not overdue.
+    AppointmentFactory(patient=a_plan.patient, start=march(2) + timedelta(days=31), created_at=march(2, 10, 30))
+    signed_session(plan=b_plan, number=1, start=march(3, 10))
+    # B's next booking was made two days later and missed: not rebooked, and overdue since the 24th.
+    AppointmentFactory(patient=b_plan.patient, start=march(20), created_at=march(5), status="no_show")
+    # A plan's last session is not asked to leave with a next one.
+    c_plan = TreatmentPlanFactory(sessions_planned=1)
+    signed_session(plan=c_plan, number=1, start=march(4, 10))
+    report = build(operations.rebooking_build, manager)
+    share = report.tables[0]
+    assert cell(share, "All aestheticians", "Sessions") == "2"
+    assert cell(share, "All aestheticians", "Next booked") == "1"
+    assert cell(share, "All aestheticians", "Share") == "50.0%"
+    overdue = report.tables[1]
+    assert [row[0].text for row in overdue.rows] == [b_plan.patient.full_name]
+    assert overdue.rows[0][4].text == "2026-03-24"  # 3 March + 21 days
+    assert overdue.rows[0][5].text == "7"
+
+
+def test_aftercare_figures_lag_and_checkin_answers(manager: User) -> None:
+    location = central()
+    patient = PatientFactory()
+
+    def message(**fields: Any) -> Any:
+        return MessageFactory(patient=patient, location=location, **fields)
+
+    for minutes in (10, 20, 60):  # sent 10, 20 and 60 minutes after due
+        kind = "aftercare_right_after" if minutes == 10 else "checkin_day1"
+        message(kind=kind, status="sent", due_at=march(9, 9), sent_at=march(9, 9) + timedelta(minutes=minutes))
+    message(status="failed", due_at=march(9, 9))
+    message(status="skipped_no_consent", due_at=march(9, 9))
+    message(status="sent", due_at=march(9, 9) - timedelta(days=30), sent_at=march(9, 9))  # February: outside
+    checkin_message = next(
+        m for m in patient_messages(patient) if m.kind == "checkin_day1" and m.sent_at == march(9, 9, 20)
+    )
+    answer = CheckIn.objects.create(
+        message=checkin_message, patient=patient, answer="worried", answered_at=march(10, 10)
+    )
+    SpecialistQueueEntry.objects.create(
+        checkin=answer,
+        patient=patient,
+        location=location,
+        resolved_at=march(10, 14),
+        resolved_by=manager,
+        resolution="Called",
+    )
+    report = build(operations.aftercare_build, manager)
+    statuses = report.tables[0]
+    assert cell(statuses, "Sent", "Messages") == "3"
+    assert cell(statuses, "Failed", "Messages") == "1"
+    assert cell(statuses, "Not sent: no consent to email", "Messages") == "1"
+    figures = {label: c.text for label, c in report.figures}
+    assert figures["Due → sent, p50 (minutes)"] == "20.0"
+    # p95 of 10, 20, 60 (linear): 20 + 0.9 × (60 − 20) = 56.
+    assert figures["Due → sent, p95 (minutes)"] == "56.0"
+    assert figures["“Worried” → resolved, median hours"] == "4.0"
+    checkins = report.tables[1]
+    assert cell(checkins, "Check-ins sent", "Count") == "2"
+    assert cell(checkins, "Answered", "Rate") == "50.0%"
+    assert cell(checkins, "Worried", "Rate") == "100.0%"
+
+
+def patient_messages(patient: Any) -> list[Any]:
+    from aftercare.models import Message
+
+    return list(Message.objects.filter(patient=patient))
+
+
+@pytest.mark.parametrize("spec", operations.SPECS, ids=lambda s: s.slug)
+def test_each_operations_report_runs_the_same_number_of_queries_whatever_the_data(spec: Any, manager: User) -> None:
+    def count() -> int:
+        chosen = filters(central())
+        with CaptureQueriesContext(connection) as queries:
+            spec.build(chosen, manager, Drill(spec.slug, chosen))
+        return len(queries)
+
+    manager.location_ids()  # cached per request, as a page's earlier queries would
+    before = count()
+    _funnel_scene()
+    for day in range(2, 12):
+        appointment(PatientFactory(), march(day, 14))
+    assert count() == before

@@ -1,0 +1,190 @@
+"""Outcome reports on a hand-made scene of five reviewed plans: every figure worked out here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from aftercare.models import CheckIn
+from clinic.models import AccessEvent, User
+from clinic.roles import Role
+from reports import outcomes
+from reports.framework import Drill, Table
+from tests.factories import MessageFactory, TreatmentPlanFactory, UserFactory
+from tests.reports.scene import central, filters, lot, march, review, signed_session
+
+pytestmark = pytest.mark.django_db
+
+# Baseline for every plan: forehead 10 open comedones + 10 papules (total 20), IGA 3, GAGS 10.
+BASELINE = {"forehead": {"open_comedones": 10, "papules": 10}}
+# At the review: (open comedones, papules, IGA, GAGS) per plan.
+REVIEWS = [(2, 2, 1, 4), (5, 5, 2, 4), (8, 6, 2, 8), (10, 10, 3, 10), (0, 0, 0, 0)]
+# Change of the total: -80%, -50%, -30%, 0%, -100% → median -50%; responders (≥50% fewer):
+# plans 1, 2 and 5 = 3 of 5 = 60%. Open comedones: -80, -50, -20, 0, -100 → median -50;
+# papules: -80, -50, -40, 0, -100 → median -50. No closed comedones at baseline: n = 0.
+
+
+@pytest.fixture
+def scene() -> dict[str, Any]:
+    specialist = UserFactory(username="spec-scene", role=Role.SPECIALIST)
+    worker = UserFactory(username="aes-scene", role=Role.AESTHETICIAN, first_name="Ada", last_name="Nurse")
+    sessions = []
+    for index, (open_comedones, papules, iga, gags) in enumerate(REVIEWS):
+        plan = TreatmentPlanFactory(
+            sessions_planned=1,
+            consultation__lesion_counts=BASELINE,
+            consultation__iga=3,
+            consultation__gags_score=10,
+            consultation__specialist=specialist,
+        )
+        sessions.append(
+            signed_session(
+                plan=plan,
+                number=1,
+                start=march(2 + index),
+                aesthetician=worker,
+                method="lancet" if index == 4 else "manual_gauze",
+                product_lot=lot("BP-9" if index < 2 else "BP-1"),
+                complications=["swelling"] if index == 0 else [],
+            )
+        )
+        review(
+            plan,
+            decided_at=march(20 + index),
+            present={"forehead": {"open_comedones": open_comedones, "papules": papules}},
+            iga=iga,
+            gags=gags,
+        )
+    # Check-ins: plan 2's session had a "worried" answer, plan 3's a "still red" one.
+    for session, answer in ((sessions[1], "worried"), (sessions[2], "red_or_sensitive")):
+        message = MessageFactory(
+            patient=session.patient,
+            kind="checkin_day1",
+            status="sent",
+            sent_at=march(10),
+            source=f"treatment_session:{session.pk}",
+        )
+        CheckIn.objects.create(message=message, patient=session.patient, answer=answer)
+    return {"sessions": sessions, "worker": worker}
+
+
+def _row(table: Table, label: str) -> dict[str, Any]:
+    for row in table.rows:
+        if row[0].text == label:
+            return dict(zip(table.headers, row, strict=True))
+    raise AssertionError(f"no row {label!r}")
+
+
+def _build(build: Any, user: User, by: str) -> Any:
+    chosen = filters(central(), by=by)
+    return build(chosen, user, Drill("outcomes", chosen))
+
+
+def test_median_change_by_lesion_type_and_responder_rate(scene: dict[str, Any], manager: User) -> None:
+    table = _build(outcomes.outcomes_build, manager, "method").tables[0]
+    everyone = _row(table, "All plans")
+    assert everyone["Plans"].text == "5"
+    assert everyone["Responders (≥50% fewer)"].text == "60%"
+    assert everyone["Responders (≥50% fewer)"].n == 5
+    assert everyone["Median change, all counted"].text == "-50%"
+    assert everyone["Open comedones (blackheads)"].text == "-50%"
+    assert everyone["Papules"].text == "-50%"
+    assert everyone["Closed comedones (whiteheads)"].text == "too few to tell"
+    assert everyone["Closed comedones (whiteheads)"].n == 0
+
+
+def test_groups_below_the_minimum_n_say_too_few_to_tell(scene: dict[str, Any], manager: User) -> None:
+    table = _build(outcomes.outcomes_build, manager, "method").tables[0]
+    gauze = _row(table, "Manual, fingers wrapped in gauze")
+    assert gauze["Plans"].text == "4"
+    assert gauze["Responders (≥50% fewer)"].text == "too few to tell"
+    assert gauze["Responders (≥50% fewer)"].n == 4
+
+
+def test_breakdown_by_aesthetician_and_by_number_of_sessions(scene: dict[str, Any], manager: User) -> None:
+    by_worker = _build(outcomes.outcomes_build, manager, "aesthetician").tables[0]
+    assert _row(by_worker, "Ada Nurse")["Responders (≥50% fewer)"].text == "60%"
+    by_sessions = _build(outcomes.outcomes_build, manager, "sessions").tables[0]
+    assert _row(by_sessions, "1")["Plans"].text == "5"
+    by_fitzpatrick = _build(outcomes.outcomes_build, manager, "fitzpatrick").tables[0]
+    assert _row(by_fitzpatrick, "I–II")["Plans"].text == "5"  # the factory's phototype is II
+    by_product = _build(outcomes.outcomes_build, manager, "product").tables[0]
+    assert _row(by_product, "Benzoyl peroxide 2.5% gel")["Plans"].text == "5"
+
+
+def test_iga_and_gags_shift_tables(scene: dict[str, Any], manager: User) -> None:
+    report = _build(outcomes.outcomes_build, manager, "method")
+    iga = next(t for t in report.tables if t.key == "iga")
+    row = _row(iga, "3")
+    # From IGA 3: one to 0, one to 1, two to 2, one stayed at 3.
+    assert [row[str(n)].text for n in range(5)] == ["1", "1", "2", "1", "0"]
+    gags = next(t for t in report.tables if t.key == "gags")
+    mild = _row(gags, "1 mild")
+    # GAGS 10 (mild) to 4, 4, 8, 10 (mild) and 0 (clear).
+    assert mild["0 clear"].text == "1"
+    assert mild["1 mild"].text == "4"
+
+
+def test_outcome_drill_down_names_patients_only_for_clinical_roles(
+    scene: dict[str, Any], manager: User, specialist: User
+) -> None:
+    chosen = filters(central(), by="method")
+    for_manager = outcomes.outcome_records(chosen, {"group": "lancet"}, manager)
+    assert len(for_manager.rows) == 1
+    assert "Patient" not in for_manager.headers
+    for_specialist = outcomes.outcome_records(chosen, {"group": "lancet"}, specialist)
+    assert for_specialist.rows[0][-1].text == scene["sessions"][4].patient.full_name
+    assert for_specialist.rows[0][4].text == "-100%"
+
+
+def test_adverse_signals_per_100_sessions(scene: dict[str, Any], manager: User) -> None:
+    table = _build(outcomes.adverse_build, manager, "method").tables[0]
+    row = table.rows[0]
+    assert row[0].text == "All sessions"
+    assert row[1].text == "5"
+    # 1 complication, 1 worried, 1 still red in 5 sessions: 20 per 100 each.
+    assert [row[i].text for i in (2, 4, 6)] == ["20.0", "20.0", "20.0"]
+    by_lot = _build(outcomes.adverse_build, manager, "lot").tables[0]
+    lot_row = _row(by_lot, "Benzoyl peroxide 2.5% gel · BP-9")
+    assert lot_row["Sessions"].text == "2"
+    assert lot_row["Sessions"].text == "2"
+    records = outcomes.adverse_records(filters(central(), by="method"), {"signal": "worried"}, manager)
+    assert len(records.rows) == 1
+
+
+def test_lot_recall_lists_every_session_with_contact_and_is_audited(
+    scene: dict[str, Any], specialist: User, client: Client
+) -> None:
+    chosen_lot = lot("BP-9")
+    client.force_login(specialist)
+    response = client.get("/reports/recall/", {"lot": chosen_lot.pk})
+    assert response.status_code == 200
+    body = response.content.decode()
+    patients = [s.patient for s in scene["sessions"][:2]]
+    for patient in patients:
+        assert patient.full_name in body
+        assert patient.phone in body
+    events = AccessEvent.objects.filter(user=specialist, page=f"lot_recall:{chosen_lot.pk}", listed=True)
+    assert sorted(events.values_list("patient_id", flat=True)) == sorted(p.pk for p in patients)
+    export = client.get("/reports/recall/", {"lot": chosen_lot.pk, "export": "csv"})
+    assert export["Content-Type"].startswith("text/csv")
+    assert patients[0].email in export.content.decode()
+
+
+def test_outcome_reports_run_the_same_number_of_queries_whatever_the_data(manager: User) -> None:
+    def count(spec: Any) -> int:
+        chosen = filters(central(), by="method")
+        with CaptureQueriesContext(connection) as queries:
+            spec.build(chosen, manager, Drill(spec.slug, chosen))
+        return len(queries)
+
+    before = [count(spec) for spec in outcomes.SPECS]
+    for index in range(3):
+        plan = TreatmentPlanFactory(sessions_planned=1, consultation__lesion_counts=BASELINE)
+        signed_session(plan=plan, number=1, start=march(2 + index))
+        review(plan, decided_at=march(20 + index), present=BASELINE, iga=2)
+    assert [count(spec) for spec in outcomes.SPECS] == before
