@@ -43,6 +43,7 @@ urlpatterns = [
     path("consultations/", include("consultations.urls")),
     path("treatments/", include("treatments.urls")),
     path("aftercare/", include("aftercare.urls")),
+    path("photos/", include("photos.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 

@@ -85,11 +85,17 @@ def _refuse_unless_photo(upload: IO[bytes]) -> None:
     except ImageRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageRefused(_("This image is too large to open safely (%(error)s).") % {"error": error}) from error
+        raise ImageRefused(_bomb_message()) from error
     except (UnidentifiedImageError, SyntaxError, OSError, ValueError) as error:
         raise ImageRefused(
             _("This file is not a photo the clinic can keep: take or choose a JPEG, PNG or HEIC photo.")
         ) from error
+
+
+def _bomb_message() -> str:
+    return _("This image has too many pixels to open safely; the most a photo may have is %(limit)d megapixels.") % {
+        "limit": (Image.MAX_IMAGE_PIXELS or settings.PHOTO_MAX_PIXELS) // 1_000_000
+    }
 
 
 def _too_many_pixels(width: int, height: int) -> str:
@@ -124,7 +130,7 @@ def prepare(upload: IO[bytes], *, size: int, zone: ZoneInfo = UTC_ZONE) -> Prepa
                 rgb.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=False)
                 width, height = rgb.size
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise ImageRefused(_("This image is too large to open safely (%(error)s).") % {"error": error}) from error
+            raise ImageRefused(_bomb_message()) from error
         except (OSError, ValueError, SyntaxError) as error:
             raise ImageRefused(_("This photo could not be read: it may be damaged. Take it again.")) from error
     return Prepared(out.getvalue(), width, height, taken_at)
