@@ -190,8 +190,8 @@ BACKUP_KEEP_WEEKLY = env_int("BACKUP_KEEP_WEEKLY", 4, minimum=0)
 # Directory of pg_dump/pg_restore; empty means the ones matching the server's major version.
 PG_BIN_DIR = env_str("PG_BIN_DIR", "")
 
-# Clinical photos: private files, never under static/ or MEDIA_URL. base_url is unset, so the
-# storage has no public URL at all; the photos app serves each file through a view that checks
+# Clinical photos: private files, never under static/ or MEDIA_URL. The storage refuses to make a
+# URL at all; the photos app serves each file through a view that checks
 # the role and writes an access event. Production may point this at S3-compatible storage
 # (README, "Clinical photos").
 PHOTO_STORAGE_DIR = Path(env_str("PHOTO_STORAGE_DIR", str(VAR_DIR / "photos")))
@@ -319,8 +319,8 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "photos": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(PHOTO_STORAGE_DIR), "base_url": None, "file_permissions_mode": 0o600},
+        "BACKEND": "photos.storage.PrivateFileSystemStorage",
+        "OPTIONS": {"location": str(PHOTO_STORAGE_DIR), "file_permissions_mode": 0o600},
     },
     "staticfiles": {
         "BACKEND": (
