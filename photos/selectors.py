@@ -14,7 +14,7 @@ from consultations.selectors import PlanSummary, plan_summary
 from photos.models import FACE_VIEWS, VIEW_ZONES, Photo, View
 from treatments.lesion_trend import Row
 from treatments.models import ProgressReview
-from treatments.selectors import treatment_record
+from treatments.selectors import TreatmentRecord, treatment_record
 
 
 def required_views(summary: PlanSummary) -> list[View]:
@@ -51,7 +51,8 @@ def capture_guide(patient_id: int, today: date) -> list[GuideRow]:
 def photos_by_view(patient_id: int) -> dict[str, list[Photo]]:
     """The patient's photos per view, oldest first (one query)."""
     grouped: dict[str, list[Photo]] = defaultdict(list)
-    for photo in Photo.objects.for_patient(patient_id).prefetch_related("markers").order_by("taken_on", "taken_at"):
+    # Clinical scope: every stored photo has it (a CHECK); the filter says what these pages show.
+    for photo in Photo.objects.for_patient(patient_id).clinical().order_by("taken_on", "taken_at"):
         grouped[photo.view].append(photo)
     return {view.value: grouped[view.value] for view in View if grouped.get(view.value)}
 
@@ -80,9 +81,9 @@ class Pair:
     choices: list[Photo]  # the later photos of this view, to compare against
 
 
-def _figures_by_day(patient: Patient) -> tuple[dict[date, Row], dict[date, int]]:
+def _figures_by_day(patient: Patient, record: TreatmentRecord | None) -> tuple[dict[date, Row], dict[date, int]]:
     """Each day's present-count row of the lesion trend (the last that day) and the day's IGA."""
-    record = treatment_record(patient)
+    record = record or treatment_record(patient)
     rows = {row.point.on: row for row in record.trend.rows}
     iga: dict[date, int] = {}
     consultation = record.plan.consultation
@@ -103,9 +104,14 @@ def _side(photo: Photo, rows: dict[date, Row], iga: dict[date, int]) -> Side:
     return Side(photo, str(photo.get_context_display()), counts, row.gags_total, row.band, iga.get(photo.taken_on))
 
 
-def comparison(patient: Patient, *, later_id: str | None = None, view: str | None = None) -> list[Pair]:
-    """Per view: the first photo (the baseline) beside the chosen later one, or the latest."""
-    rows, iga = _figures_by_day(patient)
+def comparison(
+    patient: Patient, *, later_id: str | None = None, view: str | None = None, record: TreatmentRecord | None = None
+) -> list[Pair]:
+    """Per view: the first photo (the baseline) beside the chosen later one, or the latest.
+
+    ``record``: the patient's treatment record when the page has it already (saves its queries).
+    """
+    rows, iga = _figures_by_day(patient, record)
     pairs = []
     for view_value, photos in photos_by_view(patient.pk).items():
         if view is not None and view != view_value:
