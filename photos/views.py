@@ -14,7 +14,7 @@ from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from clinic import field_groups
 from clinic.field_groups import FieldGroup
@@ -115,6 +115,7 @@ def consent_withdraw(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     return redirect("photos:patient_photos", consent.patient_id)
 
 
+@require_safe
 def compare(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Per view, the baseline photo beside a later one, each with that day's counts, GAGS and IGA."""
     _require(request)
@@ -127,6 +128,7 @@ def compare(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return render(request, "photos/compare.html", {"patient": patient, "pairs": pairs, "view": view})
 
 
+@require_safe
 def photo_detail(request: AuthenticatedHttpRequest, public_id: str) -> HttpResponse:
     """One photo with its markers (the annotated face map) and the form to add one."""
     _require(request)
@@ -183,6 +185,7 @@ def _send(request: AuthenticatedHttpRequest, photo: Photo, name: str, page: str)
     return response
 
 
+@require_safe
 def photo_image(request: AuthenticatedHttpRequest, public_id: str) -> FileResponse:
     """The photo itself, to a clinical role only, never cached; one access event per view."""
     _require(request)
@@ -190,6 +193,7 @@ def photo_image(request: AuthenticatedHttpRequest, public_id: str) -> FileRespon
     return _send(request, photo, str(photo.image.name), f"photo {photo.public_id}")
 
 
+@require_safe
 def photo_thumbnail(request: AuthenticatedHttpRequest, public_id: str) -> FileResponse:
     """The thumbnail, or the photo while its thumbnail task has not run yet."""
     _require(request)
