@@ -26,6 +26,7 @@ class FieldGroup(enum.StrEnum):
     PLAN = "plan"  # the plan's programme, home-care regimen, pauses and goals
     SESSION_LOG = "session-log"  # what was done in a treatment session
     CHECKIN_ANSWERS = "checkin-answers"  # the patient's aftercare check-in replies
+    CLINICAL_PHOTOS = "clinical-photos"  # the patient's photos, their markers and photo consent
     MESSAGE_CONTENTS = "message-contents"  # which message went to which patient, and what it said
     QUESTIONNAIRE_LINK = "questionnaire-link"  # the signed pre-visit link (it opens the patient's form)
     AUDIT = "audit"  # who viewed or changed a record
@@ -48,6 +49,7 @@ MATRIX: dict[FieldGroup, frozenset[Role]] = {
     FieldGroup.PLAN: _CLINICAL,
     FieldGroup.SESSION_LOG: _CLINICAL,
     FieldGroup.CHECKIN_ANSWERS: _CLINICAL,
+    FieldGroup.CLINICAL_PHOTOS: _CLINICAL,
     FieldGroup.MESSAGE_CONTENTS: frozenset({Role.FRONT_DESK, Role.SPECIALIST, Role.AESTHETICIAN}),
     FieldGroup.QUESTIONNAIRE_LINK: frozenset({Role.FRONT_DESK, Role.SPECIALIST}),
     FieldGroup.AUDIT: frozenset({Role.MANAGER}),

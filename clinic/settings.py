@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "treatments",
     "aftercare",
     "reports",
+    "photos",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +200,18 @@ BACKUP_KEEP_WEEKLY = env_int("BACKUP_KEEP_WEEKLY", 4, minimum=0)
 # Directory of pg_dump/pg_restore; empty means the ones matching the server's major version.
 PG_BIN_DIR = env_str("PG_BIN_DIR", "")
 
+# Clinical photos: private files, never under static/ or MEDIA_URL. The storage refuses to make a
+# URL at all; the photos app serves each file through a view that checks
+# the role and writes an access event. Production may point this at S3-compatible storage
+# (README, "Clinical photos").
+PHOTO_STORAGE_DIR = Path(env_str("PHOTO_STORAGE_DIR", str(VAR_DIR / "photos")))
+PHOTO_MAX_UPLOAD_BYTES = env_int("PHOTO_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1024)
+# A phone's camera is 12-48 MP; a decoded image beyond this is refused before it is decoded.
+PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 50_000_000, minimum=1_000_000)
+PHOTO_THUMBNAIL_PX = 480
+PHOTO_SWEEP_INTERVAL_SECONDS = env_int("PHOTO_SWEEP_INTERVAL_SECONDS", 300, minimum=10)
+PHOTO_SWEEP_GRACE_SECONDS = env_int("PHOTO_SWEEP_GRACE_SECONDS", 120, minimum=1)
+
 # Static and in code (django-celery-beat pins Django < 6.1).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "aftercare-dispatch": {
@@ -213,6 +226,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "options": {"expires": float(AFTERCARE_SWEEP_INTERVAL_SECONDS)},
     },
     # Nightly at 02:30 UTC (CELERY_TIMEZONE), when no clinic is open.
+    "photos-thumbnail-sweep": {
+        "task": "photos.tasks.sweep_thumbnails",
+        "schedule": float(PHOTO_SWEEP_INTERVAL_SECONDS),
+        "options": {"expires": float(PHOTO_SWEEP_INTERVAL_SECONDS)},
+    },
     "backup-nightly": {
         "task": "clinic.tasks.backup_nightly",
         "schedule": crontab(hour="2", minute="30"),
@@ -316,6 +334,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "photos": {
+        "BACKEND": "photos.storage.PrivateFileSystemStorage",
+        "OPTIONS": {"location": str(PHOTO_STORAGE_DIR), "file_permissions_mode": 0o600},
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

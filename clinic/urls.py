@@ -45,6 +45,7 @@ urlpatterns = [
     path("treatments/", include("treatments.urls")),
     path("aftercare/", include("aftercare.urls")),
     path("reports/", include("reports.urls")),
+    path("photos/", include("photos.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 

@@ -32,6 +32,20 @@ def signed_in_clients_pass_the_second_factor(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(Client, "_login", _login_past_second_factor)
 
 
+@pytest.fixture(autouse=True)
+def private_photo_storage(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Clinical photos go to a fresh private directory per test, never into var/ of the checkout."""
+    location = tmp_path_factory.mktemp("photos")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "photos": {
+            **settings.STORAGES["photos"],
+            "OPTIONS": {**settings.STORAGES["photos"]["OPTIONS"], "location": str(location)},
+        },
+    }
+    return location
+
+
 @pytest.fixture
 def location(db: None) -> Location:
     return LocationFactory(name="Central")

@@ -31,11 +31,13 @@ from tests.factories import (
     UserFactory,
 )
 from tests.matrix import LOGIN, PERSONAS, Row
+from tests.photos.matrix import ROWS as PHOTOS
+from tests.photos.matrix import photos_world
 from tests.reports.matrix import ROWS as REPORTS
 from tests.treatments.matrix import ROWS as TREATMENTS
 from tests.treatments.matrix import treatments_world
 
-MATRIX: dict[str, Row] = {**CLINIC, **CONSULTATIONS, **TREATMENTS, **AFTERCARE, **REPORTS}
+MATRIX: dict[str, Row] = {**CLINIC, **CONSULTATIONS, **TREATMENTS, **AFTERCARE, **REPORTS, **PHOTOS}
 
 # Django's admin has its own staff check (is_staff); none of the personas is staff.
 EXEMPT_NAMESPACES = ("admin",)
@@ -87,6 +89,7 @@ def world(db: None) -> dict[str, Any]:
         staff=world["staff"], role=Role.AESTHETICIAN.value, requested_by=UserFactory(role=Role.MANAGER)
     )
     world.update(treatments_world(world))
+    world.update(photos_world(world))
     return world
 
 
