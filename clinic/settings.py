@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "consultations",
     "treatments",
     "aftercare",
+    "online",
 ]
 
 MIDDLEWARE = [
@@ -189,6 +190,17 @@ BACKUP_KEEP_WEEKLY = env_int("BACKUP_KEEP_WEEKLY", 4, minimum=0)
 # Directory of pg_dump/pg_restore; empty means the ones matching the server's major version.
 PG_BIN_DIR = env_str("PG_BIN_DIR", "")
 
+# Online booking (the online app): public booking pages, self-service and the waitlist.
+ONLINE_HOLD_MINUTES = env_int("ONLINE_HOLD_MINUTES", 15, minimum=1)
+ONLINE_CUTOFF_HOURS = env_int("ONLINE_CUTOFF_HOURS", 24, minimum=0)
+ONLINE_OFFER_MINUTES = env_int("ONLINE_OFFER_MINUTES", 120, minimum=1)
+ONLINE_OFFER_FANOUT = env_int("ONLINE_OFFER_FANOUT", 5, minimum=1)
+ONLINE_BOOKING_DAYS = env_int("ONLINE_BOOKING_DAYS", 14, minimum=1)
+ONLINE_REQUESTS_PER_IP_PER_HOUR = env_int("ONLINE_REQUESTS_PER_IP_PER_HOUR", 10, minimum=1)
+ONLINE_REQUESTS_PER_EMAIL_PER_HOUR = env_int("ONLINE_REQUESTS_PER_EMAIL_PER_HOUR", 5, minimum=1)
+ONLINE_HOLDS_PER_ADDRESS = env_int("ONLINE_HOLDS_PER_ADDRESS", 2, minimum=1)
+ONLINE_SWEEP_INTERVAL_SECONDS = env_int("ONLINE_SWEEP_INTERVAL_SECONDS", 60, minimum=10)
+
 # Static and in code (django-celery-beat pins Django < 6.1).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "aftercare-dispatch": {
@@ -201,6 +213,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "aftercare.tasks.sweep_booking_messages",
         "schedule": float(AFTERCARE_SWEEP_INTERVAL_SECONDS),
         "options": {"expires": float(AFTERCARE_SWEEP_INTERVAL_SECONDS)},
+    },
+    # Releases online holds not confirmed in time and expires unanswered waitlist offers.
+    "online-sweep": {
+        "task": "online.tasks.sweep",
+        "schedule": float(ONLINE_SWEEP_INTERVAL_SECONDS),
+        "options": {"expires": float(ONLINE_SWEEP_INTERVAL_SECONDS)},
     },
     # Nightly at 02:30 UTC (CELERY_TIMEZONE), when no clinic is open.
     "backup-nightly": {

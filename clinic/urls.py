@@ -43,6 +43,7 @@ urlpatterns = [
     path("consultations/", include("consultations.urls")),
     path("treatments/", include("treatments.urls")),
     path("aftercare/", include("aftercare.urls")),
+    path("", include("online.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 

@@ -31,10 +31,12 @@ from tests.factories import (
     UserFactory,
 )
 from tests.matrix import LOGIN, PERSONAS, Row
+from tests.online.matrix import ROWS as ONLINE
+from tests.online.matrix import online_world
 from tests.treatments.matrix import ROWS as TREATMENTS
 from tests.treatments.matrix import treatments_world
 
-MATRIX: dict[str, Row] = {**CLINIC, **CONSULTATIONS, **TREATMENTS, **AFTERCARE}
+MATRIX: dict[str, Row] = {**CLINIC, **CONSULTATIONS, **TREATMENTS, **AFTERCARE, **ONLINE}
 
 # Django's admin has its own staff check (is_staff); none of the personas is staff.
 EXEMPT_NAMESPACES = ("admin",)
@@ -86,6 +88,7 @@ def world(db: None) -> dict[str, Any]:
         staff=world["staff"], role=Role.AESTHETICIAN.value, requested_by=UserFactory(role=Role.MANAGER)
     )
     world.update(treatments_world(world))
+    world.update(online_world(world))
     return world
 
 
