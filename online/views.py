@@ -3,6 +3,8 @@ signed links (confirm, manage, accept an offer), and the front desk's online pag
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -18,12 +20,28 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import roles
 from clinic.accounts.events import client_ip
+from clinic.audit import acting_as
 from clinic.booking.services import BookingRefused
 from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest
 from clinic.models import Appointment, Location, Patient
 from online import links, services
 from online.forms import BookingForm, CancelForm, SlotPickForm, StaffWaitlistForm, WaitlistJoinForm
 from online.models import DuplicateCandidate, OfferStatus, OnlineHold, WaitlistEntry, WaitlistOffer, WaitlistStatus
+
+
+def as_the_patient[**P](view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
+    """Attribute every write of a public page to "Patient (online)".
+
+    Entered before the first write: a request's audit context is one row, and once a
+    transaction has committed it, later ones may not change whom it names.
+    """
+
+    @functools.wraps(view)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        with acting_as(services.online_user()):
+            return view(*args, **kwargs)
+
+    return wrapped
 
 
 def _location(slug: str) -> Location:
@@ -62,6 +80,7 @@ def book(request: ClinicHttpRequest, slug: str) -> HttpResponse:
 @login_not_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@as_the_patient
 def book_details(request: ClinicHttpRequest, slug: str) -> HttpResponse:
     location = _location(slug)
     if request.method == "GET":
@@ -117,6 +136,7 @@ def book_sent(request: ClinicHttpRequest, slug: str) -> HttpResponse:
 @login_not_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@as_the_patient
 def waitlist_join(request: ClinicHttpRequest, slug: str) -> HttpResponse:
     location = _location(slug)
     appointment_type = services.consultation_type()
@@ -152,6 +172,7 @@ def waitlist_join(request: ClinicHttpRequest, slug: str) -> HttpResponse:
 @login_not_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@as_the_patient
 def confirm(request: ClinicHttpRequest, token: str) -> HttpResponse:
     hold_id = links.read_hold_token(token)
     if hold_id is None:
@@ -184,6 +205,7 @@ def _managed(token: str) -> Appointment | None:
 @login_not_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@as_the_patient
 def manage(request: ClinicHttpRequest, token: str) -> HttpResponse:
     appointment = _managed(token)
     if appointment is None:
@@ -215,6 +237,7 @@ def manage(request: ClinicHttpRequest, token: str) -> HttpResponse:
 @login_not_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@as_the_patient
 def manage_move(request: ClinicHttpRequest, token: str) -> HttpResponse:
     appointment = _managed(token)
     if appointment is None:
@@ -252,6 +275,7 @@ def manage_move(request: ClinicHttpRequest, token: str) -> HttpResponse:
 @login_not_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@as_the_patient
 def offer(request: ClinicHttpRequest, token: str) -> HttpResponse:
     offer_id = links.read_offer_token(token)
     if offer_id is None:

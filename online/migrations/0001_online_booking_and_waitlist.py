@@ -289,3 +289,16 @@ class Migration(migrations.Migration):
             ),
         ),
     ]
+
+
+def create_online_user(apps, schema_editor):  # type: ignore[no-untyped-def]
+    # The account patients' own changes are recorded under (online.services.online_user):
+    # made here so no public request ever writes it (a request's audit context names one user).
+    User = apps.get_model("clinic", "User")
+    User.objects.get_or_create(
+        username="patient-online",
+        defaults={"first_name": "Patient", "last_name": "(online)", "is_active": False, "password": "!"},
+    )
+
+
+Migration.operations.append(migrations.RunPython(create_online_user, migrations.RunPython.noop))
