@@ -16,6 +16,7 @@ from aftercare import links, selectors, services
 from aftercare.defaults import DEFAULT_BOOKING, DEFAULT_SEQUENCE, PLACEHOLDERS
 from aftercare.forms import CheckInNoteForm, MessageTemplateForm, QueueResolveForm
 from aftercare.models import (
+    AppointmentReplyAnswer,
     CheckIn,
     LinkOutcome,
     Message,
@@ -25,6 +26,7 @@ from aftercare.models import (
     SpecialistQueueEntry,
 )
 from clinic import field_groups, roles
+from clinic import hooks as clinic_hooks
 from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest
 from clinic.models import Patient
 from clinic.services import patient_record_access, patients_listed_access
@@ -216,4 +218,7 @@ def appointment_reply(request: ClinicHttpRequest, token: str) -> HttpResponse:
         "asking": asking,
         "location": message.location,
     }
+    if reply is not None and reply.answer == AppointmentReplyAnswer.RESCHEDULE:
+        # "I need another time" leads straight to the page where the patient picks one (online).
+        context["choose_path"] = clinic_hooks.self_service_path(reply.appointment)
     return render(request, "aftercare/appointment_reply.html", context)

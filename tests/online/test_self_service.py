@@ -11,6 +11,9 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
+from aftercare.links import booking_path
+from aftercare.models import AppointmentReplyAnswer, Message, MessageKind
+from clinic.booking.services import appointment_book
 from clinic.models import Appointment, AppointmentStatus, AppointmentStatusChange
 from clinic.roles import Role
 from consultations.models import PlanSession
@@ -18,6 +21,7 @@ from online import links, services
 from tests.factories import (
     AppointmentFactory,
     ExtractionTypeFactory,
+    PatientFactory,
     StaffScheduleFactory,
     TreatmentPlanFactory,
     UserFactory,
@@ -155,7 +159,20 @@ def test_a_patient_no_longer_cleared_or_on_hold_is_sent_to_the_front_desk(
     assert "specialist needs to see you again" in services.extraction_refusal(middle)
 
 
-def test_the_reminders_need_another_time_answer_leads_to_the_page(client: Client, booked: Appointment) -> None:
-    from clinic import hooks
-
-    assert hooks.self_service_path(booked) == _manage(booked)
+def test_the_reminders_need_another_time_answer_leads_to_the_page(
+    client: Client, clinic_open: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    desk = UserFactory(username="desk-online", role=Role.FRONT_DESK)
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = appointment_book(
+            acting_user=desk,
+            patient=PatientFactory(),
+            appointment_type=clinic_open["type"],
+            practitioner=clinic_open["specialist"],
+            room=clinic_open["room"],
+            start=local_at(clinic_open["location"], 3, 10),
+        )
+    reminder = Message.objects.get(source=f"appointment:{appointment.pk}", kind=MessageKind.BOOKING_REMINDER)
+    answered = client.post(booking_path(reminder.token, AppointmentReplyAnswer.RESCHEDULE)).content.decode()
+    assert f'href="{_manage(appointment)}"' in answered
+    assert "Choose another time" in client.get(_manage(appointment)).content.decode()
