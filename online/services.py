@@ -614,8 +614,8 @@ def waitlist_matches(
 
 def waitlist_offer_slot(*, appointment_id: int, start: datetime) -> list[WaitlistOffer]:
     """Offer the time ``appointment_id`` held at ``start`` (freed by a cancel or a move) to the
-    matching waiting patients. Run twice, it offers nothing new: one offer per entry and slot
-    (a unique constraint), and entries already offered this slot are skipped."""
+    ``ONLINE_OFFER_FANOUT`` matching patients who have waited longest. Run twice, it offers
+    nothing new."""
     appointment = (
         Appointment.objects.select_related("appointment_type", "location", "practitioner", "room")
         .filter(pk=appointment_id)
@@ -635,18 +635,17 @@ def waitlist_offer_slot(*, appointment_id: int, start: datetime) -> list[Waitlis
     ):
         return []
     key = slot_key(practitioner_id=appointment.practitioner_id, start=start)
-    already = set(WaitlistOffer.objects.filter(slot_key=key).values_list("entry_id", flat=True))
-    entries = [
-        entry
-        for entry in waitlist_matches(
-            appointment_type=appointment.appointment_type,
-            location=appointment.location,
-            start=start,
-            end=end,
-            limit=settings.ONLINE_OFFER_FANOUT + len(already),
-        )
-        if entry.pk not in already
-    ][: settings.ONLINE_OFFER_FANOUT]
+    # The slot's key is the job's idempotency key: offered once, never again by a rerun.
+    # Two runs at the same moment pick the same entries, and (entry, slot) is unique.
+    if WaitlistOffer.objects.filter(slot_key=key).exists():
+        return []
+    entries = waitlist_matches(
+        appointment_type=appointment.appointment_type,
+        location=appointment.location,
+        start=start,
+        end=end,
+        limit=settings.ONLINE_OFFER_FANOUT,
+    )
     offers: list[WaitlistOffer] = []
     expires = timezone.now() + timedelta(minutes=settings.ONLINE_OFFER_MINUTES)
     for entry in entries:
