@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -112,8 +113,24 @@ def distinct_starts(slots: list[Slot]) -> list[Slot]:
 def public_days(*, location: Location, appointment_type: AppointmentType, days: int) -> list[tuple[date, list[Slot]]]:
     """Free times for the coming ``days`` days, from the front desk's availability engine.
 
-    A fixed number of queries per day, whatever the number of appointments.
+    A fixed number of queries per day, whatever the number of appointments. Kept for
+    ``ONLINE_AVAILABILITY_CACHE_SECONDS`` per process: the public page is read far more often
+    than it is booked, and a hold checks the time again (a stale time gets "just taken").
     """
+    key = f"online:days:{location.pk}:{appointment_type.pk}:{location.today().isoformat()}:{days}"
+    if settings.ONLINE_AVAILABILITY_CACHE_SECONDS:
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+    found = compute_public_days(location=location, appointment_type=appointment_type, days=days)
+    if settings.ONLINE_AVAILABILITY_CACHE_SECONDS:
+        cache.set(key, found, settings.ONLINE_AVAILABILITY_CACHE_SECONDS)
+    return found
+
+
+def compute_public_days(
+    *, location: Location, appointment_type: AppointmentType, days: int
+) -> list[tuple[date, list[Slot]]]:
     first = location.today()
     found = []
     for offset in range(days):
