@@ -17,11 +17,20 @@ from datetime import date
 from django.db import transaction
 
 from aftercare import services
+from clinic import hooks as clinic_hooks
 from clinic.models import Appointment, Location, Patient
 
 
 def appointment_booked(*, appointment: Appointment) -> None:
-    transaction.on_commit(lambda: services.booking_messages_schedule(appointment=appointment, new=True), robust=True)
+    def write() -> None:
+        # A slot held from the public booking page gets its messages when the patient confirms
+        # (online.services.online_hold_confirm); released unconfirmed, it never gets any. Asked
+        # after the commit: the hold is written in the booking's transaction, after this call.
+        if clinic_hooks.appointment_awaits_confirmation(appointment):
+            return
+        services.booking_messages_schedule(appointment=appointment, new=True)
+
+    transaction.on_commit(write, robust=True)
 
 
 def appointment_rescheduled(*, appointment: Appointment) -> None:

@@ -877,6 +877,8 @@ def booking_messages_sweep(*, now: datetime | None = None) -> int:
     with acting_as(None):  # no person acts: a scheduled job
         while batch := list(candidates.filter(pk__gt=after)[:SWEEP_BATCH]):
             for appointment in batch:
+                if clinic_hooks.appointment_awaits_confirmation(appointment):
+                    continue  # an online hold: its messages come with the patient's confirmation
                 try:
                     written = booking_messages_schedule(appointment=appointment, new=True)
                 except Exception:

@@ -18,6 +18,7 @@ from aftercare.defaults import DEFAULT_BOOKING, DEFAULT_SEQUENCE, PLACEHOLDERS
 from aftercare.forms import CheckInNoteForm, MessageTemplateForm, QueueResolveForm
 from aftercare.models import (
     AppointmentReply,
+    AppointmentReplyAnswer,
     CheckIn,
     LinkOutcome,
     Message,
@@ -27,6 +28,7 @@ from aftercare.models import (
     SpecialistQueueEntry,
 )
 from clinic import field_groups, roles
+from clinic import hooks as clinic_hooks
 from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest, safe_next, working_location
 from clinic.models import Patient
 from clinic.services import patient_record_access, patients_listed_access
@@ -251,4 +253,7 @@ def appointment_reply(request: ClinicHttpRequest, token: str) -> HttpResponse:
         "asking": asking,
         "location": message.location,
     }
+    if reply is not None and reply.answer == AppointmentReplyAnswer.RESCHEDULE:
+        # "I need another time" leads straight to the page where the patient picks one (online).
+        context["choose_path"] = clinic_hooks.self_service_path(reply.appointment)
     return render(request, "aftercare/appointment_reply.html", context)

@@ -124,6 +124,42 @@ def session_preparation(appointment: Appointment) -> str:
     return _session_preparation(appointment)
 
 
+def _never_awaiting(appointment: Appointment) -> bool:
+    return False
+
+
+_awaiting_confirmation: Callable[[Appointment], bool] = _never_awaiting
+
+
+def provide_awaiting_confirmation(provider: Callable[[Appointment], bool]) -> None:
+    """Set who answers "is this booking still waiting for the patient to confirm it?" (online:
+    a slot held from the public booking page). Aftercare writes no messages for it until then."""
+    global _awaiting_confirmation
+    _awaiting_confirmation = provider
+
+
+def appointment_awaits_confirmation(appointment: Appointment) -> bool:
+    return _awaiting_confirmation(appointment)
+
+
+def _no_self_service(appointment: Appointment) -> str:
+    return ""
+
+
+_self_service_path: Callable[[Appointment], str] = _no_self_service
+
+
+def provide_self_service_path(provider: Callable[[Appointment], str]) -> None:
+    """Set who makes the signed path where a patient moves or cancels an appointment (online)."""
+    global _self_service_path
+    _self_service_path = provider
+
+
+def self_service_path(appointment: Appointment) -> str:
+    """The patient's signed page for this appointment ("" without the online app)."""
+    return _self_service_path(appointment)
+
+
 def _no_reply() -> BaseExpression:
     return Value(None, output_field=CharField())
 

@@ -32,6 +32,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem(_("Front desk"), "clinic:front_desk_home", "calendar-week", roles.WORK_FRONT_DESK),
     NavItem(_("Patients"), "clinic:patient_list", "people", roles.VIEW_PATIENT),
     NavItem(_("Plans"), "consultations:plans_to_book", "journal-check", roles.WORK_FRONT_DESK),
+    NavItem(_("Waiting list"), "online:front_desk", "hourglass-split", roles.WORK_FRONT_DESK),
     NavItem(_("Consultations"), "consultations:home", "clipboard2-pulse", roles.WORK_CONSULTATIONS),
     NavItem(_("Treatments"), "treatments:home", "droplet-half", roles.WORK_TREATMENTS),
     NavItem(_("Check-ins"), "aftercare:specialist_queue", "heart-pulse", roles.WORK_CONSULTATIONS),

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "aftercare",
     "reports",
     "photos",
+    "online",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +212,18 @@ PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 50_000_000, minimum=1_000_000)
 PHOTO_THUMBNAIL_PX = 480
 PHOTO_SWEEP_INTERVAL_SECONDS = env_int("PHOTO_SWEEP_INTERVAL_SECONDS", 300, minimum=10)
 PHOTO_SWEEP_GRACE_SECONDS = env_int("PHOTO_SWEEP_GRACE_SECONDS", 120, minimum=1)
+# Online booking (the online app): public booking pages, self-service and the waitlist.
+ONLINE_HOLD_MINUTES = env_int("ONLINE_HOLD_MINUTES", 15, minimum=1)
+ONLINE_CUTOFF_HOURS = env_int("ONLINE_CUTOFF_HOURS", 24, minimum=0)
+ONLINE_OFFER_MINUTES = env_int("ONLINE_OFFER_MINUTES", 120, minimum=1)
+ONLINE_OFFER_FANOUT = env_int("ONLINE_OFFER_FANOUT", 5, minimum=1)
+ONLINE_BOOKING_DAYS = env_int("ONLINE_BOOKING_DAYS", 14, minimum=1)
+# 0 in tests: each test sees the times its own data leaves free.
+ONLINE_AVAILABILITY_CACHE_SECONDS = env_int("ONLINE_AVAILABILITY_CACHE_SECONDS", 0 if TESTING else 20, minimum=0)
+ONLINE_REQUESTS_PER_IP_PER_HOUR = env_int("ONLINE_REQUESTS_PER_IP_PER_HOUR", 10, minimum=1)
+ONLINE_REQUESTS_PER_EMAIL_PER_HOUR = env_int("ONLINE_REQUESTS_PER_EMAIL_PER_HOUR", 5, minimum=1)
+ONLINE_HOLDS_PER_ADDRESS = env_int("ONLINE_HOLDS_PER_ADDRESS", 2, minimum=1)
+ONLINE_SWEEP_INTERVAL_SECONDS = env_int("ONLINE_SWEEP_INTERVAL_SECONDS", 60, minimum=10)
 
 # Static and in code (django-celery-beat pins Django < 6.1).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
@@ -225,12 +238,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": float(AFTERCARE_SWEEP_INTERVAL_SECONDS),
         "options": {"expires": float(AFTERCARE_SWEEP_INTERVAL_SECONDS)},
     },
-    # Nightly at 02:30 UTC (CELERY_TIMEZONE), when no clinic is open.
+    # Releases online holds not confirmed in time and expires unanswered waitlist offers.
+    "online-sweep": {
+        "task": "online.tasks.sweep",
+        "schedule": float(ONLINE_SWEEP_INTERVAL_SECONDS),
+        "options": {"expires": float(ONLINE_SWEEP_INTERVAL_SECONDS)},
+    },
+    # Thumbnails that a lost task never made.
     "photos-thumbnail-sweep": {
         "task": "photos.tasks.sweep_thumbnails",
         "schedule": float(PHOTO_SWEEP_INTERVAL_SECONDS),
         "options": {"expires": float(PHOTO_SWEEP_INTERVAL_SECONDS)},
     },
+    # Nightly at 02:30 UTC (CELERY_TIMEZONE), when no clinic is open.
     "backup-nightly": {
         "task": "clinic.tasks.backup_nightly",
         "schedule": crontab(hour="2", minute="30"),

@@ -46,6 +46,7 @@ urlpatterns = [
     path("aftercare/", include("aftercare.urls")),
     path("reports/", include("reports.urls")),
     path("photos/", include("photos.urls")),
+    path("", include("online.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 

@@ -64,7 +64,14 @@ def free_slots(
         return []
     busy_staff: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     busy_room: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    held = Appointment.objects.holding_time().overlapping(day_start, day_end)
+    # No appointment spans two local days (the booking refuses one), so nothing that started a
+    # day or more before this one reaches into it: the lower bound lets the (practitioner,
+    # start) and (location, start) indexes skip the history instead of reading all of it.
+    held = (
+        Appointment.objects.holding_time()
+        .overlapping(day_start, day_end)
+        .filter(start__gt=day_start - timedelta(days=1))
+    )
     if exclude_appointment_id is not None:
         held = held.exclude(pk=exclude_appointment_id)
     for staff_id, start, end in held.filter(practitioner_id__in=ids).values_list("practitioner_id", "start", "end"):

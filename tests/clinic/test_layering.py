@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 CLINIC = Path(__file__).resolve().parents[2] / "clinic"
-ABOVE_CLINIC = {"aftercare", "consultations", "treatments", "photos"}
+ABOVE_CLINIC = {"aftercare", "consultations", "online", "photos", "reports", "treatments"}
 
 
 def _imported_modules(path: Path) -> Iterator[str]:

@@ -31,13 +31,15 @@ from tests.factories import (
     UserFactory,
 )
 from tests.matrix import LOGIN, PERSONAS, Row
+from tests.online.matrix import ROWS as ONLINE
+from tests.online.matrix import online_world
 from tests.photos.matrix import ROWS as PHOTOS
 from tests.photos.matrix import photos_world
 from tests.reports.matrix import ROWS as REPORTS
 from tests.treatments.matrix import ROWS as TREATMENTS
 from tests.treatments.matrix import treatments_world
 
-MATRIX: dict[str, Row] = {**CLINIC, **CONSULTATIONS, **TREATMENTS, **AFTERCARE, **REPORTS, **PHOTOS}
+MATRIX: dict[str, Row] = {**CLINIC, **CONSULTATIONS, **TREATMENTS, **AFTERCARE, **REPORTS, **PHOTOS, **ONLINE}
 
 # Django's admin has its own staff check (is_staff); none of the personas is staff.
 EXEMPT_NAMESPACES = ("admin",)
@@ -90,6 +92,7 @@ def world(db: None) -> dict[str, Any]:
     )
     world.update(treatments_world(world))
     world.update(photos_world(world))
+    world.update(online_world(world))
     return world
 
 

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
-APPS = ("clinic", "consultations", "treatments", "aftercare", "photos")
+APPS = ("clinic", "consultations", "treatments", "aftercare", "photos", "online", "reports")
 EXTENDS = re.compile(r'{%\s*extends\s+"([^"]+)"\s*%}')
 EXTRA_HEAD = re.compile(r"{%\s*block\s+extra_head\s*%}.*?{%\s*endblock(?:\s+extra_head)?\s*%}", re.DOTALL)
 
