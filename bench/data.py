@@ -229,7 +229,8 @@ class Scale:
 
     @property
     def database(self) -> str:
-        return f"clinic_bench_{self.label}"
+        # BENCH_DATABASE_PREFIX keeps parallel checkouts on one server from dropping each other's data.
+        return f"{os.environ.get('BENCH_DATABASE_PREFIX', 'clinic_bench')}_{self.label}"
 
 
 # 1x and 10x: 10x is the 2,000,000 appointments (and 1,000,000 patients for search).

@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.booking.preload import PreloadedChoiceField, preload_choices
 from clinic.forms import PERFORMER_ROLES, StaffChoiceField
 from clinic.models import AppointmentType, Room, User
 from clinic.validators import validate_day_in_range
@@ -38,11 +39,17 @@ class SlotSearchForm(forms.Form):
 class SlotChoiceForm(forms.Form):
     """One free slot the desk clicked: the hidden fields of its "Book" button."""
 
-    appointment_type = forms.ModelChoiceField(queryset=AppointmentType.objects.active(), widget=forms.HiddenInput)
-    practitioner = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), widget=forms.HiddenInput)
-    room = forms.ModelChoiceField(queryset=Room.objects.active().select_related("location"), widget=forms.HiddenInput)
+    appointment_type = PreloadedChoiceField(queryset=AppointmentType.objects.active(), widget=forms.HiddenInput)
+    practitioner = PreloadedChoiceField(queryset=User.objects.filter(is_active=True), widget=forms.HiddenInput)
+    room = PreloadedChoiceField(queryset=Room.objects.active().select_related("location"), widget=forms.HiddenInput)
     start = forms.DateTimeField(widget=forms.HiddenInput)
     notes = forms.CharField(label=_("Notes"), required=False, max_length=2000)
+
+    def full_clean(self) -> None:
+        if self.is_bound:
+            # The room, the type and the practitioner in one query (clinic.booking.preload).
+            preload_choices(self, anchor="room", others=("appointment_type", "practitioner"))
+        super().full_clean()
 
     def clean_start(self) -> datetime:
         start: datetime = self.cleaned_data["start"]
