@@ -29,6 +29,7 @@ SLOTS_PER_DAY = 12  # 08:00-20:00, one hour each
 LOCATIONS = ("Bench North", "Bench Central", "Bench South")
 BENCH_PASSWORD = "bench-password-2026"  # noqa: S105  (a throwaway local database)
 ZONE = "Europe/London"
+BENCH_PHONE = "+44 20 7946 0000"  # every active location needs one (clinic.E004)
 
 FIRST_NAMES = [
     "Anna",
@@ -229,7 +230,8 @@ class Scale:
 
     @property
     def database(self) -> str:
-        return f"clinic_bench_{self.label}"
+        # BENCH_DATABASE_PREFIX keeps parallel checkouts on one server from dropping each other's data.
+        return f"{os.environ.get('BENCH_DATABASE_PREFIX', 'clinic_bench')}_{self.label}"
 
 
 # 1x and 10x: 10x is the issue's 2,000,000 appointments (and 1,000,000 patients for search).
@@ -270,6 +272,9 @@ def ensure(scale: Scale, log: list[str]) -> float:
     name = scale.database
     if _current_version(name) == f"{DATA_VERSION}:{scale}":
         # Newer migrations (an index, say) are applied, so the run measures the code's schema.
+        with psycopg.connect(database_url(name), autocommit=True) as conn:
+            # Data generated before a location needed a phone (the clinic.E004 check) gets one.
+            conn.execute("UPDATE clinic_location SET phone = %s WHERE phone = ''", [BENCH_PHONE])
         manage(name, "migrate", "--no-input", "-v", "0")
         with psycopg.connect(database_url(name), autocommit=True) as conn:
             conn.execute("ANALYZE")
@@ -305,8 +310,8 @@ def _generate(scale: Scale) -> None:
             for name in LOCATIONS:
                 conn.execute(
                     "INSERT INTO clinic_location (name, time_zone, address, phone, is_active)"
-                    " VALUES (%s, %s, '', '', true)",
-                    [name, ZONE],
+                    " VALUES (%s, %s, '', %s, true)",
+                    [name, ZONE, BENCH_PHONE],
                 )
             conn.execute(
                 """

@@ -1,7 +1,10 @@
 """Running the app as in production (gunicorn, DEBUG off) and loading it with wrk.
 
 Also ``python -m bench.harness querycount <database>``: the SQL queries each measured page
-makes, counted in-process with Django's test client (printed as JSON).
+makes, counted in-process with Django's test client (printed as JSON); and
+``python -m bench.harness profile <database> [requests]``: where each page's time goes (SQL,
+template rendering, the rest: view and middleware Python), with a pyinstrument profile of
+each page written to bench/results/profile-<page>.txt.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from django_otp.oath import TOTP
@@ -282,21 +286,36 @@ def query_counts(database: str) -> dict[str, int]:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def _desk_client(database: str) -> Any:
+    """A test client signed in as the bench desk, past the second factor (its bench device)."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from clinic.models import User
+
+    _bench_totp_code(database, "bench-desk")  # makes the device if the data predates it
+    desk = User.objects.get(username="bench-desk")
+    client = Client()
+    client.force_login(desk)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=desk).persistent_id
+    session.save()
+    client.get("/front-desk/")  # the session is warm, as for a desk in mid-morning
+    return client
+
+
 def _count_queries(database: str) -> dict[str, int]:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
     django.setup()
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     from bench.booking import booking_requests, search_paths
-    from clinic.models import User
 
-    client = Client()
-    client.force_login(User.objects.get(username="bench-desk"))
-    client.get("/front-desk/")  # the session is warm, as for a desk in mid-morning
+    client = _desk_client(database)
     pages = {
         "day_schedule": ("get", "/front-desk/", None),
         "day_schedule_by_room": ("get", "/front-desk/?by=room", None),
@@ -309,7 +328,9 @@ def _count_queries(database: str) -> dict[str, int]:
             response = client.get(path, headers={"HX-Request": "true"} if "search" in name else {})
         assert response.status_code == 200, (name, response.status_code)
         counts[name] = len(captured)
-    _method, path, _headers, body = booking_requests(database, count=1, offset_days=900)[0]
+    warm, (_method, path, _headers, body) = booking_requests(database, count=2, offset_days=900)
+    # The first booking ever also writes the standard message templates: not the steady state.
+    assert client.post(warm[1], data=warm[3], content_type="application/x-www-form-urlencoded").status_code == 302
     with CaptureQueriesContext(connection) as captured:
         response = client.post(path, data=body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 302, response.status_code
@@ -317,5 +338,76 @@ def _count_queries(database: str) -> dict[str, int]:
     return counts
 
 
+def _profile(database: str, repeat: int) -> dict[str, dict[str, float]]:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    django.setup()
+    from django.db import connection
+    from django.template.backends.django import Template
+    from pyinstrument import Profiler
+
+    from bench.booking import booking_requests, search_paths
+
+    spent = {"sql": 0.0, "template": 0.0}
+
+    def timed_sql(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent["sql"] += time.perf_counter() - began
+
+    plain_render = Template.render
+
+    def timed_render(self: Any, *args: Any, **kwargs: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return plain_render(self, *args, **kwargs)
+        finally:
+            spent["template"] += time.perf_counter() - began
+
+    Template.render = timed_render  # type: ignore[method-assign]
+    client = _desk_client(database)
+    searches = search_paths()
+    bookings = booking_requests(database, count=repeat + 1, offset_days=1200)
+    pages: dict[str, Any] = {
+        "trivial_H": lambda n: client.get("/bench/trivial/"),
+        "day_schedule": lambda n: client.get("/front-desk/"),
+        "day_schedule_by_room": lambda n: client.get("/front-desk/?by=room"),
+        "patient_search": lambda n: client.get(searches[n % len(searches)], headers={"HX-Request": "true"}),
+        "booking_post": lambda n: client.post(
+            bookings[n][1], data=bookings[n][3], content_type="application/x-www-form-urlencoded"
+        ),
+    }
+    results: dict[str, dict[str, float]] = {}
+    results_dir = ROOT / "bench" / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    for name, request in pages.items():
+        request(repeat)  # warm: the first request of a page compiles its templates
+        spent.update(sql=0.0, template=0.0)
+        profiler = Profiler(interval=0.0005)
+        with connection.execute_wrapper(timed_sql):
+            began = time.perf_counter()
+            profiler.start()
+            for n in range(repeat):
+                request(n)
+            profiler.stop()
+            wall = time.perf_counter() - began
+        (results_dir / f"profile-{name}.txt").write_text(profiler.output_text(unicode=False, color=False))
+        per = 1000 / repeat
+        results[name] = {
+            "ms_per_request": round(wall * per, 2),
+            "sql_ms": round(spent["sql"] * per, 2),
+            "template_ms": round(spent["template"] * per, 2),
+            "python_and_middleware_ms": round((wall - spent["sql"] - spent["template"]) * per, 2),
+        }
+    return results
+
+
 if __name__ == "__main__" and sys.argv[1:2] == ["querycount"]:
     print(json.dumps(_count_queries(sys.argv[2])))
+elif __name__ == "__main__" and sys.argv[1:2] == ["profile"]:
+    collectstatic(sys.argv[2])
+    os.environ.update(production_env(sys.argv[2]))
+    print(json.dumps(_profile(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 50), indent=2))

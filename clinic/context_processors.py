@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from clinic.navigation import navigation_for
-from clinic.selectors import member_locations
+from clinic.selectors import working_locations
 
 
 def frame(request: HttpRequest) -> dict[str, Any]:
@@ -22,5 +22,5 @@ def frame(request: HttpRequest) -> dict[str, Any]:
         "nav_items": navigation_for(user, request.path),
         "current_location": getattr(request, "location", None),
         # The switcher offers only the locations this person works at.
-        "all_locations": member_locations(user),
+        "all_locations": working_locations(user),
     }

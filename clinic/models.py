@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from typing import ClassVar
 
@@ -179,6 +179,21 @@ class User(AbstractUser):
         if cached is None:
             cached = frozenset(self.locations.filter(is_active=True).values_list("pk", flat=True))
             self._location_ids = cached
+        return cached
+
+    def remember_group_names(self, names: Iterable[str]) -> None:
+        """Cache the roles from group names read already (the sign-in backend's one query)."""
+        held = set(names)
+        self._role_specs = [spec for name, spec in ROLE_BY_GROUP.items() if name in held]
+
+    def remember_locations(self, locations: list[Location]) -> None:
+        """Cache the active locations this person works at, read already (name order)."""
+        self._member_locations = locations
+        self._location_ids = frozenset(location.pk for location in locations)
+
+    def member_location_list(self) -> list[Location] | None:
+        """The active locations cached by ``remember_locations``, or None when not read yet."""
+        cached: list[Location] | None = getattr(self, "_member_locations", None)
         return cached
 
     @property

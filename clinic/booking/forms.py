@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.booking.preload import PreloadedChoiceField, preload_choices
 from clinic.forms import PERFORMER_ROLES, StaffChoiceField
 from clinic.models import AppointmentKind, AppointmentType, Location, Room, User
 from clinic.roles import ROLE_BY_GROUP
@@ -80,11 +81,17 @@ def default_type(*, extraction_allowed: bool) -> AppointmentType | None:
 class SlotChoiceForm(forms.Form):
     """One free slot the desk clicked: the hidden fields of its "Book" button."""
 
-    appointment_type = forms.ModelChoiceField(queryset=AppointmentType.objects.active(), widget=forms.HiddenInput)
-    practitioner = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), widget=forms.HiddenInput)
-    room = forms.ModelChoiceField(queryset=Room.objects.active().select_related("location"), widget=forms.HiddenInput)
+    appointment_type = PreloadedChoiceField(queryset=AppointmentType.objects.active(), widget=forms.HiddenInput)
+    practitioner = PreloadedChoiceField(queryset=User.objects.filter(is_active=True), widget=forms.HiddenInput)
+    room = PreloadedChoiceField(queryset=Room.objects.active().select_related("location"), widget=forms.HiddenInput)
     start = forms.DateTimeField(widget=forms.HiddenInput)
     notes = forms.CharField(label=_("Notes"), required=False, max_length=2000)
+
+    def full_clean(self) -> None:
+        if self.is_bound:
+            # The room, the type and the practitioner in one query (clinic.booking.preload).
+            preload_choices(self, anchor="room", others=("appointment_type", "practitioner"))
+        super().full_clean()
 
     def clean_start(self) -> datetime:
         start: datetime = self.cleaned_data["start"]
