@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("aftercare", "0006_clinical_safety"),
-        ("clinic", "0018_normalise_phone_numbers"),
+        ("clinic", "0019_normalise_phone_numbers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

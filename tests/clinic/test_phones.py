@@ -82,7 +82,7 @@ def test_the_location_form_stores_its_phone_in_e164(client: Client, manager: Use
 
 
 def test_the_data_migration_normalises_numbers_typed_before_and_leaves_junk_alone() -> None:
-    migration = importlib.import_module("clinic.migrations.0018_normalise_phone_numbers")
+    migration = importlib.import_module("clinic.migrations.0019_normalise_phone_numbers")
     typed = PatientFactory(phone="07700 900 555")
     junk = PatientFactory(phone="ask her")
     location = LocationFactory(name="West", phone="+44 (0)20 7946 0321")

@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("aftercare", "0006_clinical_safety"),
+        ("aftercare", "0007_message_test_sends"),
         ("clinic", "0018_appointment_change_reverts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

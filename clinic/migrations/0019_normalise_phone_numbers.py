@@ -32,7 +32,7 @@ def normalise(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinic", "0017_bounded_notes"),
+        ("clinic", "0018_appointment_change_reverts"),
     ]
 
     operations = [migrations.RunPython(normalise, migrations.RunPython.noop)]
