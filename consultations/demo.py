@@ -50,6 +50,7 @@ DEMO_CONSULTATIONS: dict[str, tuple[int, time, dict[str, Any], dict[str, dict[st
             "weeks_consistent_skincare": 12,
             "congestion": "widespread",
             "goals": "Smoother forehead and fewer whiteheads.",
+            "analysis_notes": "Closed comedones clustered along the hairline; barrier intact, no active inflammation.",
         },
         {
             "forehead": {"closed_comedones": 28, "open_comedones": 6},

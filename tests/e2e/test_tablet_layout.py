@@ -105,6 +105,7 @@ CLEAR = RescreenAnswers(
 )
 
 
+@pytest.mark.timeout(900)  # twenty page loads with axe, on a shared machine
 def test_the_clinical_forms_fit_a_tablet_at_1024_and_768(page: Page, live_server: object) -> None:
     location = LocationFactory(name="Central")
     aesthetician = UserFactory(username="amira", first_name="Amira", last_name="Cole", role=Role.AESTHETICIAN)
