@@ -229,3 +229,17 @@ def test_bad_details_are_answered_beside_the_fields(client: Client, clinic_open:
     assert response.status_code == 200
     assert "Enter a valid email address" in response.content.decode()
     assert not Appointment.objects.exists()
+
+
+def test_the_front_desk_sees_the_booking_marked_booked_online(
+    client: Client, clinic_open: dict[str, Any], front_desk: Any
+) -> None:
+    client.post(
+        "/book/central/time/", booking_post(local_at(clinic_open["location"], 2, 10), clinic_open["specialist"])
+    )
+    appointment = Appointment.objects.get()
+    desk = Client()
+    desk.force_login(front_desk)
+    page = desk.get(f"/appointments/{appointment.pk}/").content.decode()
+    assert "Booked online" in page
+    assert "Patient (online)" in page
