@@ -43,11 +43,13 @@ SAVEPOINT = re.compile(r"(^|; )(RELEASE |ROLLBACK TO )?SAVEPOINT \"")
 # Ceilings (issue 17), each the page's own work plus FIXED.
 CEILINGS = {
     "trivial": FIXED,
+    # 7 measured: staff on the day, appointments, their plans' sessions, the access-event INSERT
+    # (one query of room left for the working-day issue's click-to-book targets).
     "day_schedule": 8,
     "day_schedule_by_room": 8,
-    "patient_search": 5,
-    "patient_record": 12,
-    "booking_post": 10,
+    "patient_search": FIXED + 2,  # the search, the access-event INSERT
+    "patient_record": 10,
+    "booking_post": 10,  # 9 measured
 }
 
 
@@ -168,10 +170,31 @@ def test_the_booking_post_needs_at_most_ten_queries_at_any_amount_of_data(
         )
         assert response.status_code == 302, response.content.decode()[:500]
 
-    book(13)()  # the first booking ever also writes the standard message templates
+    count(book(13))  # the first booking ever also writes the standard message templates (on commit)
     small = count(book(9))
     grow(central, consultation, patient, start=1, staff=4)
     large = count(book(11))
     assert Appointment.objects.filter(start__gte=at(0, TUESDAY + timedelta(days=7))).count() == 3
     assert (small, large) == (small, small), f"{small} queries with little data, {large} with more"
     assert small <= CEILINGS["booking_post"], f"{small} queries, the ceiling is {CEILINGS['booking_post']}"
+
+
+@pytest.mark.parametrize("stale", ["practitioner", "appointment_type", "room"])
+def test_a_booking_naming_an_inactive_choice_is_refused_though_read_in_one_query(
+    desk: Client, central: Location, consultation: AppointmentType, stale: str
+) -> None:
+    patient = PatientFactory()
+    person, room = practitioner(0, central)
+    rows: dict[str, User | AppointmentType | Room] = {
+        "practitioner": person,
+        "appointment_type": consultation,
+        "room": room,
+    }
+    type(rows[stale]).objects.filter(pk=rows[stale].pk).update(is_active=False)
+    response = desk.post(
+        f"/patients/{patient.pk}/book/",
+        {**{name: row.pk for name, row in rows.items()}, "start": at(9, TUESDAY + timedelta(days=7)).isoformat()},
+    )
+    assert response.status_code == 400
+    assert "Choose a time" in response.content.decode()
+    assert not Appointment.objects.filter(patient=patient).exists()
