@@ -21,7 +21,7 @@ from django.db.models import CharField, Value
 from django.db.models.expressions import BaseExpression
 
 if TYPE_CHECKING:
-    from clinic.models import Appointment, Location, Patient
+    from clinic.models import Appointment, Location, Patient, User
 
 
 class AppointmentListener(Protocol):
@@ -193,6 +193,29 @@ def patient_deferred(
     """Called by consultations inside the signing's transaction, once per signed deferral."""
     for listener in _deferral_listeners:
         listener(patient=patient, location=location, recheck_on=recheck_on, meanwhile=meanwhile, source=source)
+
+
+class QuestionnaireSender(Protocol):
+    def __call__(self, *, acting_user: User, appointment: Appointment, link: str) -> bool: ...
+
+
+def _no_outbox(*, acting_user: User, appointment: Appointment, link: str) -> bool:
+    # Without an aftercare app there is no outbox: nothing is sent (the page says so).
+    return False
+
+
+_questionnaire_sender: QuestionnaireSender = _no_outbox
+
+
+def provide_questionnaire_sender(sender: QuestionnaireSender) -> None:
+    """Set who emails a patient their pre-visit questionnaire link (aftercare: an outbox row)."""
+    global _questionnaire_sender
+    _questionnaire_sender = sender
+
+
+def questionnaire_link_send(*, acting_user: User, appointment: Appointment, link: str) -> bool:
+    """Email ``link`` to the appointment's patient; False when no outbox is installed."""
+    return _questionnaire_sender(acting_user=acting_user, appointment=appointment, link=link)
 
 
 type DemoSeed = Callable[[], dict[str, int]]
