@@ -7,7 +7,7 @@ class AftercareConfig(AppConfig):
     def ready(self) -> None:
         # Imported once the models are loaded (what ready() is for), not to hide a cycle:
         # these modules import clinic, and clinic imports none of them.
-        from aftercare import checks, demo, hooks, selectors  # noqa: F401  (checks registers the system checks)
+        from aftercare import checks, demo, hooks, selectors, services  # noqa: F401  (checks registers the system checks)
         from clinic import hooks as clinic_hooks
 
         clinic_hooks.booking.register(
@@ -19,6 +19,7 @@ class AftercareConfig(AppConfig):
         clinic_hooks.provide_appointment_reply(selectors.latest_appointment_reply)
         clinic_hooks.register_deferral_listener(hooks.patient_deferred)
         clinic_hooks.register_calls_to_make(selectors.reschedule_requests_to_call)
+        clinic_hooks.provide_questionnaire_sender(services.questionnaire_link_send)
         clinic_hooks.register_demo_seed(demo.seed)
         from aftercare import timeline
 

@@ -12,9 +12,18 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from aftercare.models import CheckIn, CheckInAnswer, Message, MessageKind, MessageStatus, SpecialistQueueEntry
+from aftercare.models import (
+    AppointmentReply,
+    AppointmentReplyAnswer,
+    CheckIn,
+    CheckInAnswer,
+    Message,
+    MessageKind,
+    MessageStatus,
+    SpecialistQueueEntry,
+)
 from aftercare.services import SessionFacts, actives_follow_checkin, aftercare_sequence_start
-from clinic.models import Location, Patient
+from clinic.models import Appointment, AppointmentStatus, Location, Patient
 
 # Cautions shown in use: Chloé is pregnant (no ibuprofen, no retinoid) and still red on
 # day 1 (her "bring actives back" is held back for "give it two more days"); Farah is
@@ -86,4 +95,52 @@ def seed() -> dict[str, int]:
             if answer == CheckInAnswer.WORRIED:
                 SpecialistQueueEntry.objects.create(checkin=checkin, patient=patient, location=location)
                 created["queue_entries"] += 1
+    _seed_reschedule_request(location, now)
     return created
+
+
+RESCHEDULE_SOURCE = "demo:reschedule-request"
+
+
+def _seed_reschedule_request(location: Location, now: datetime) -> None:
+    """The progress review in two days: its reminder went out and the patient answered "I
+    need another time", so it waits on the front desk's worklist."""
+    if Message.objects.filter(source=RESCHEDULE_SOURCE).exists():
+        return
+    appointment = (
+        Appointment.objects.filter(
+            location=location,
+            status=AppointmentStatus.BOOKED,
+            start__gt=now + timedelta(days=1),
+            patient__email_consent=True,
+        )
+        .select_related("patient")
+        .order_by("start")
+        .first()
+    )
+    if appointment is None:
+        return
+    local = location.local(appointment.start)
+    sent = now - timedelta(hours=2)
+    reminder = Message.objects.create(
+        patient=appointment.patient,
+        location=location,
+        kind=MessageKind.BOOKING_REMINDER,
+        status=MessageStatus.SENT,
+        due_at=sent,
+        next_attempt_at=sent,
+        sent_at=sent,
+        attempts=1,
+        attempt_limit=1,
+        subject=f"Reminder: your appointment on {local:%A %d %B at %H:%M}",
+        body_text=f"Hello {appointment.patient.first_name}, see you on {local:%A %d %B at %H:%M}.",
+        body_html="",
+        source=RESCHEDULE_SOURCE,
+        idempotency_key=RESCHEDULE_SOURCE,
+    )
+    AppointmentReply.objects.create(
+        message=reminder,
+        appointment=appointment,
+        answer=AppointmentReplyAnswer.RESCHEDULE,
+        answered_at=now - timedelta(hours=1),
+    )

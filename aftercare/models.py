@@ -37,6 +37,7 @@ class MessageKind(models.TextChoices):
     BOOKING_CONFIRMATION = "booking_confirmation", _("Booking confirmation")
     BOOKING_REMINDER = "booking_reminder", _("Appointment reminder")
     DEFERRAL_ADVICE = "deferral_advice", _("Advice while extraction is deferred")
+    QUESTIONNAIRE_LINK = "questionnaire_link", _("Pre-visit questionnaire link")
 
 
 # Check-ins: the patient answers them with one click.

@@ -1000,6 +1000,56 @@ def specialist_email_send(
     return rows
 
 
+def questionnaire_link_send(*, acting_user: User, appointment: Appointment, link: str) -> bool:
+    """Email the patient their pre-visit questionnaire link, from the desk's or specialist's
+    click (one message a minute at most: a double click sends one). The dispatcher checks
+    the patient's email consent again at send time."""
+    now = timezone.now()
+    token = uuid.uuid4()
+    patient, location = appointment.patient, appointment.location
+    local = location.local(appointment.start)
+    rendered = rendering.render(
+        rendering.Content(
+            subject=_("Before your consultation at %(clinic)s") % {"clinic": settings.CLINIC_NAME},
+            paragraphs=[
+                _("Hello %(name)s,") % {"name": patient.first_name},
+                _(
+                    "Before your consultation on %(date)s at %(time)s, please answer a few questions about "
+                    "your skin and health. It takes about five minutes, and the specialist reads your "
+                    "answers before you arrive."
+                )
+                % {"date": date_format(local.date(), "l j F"), "time": time_format(local, "H:i")},
+                _("Answer the questions: %(link)s") % {"link": link},
+                _("The link is personal and works for 21 days."),
+            ],
+            unsubscribe_url=rendering.absolute(links.unsubscribe_path(token)),
+        )
+    )
+    source = f"{_appointment_source(appointment)}#questionnaire"
+    message = Message(
+        patient=patient,
+        location=location,
+        kind=MessageKind.QUESTIONNAIRE_LINK,
+        due_at=now,
+        next_attempt_at=now,
+        attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
+        subject=rendered.subject,
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
+        token=token,
+        source=source,
+        idempotency_key=f"{source}@{now:%Y%m%d%H%M}",
+    )
+    with acting_as(acting_user), transaction.atomic():
+        if Message.objects.filter(
+            patient=patient, kind=MessageKind.QUESTIONNAIRE_LINK, idempotency_key=message.idempotency_key
+        ).exists():
+            return False
+        Message.objects.bulk_create([message], ignore_conflicts=True)
+    kick_dispatcher()
+    return True
+
+
 def deferral_advice_send(
     *, patient: Patient, location: Location, recheck_on: date | None, meanwhile: Sequence[str], source: str
 ) -> Message | None:

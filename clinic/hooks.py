@@ -24,7 +24,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
-    from clinic.models import Appointment, Location, Patient
+    from clinic.models import Appointment, Location, Patient, User
 
 
 class AppointmentListener(Protocol):
@@ -263,6 +263,29 @@ def provide_patient_alerts(provider: AlertsProvider) -> None:
 def patient_alerts(patient_ids: Collection[int]) -> dict[int, PatientAlerts]:
     """The alerts of each of ``patient_ids`` that has any (the day sheet)."""
     return _patient_alerts(patient_ids)
+
+
+class QuestionnaireSender(Protocol):
+    def __call__(self, *, acting_user: User, appointment: Appointment, link: str) -> bool: ...
+
+
+def _no_outbox(*, acting_user: User, appointment: Appointment, link: str) -> bool:
+    # Without an aftercare app there is no outbox: nothing is sent (the page says so).
+    return False
+
+
+_questionnaire_sender: QuestionnaireSender = _no_outbox
+
+
+def provide_questionnaire_sender(sender: QuestionnaireSender) -> None:
+    """Set who emails a patient their pre-visit questionnaire link (aftercare: an outbox row)."""
+    global _questionnaire_sender
+    _questionnaire_sender = sender
+
+
+def questionnaire_link_send(*, acting_user: User, appointment: Appointment, link: str) -> bool:
+    """Email ``link`` to the appointment's patient; False when no outbox is installed."""
+    return _questionnaire_sender(acting_user=acting_user, appointment=appointment, link=link)
 
 
 type DemoSeed = Callable[[], dict[str, int]]

@@ -18,5 +18,10 @@ urlpatterns = [
     path("plans/to-book/", views.plans_to_book, name="plans_to_book"),
     path("plans/<int:pk>/book/", views.plan_book_session, name="plan_book_session"),
     path("appointments/<int:appointment_pk>/questionnaire-link/", views.questionnaire_link, name="questionnaire_link"),
+    path(
+        "appointments/<int:appointment_pk>/questionnaire-link/send/",
+        views.questionnaire_link_send,
+        name="questionnaire_link_send",
+    ),
     path("questionnaire/<str:token>/", views.questionnaire, name="questionnaire"),
 ]

@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from clinic import field_groups, roles
+from clinic import field_groups, hooks, roles
 from clinic.booking.availability import free_slots, nearest_free_slots
 from clinic.booking.services import BookingRefused
 from clinic.forms import HandOverForm
-from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest, working_location
+from clinic.http import AuthenticatedHttpRequest, ClinicHttpRequest, safe_next, working_location
 from clinic.models import Appointment, AppointmentKind
 from clinic.roles import Role
 from clinic.services import patient_record_access, patients_listed_access
@@ -405,6 +405,34 @@ def plan_book_session(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
     if request.htmx:
         return render(request, "consultations/plan_book.html#slots", context)
     return render(request, "consultations/plan_book.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def questionnaire_link_send(request: AuthenticatedHttpRequest, appointment_pk: int) -> HttpResponse:
+    """Email the pre-visit link to the patient, through the aftercare outbox."""
+    field_groups.require(request.user, field_groups.FieldGroup.QUESTIONNAIRE_LINK)
+    appointment = get_object_or_404(
+        Appointment.objects.visible_to(request.user)
+        .with_related()
+        .filter(appointment_type__kind=AppointmentKind.CONSULTATION),
+        pk=appointment_pk,
+    )
+    patient = appointment.patient
+    if not patient.email:
+        messages.error(
+            request, _("%(name)s has no email address: copy the link instead.") % {"name": patient.full_name}
+        )
+    elif not patient.email_consent:
+        messages.error(
+            request, _("%(name)s has not agreed to email: copy the link instead.") % {"name": patient.full_name}
+        )
+    elif hooks.questionnaire_link_send(
+        acting_user=request.user, appointment=appointment, link=questionnaire_url(appointment_id=appointment.pk)
+    ):
+        messages.success(request, _("The questionnaire link is on its way to %(email)s.") % {"email": patient.email})
+    else:
+        messages.info(request, _("The link was just sent; it is not sent twice in a minute."))
+    return redirect(safe_next(request, appointment.get_absolute_url()))
 
 
 @login_not_required

@@ -17,6 +17,25 @@
       select.addEventListener("change", function () { select.form.requestSubmit(); });
     });
     document.querySelectorAll(".js-hidden").forEach(function (el) { el.classList.add("visually-hidden"); });
+    // <button data-copy-target="input-id">: copy that field's text, and say so (role=status).
+    document.querySelectorAll("[data-copy-target]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var field = document.getElementById(button.getAttribute("data-copy-target"));
+        var status = (button.closest("[data-field-group]") || document).querySelector("[data-copy-status]");
+        if (!field) { return; }
+        function done() { if (status) { status.textContent = button.getAttribute("data-copied-text"); } }
+        function fallback() {
+          field.focus();
+          field.select();
+          if (document.execCommand("copy")) { done(); }
+        }
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(field.value).then(done, fallback);
+        } else {
+          fallback();
+        }
+      });
+    });
     // <button data-print>: print the page (the day sheet).
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.addEventListener("click", function () { window.print(); });

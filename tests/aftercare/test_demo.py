@@ -35,3 +35,16 @@ def test_the_demo_shows_aftercare_adapting_to_cautions_and_answers() -> None:
     assert chloe.get(kind=MessageKind.ACTIVES_WAIT).status == MessageStatus.SCHEDULED
     assert "ibuprofen or acetaminophen" not in chloe.get(kind=MessageKind.AFTERCARE_RIGHT_AFTER).body_text
     assert Message.objects.filter(patient__first_name="Eva", kind=MessageKind.CHECKIN_DAY3).exists()
+
+
+def test_the_demo_has_a_reschedule_request_on_the_front_desks_worklist() -> None:
+    from aftercare.selectors import open_reschedule_requests
+    from clinic.models import Location
+
+    clinic_demo.seed()
+    demo.seed()
+    demo.seed()
+    location = Location.objects.active().first()
+    assert location is not None
+    [request] = open_reschedule_requests(location)
+    assert request.appointment.start > request.answered_at

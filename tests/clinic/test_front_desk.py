@@ -100,7 +100,8 @@ def test_the_day_schedule_needs_the_same_queries_for_few_or_many_appointments(
     assert queries() == few
     # 11: the second factor's device and the access-event INSERT (the audit of who saw which
     # patients) joined the page's fixed cost; the per-request cost is the speed issue's to cut.
-    assert few <= 11
+    # 12: the worklist's open reschedule requests (one query, whatever their number).
+    assert few <= 12
 
 
 def test_checking_in_from_the_grid_swaps_just_the_card(desk: Client, central: Location, sara: User) -> None:

@@ -52,6 +52,11 @@ ROWS: dict[str, Row] = {
         lambda w: f"/consultations/appointments/{w['consultation'].appointment_id}/questionnaire-link/",
         only("front_desk", "specialist"),
     ),
+    "consultations:questionnaire_link_send": Row(
+        "post",
+        lambda w: f"/consultations/appointments/{w['consultation'].appointment_id}/questionnaire-link/send/",
+        only("front_desk", "specialist", status=REDIRECT),
+    ),
     "consultations:questionnaire": Row(
         "get", lambda w: f"/consultations/questionnaire/{w['questionnaire_token']}/", everyone(OK, anonymous=OK)
     ),
