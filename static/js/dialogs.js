@@ -45,6 +45,7 @@
       if (asking.reason && !reason) {
         dialog.input.classList.add("is-invalid");
         dialog.input.setAttribute("aria-invalid", "true");
+        dialog.error.hidden = false;
         dialog.input.focus();
         return;
       }
@@ -55,6 +56,7 @@
     dialog.input.addEventListener("input", function () {
       dialog.input.classList.remove("is-invalid");
       dialog.input.removeAttribute("aria-invalid");
+      dialog.error.hidden = true;
     });
     root.addEventListener("shown.bs.modal", function () {
       (dialog.pending && dialog.pending.reason ? dialog.input : dialog.ok).focus();
@@ -81,6 +83,7 @@
     d.input.value = "";
     d.input.classList.remove("is-invalid");
     d.input.removeAttribute("aria-invalid");
+    d.error.hidden = true;
     d.label.textContent = reasonLabel || "";
     d.error.textContent = source.getAttribute("data-reason-error") || d.defaults.error;
     d.pending = { reason: !!reasonLabel, confirmed: confirmed };
