@@ -213,6 +213,8 @@ DEMO_TODAY = (
 DEMO_UPCOMING = (
     (1, "specialist", "Room 1", "Free consultation", 5, time(9, 30), AppointmentStatus.CONFIRMED),
     (1, "aesthetician", "Room 2", "Extraction session", 0, time(10, 0), AppointmentStatus.BOOKED),
+    # Eva missed today's extraction (above); her plan's session is this rebooked one.
+    (2, "aesthetician", "Room 2", "Extraction session", 4, time(9, 30), AppointmentStatus.BOOKED),
     (2, "specialist", "Room 1", "Progress review", 4, time(11, 0), AppointmentStatus.BOOKED),
     (3, "aesthetician", "Room 2", "Extraction session", 5, time(15, 0), AppointmentStatus.BOOKED),
     (7, "specialist", "Room 1", "Progress review", 0, time(9, 0), AppointmentStatus.BOOKED),

@@ -89,9 +89,11 @@ def test_the_specialists_home_and_queue_record_their_patients(
     client: Client, specialist: User, location: Location
 ) -> None:
     start = location.local(timezone.now()).replace(hour=12, minute=0, second=0, microsecond=0)
+    # Her home lists her own appointments of the day.
     appointment = AppointmentFactory(
         room=RoomFactory(location=location),
         appointment_type=AppointmentTypeFactory(kind=AppointmentKind.CONSULTATION),
+        practitioner=specialist,
         start=start,
     )
     client.force_login(specialist)

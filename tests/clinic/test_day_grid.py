@@ -212,8 +212,9 @@ def test_a_drop_without_a_slot_is_a_message_not_a_500(desk: Client, central: Loc
 
 
 def test_checking_in_sends_the_days_counters_out_of_band(desk: Client, central: Location) -> None:
-    appointment = AppointmentFactory(room=RoomFactory(location=central), start=at(10))
-    AppointmentFactory(room=RoomFactory(location=central), start=at(11))
+    # Today's appointments: check-in opens only on the appointment's day.
+    appointment = AppointmentFactory(room=RoomFactory(location=central), start=at(10, day=NOW.date()))
+    AppointmentFactory(room=RoomFactory(location=central), start=at(11, day=NOW.date()))
     response = desk.post(
         f"/appointments/{appointment.pk}/status/", {"status": "checked_in"}, headers={"HX-Request": "true"}
     )

@@ -48,7 +48,11 @@ CEILINGS = {
     "day_schedule": 8,
     "day_schedule_by_room": 8,
     "patient_search": FIXED + 2,  # the search, the access-event INSERT
-    "patient_record": 10,
+    # The patient, the access-event INSERT, the upcoming and past appointments, the panels'
+    # consultations, plans (sessions booked counted in SQL) and messages (with check-ins and
+    # replies): 10. The record issue's timeline adds 4 fixed ones: its messages, its link clicks
+    # (replies and unsubscribes), its appointments and their status changes (one prefetch).
+    "patient_record": 14,
     "booking_post": 10,  # 9 measured
 }
 
