@@ -77,6 +77,10 @@ def test_the_manager_retries_a_failed_message_and_edits_the_sequence(page: Page,
     sign_in(page, base, "mgr")
     page.get_by_role("link", name="Messages").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Aftercare messages")
+    # The reason in plain words; the stored SMTP text behind the "Technical details" disclosure.
+    expect(page.get_by_text("The patient's mail server rejected the address")).to_be_visible()
+    expect(page.get_by_text("550 mailbox unavailable")).to_be_hidden()
+    page.locator("td").get_by_text("Technical details").click()
     expect(page.get_by_text("550 mailbox unavailable")).to_be_visible()
     assert axe_violations(page) == []
     page.get_by_role("button", name="Try again").click()
