@@ -215,11 +215,12 @@ def test_a_drop_without_a_slot_is_a_message_not_a_500(desk: Client, central: Loc
 # --- Counters ----------------------------------------------------------------------------------
 
 
-def test_checking_in_sends_the_days_counters_out_of_band(desk: Client, central: Location) -> None:
+def test_checking_in_sends_the_days_counters_out_of_band(desk: Client, central: Location, front_desk: User) -> None:
     appointment = AppointmentFactory(room=RoomFactory(location=central), start=at(10))
     AppointmentFactory(room=RoomFactory(location=central), start=at(11))
     # On the appointment's day: the lifecycle's check-in window refuses it the day before.
     with time_machine.travel(at(9, 30), tick=False):
+        desk.force_login(front_desk)  # a fresh sign-in: the one from the day before has expired
         response = desk.post(
             f"/appointments/{appointment.pk}/status/", {"status": "checked_in"}, headers={"HX-Request": "true"}
         )
