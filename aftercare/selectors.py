@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -29,8 +29,20 @@ from clinic.models import OPEN_STATUSES, AppointmentStatusChange, Location
 def latest_appointment_reply() -> Subquery:
     """The patient's latest answer to an appointment's reminder ("confirm" / "reschedule"),
     for the appointment at ``OuterRef("pk")``: the front desk's day grid shows it."""
+    # "reschedule" shows only while unanswered, by the same rule as the desk's worklist
+    # (open_reschedule_requests): not marked handled, the appointment neither moved since the
+    # answer nor cancelled. An answered request reads as no reply at all.
+    moved_since = AppointmentStatusChange.objects.filter(
+        appointment=OuterRef("appointment"), old_start__isnull=False, at__gte=OuterRef("answered_at")
+    )
+    answered = Q(answer=AppointmentReplyAnswer.RESCHEDULE) & (
+        Q(handled_at__isnull=False) | Q(Exists(moved_since)) | ~Q(appointment__status__in=OPEN_STATUSES)
+    )
     return Subquery(
-        AppointmentReply.objects.filter(appointment=OuterRef("pk")).order_by("-answered_at").values("answer")[:1]
+        AppointmentReply.objects.filter(appointment=OuterRef("pk"))
+        .order_by("-answered_at")
+        .annotate(shown=Case(When(answered, then=Value(None)), default=F("answer")))
+        .values("shown")[:1]
     )
 
 

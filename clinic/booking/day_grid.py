@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
@@ -109,7 +110,7 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
     # Only what a card shows: a busy day is hundreds of rows, each row four joined records.
     day_qs = (
         Appointment.objects.on_local_day(location, day)
-        .select_related("patient", "practitioner", "room", "appointment_type")
+        .select_related("patient", "practitioner", "room", "appointment_type", "location")
         .only(*CARD_FIELDS)
         # The patient's latest answer to the reminder (confirm / reschedule), in the same
         # query; aftercare provides it (clinic.hooks).
@@ -310,6 +311,7 @@ def render_card(
     text: CardText,
     paths: CardPaths,
     can_act: bool = True,
+    now: datetime | None = None,
 ) -> SafeString:
     """One card. ``can_act``: the desk's buttons, and an open card can be dragged to a free
     slot (static/js/schedule.js); without it (the manager reads the day) the card only links."""
@@ -341,17 +343,30 @@ def render_card(
     if movable:
         target = f'hx-target="#appointment-{pk}" hx-swap="outerHTML"'
         hidden = f'<span class="visually-hidden"> {patient}</span>'
+        # The same predicates the status change enforces (Appointment.check_in / mark_no_show):
+        # a button shows only when pressing it can succeed now.
+        moment = now or timezone.now()
+        check_in_button = (
+            f'<button type="submit" name="status" value="checked_in" class="btn btn-sm btn-primary" '
+            f'hx-post="{status_url}" {target}>{escape(text.check_in)}{hidden}</button>'
+            if appointment.can_become(AppointmentStatus.CHECKED_IN) and appointment.check_in_open(moment)
+            else ""
+        )
+        no_show_button = (
+            f'<button type="submit" name="status" value="no_show" class="btn btn-sm btn-outline-secondary" '
+            f'hx-post="{status_url}" {target} hx-confirm="{escape(text.no_show_question)} {patient}">'
+            f"{escape(text.no_show)}{hidden}</button>"
+            if appointment.can_become(AppointmentStatus.NO_SHOW) and appointment.no_show_open(moment)
+            else ""
+        )
         parts.append(
             '<form class="appointment-actions d-flex flex-wrap gap-1 mt-1 d-print-none" method="post" '
             f'action="{status_url}">'
             f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf)}">'
             f'<input type="hidden" name="next" value="{escape(here)}">'
-            f'<button type="submit" name="status" value="checked_in" class="btn btn-sm btn-primary" '
-            f'hx-post="{status_url}" {target}>{escape(text.check_in)}{hidden}</button>'
-            f'<button type="submit" name="status" value="no_show" class="btn btn-sm btn-outline-secondary" '
-            f'hx-post="{status_url}" {target} hx-confirm="{escape(text.no_show_question)} {patient}">'
-            f"{escape(text.no_show)}{hidden}</button>"
-            f'<button type="submit" formaction="{cancel_url}" class="btn btn-sm btn-outline-danger" '
+            + check_in_button
+            + no_show_button
+            + f'<button type="submit" formaction="{cancel_url}" class="btn btn-sm btn-outline-danger" '
             f'hx-post="{cancel_url}" {target} hx-confirm="{escape(text.cancel_question)} ({patient})" '
             f'data-reason-dialog="{escape(text.cancel_reason)}" data-confirm-danger>'
             f"{escape(text.cancel)}{hidden}</button>"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -13,7 +14,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from aftercare.models import AppointmentReply
+from aftercare.services import reschedule_request_handle
 from clinic import demo
+from clinic.booking.day_grid import render_cards
+from clinic.booking.services import appointment_cancel, appointment_reschedule
 from clinic.models import Appointment, AppointmentStatus, Location, StaffSchedule, User
 from clinic.roles import Role
 from consultations.selectors import is_real_allergy
@@ -335,3 +339,72 @@ def test_the_demo_day_is_a_working_day_at_the_default_location_on_any_weekday(of
         assert min(hours) <= 10
         assert max(hours) >= 14
         assert todays.exclude(status=AppointmentStatus.CANCELLED).exists()
+
+
+def test_the_day_sheet_flags_only_unanswered_reschedule_requests(
+    desk: Client, central: Location, front_desk: User
+) -> None:
+    anna = person("anna", "Anna", "Abbott", central)
+    room = RoomFactory(location=central)
+
+    def asked(first_name: str, hour: int) -> tuple[Appointment, AppointmentReply]:
+        patient = PatientFactory(first_name=first_name)
+        appointment = AppointmentFactory(patient=patient, practitioner=anna, room=room, start=at(hour))
+        reply = AppointmentReply.objects.create(
+            message=MessageFactory(patient=patient), appointment=appointment, answer="reschedule"
+        )
+        return appointment, reply
+
+    waiting, _ = asked("Wanda", 9)
+    hal, handled = asked("Hal", 10)
+    handled_name = hal.patient.full_name
+    moved, _ = asked("Mo", 11)
+    cancelled, _ = asked("Cass", 12)
+    reschedule_request_handle(acting_user=front_desk, reply=handled)
+    appointment_reschedule(acting_user=front_desk, appointment=moved, start=at(15))
+    appointment_cancel(acting_user=front_desk, appointment=cancelled, reason="Patient asked")
+
+    body = desk.get("/front-desk/day-sheet/", {"date": TUESDAY.isoformat()}).content.decode()
+    assert body.count("Asked to reschedule") == 1
+    # Under Wanda (09:00), before the next patient (Hal, 10:00).
+    assert body.index(waiting.patient.full_name) < body.index("Asked to reschedule") < body.index(handled_name)
+    grid = desk.get("/front-desk/", {"date": TUESDAY.isoformat()}).content.decode()
+    assert grid.count("Asks to reschedule") == 1
+
+
+# --- The card's buttons follow the appointment's time --------------------------------------------
+
+
+def card_buttons(appointment: Appointment, now: datetime) -> tuple[bool, bool]:
+    appointment = Appointment.objects.select_related(
+        "patient", "practitioner", "room", "appointment_type", "location"
+    ).get(pk=appointment.pk)
+    with time_machine.travel(now, tick=False):
+        card = render_cards([appointment], zone=appointment.location.zone, csrf="x", here="/")[0]
+    assert "appointment-actions" in card
+    return 'value="checked_in"' in card, 'value="no_show"' in card
+
+
+def london(hour: int, minute: int = 0, day: date = TUESDAY) -> datetime:
+    # at() reads the zone from the database; parameters are built before it is open.
+    return datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo("Europe/London"))
+
+
+@pytest.mark.parametrize(
+    ("now", "check_in", "no_show"),
+    [
+        pytest.param(london(9, day=date(2026, 3, 2)), False, False, id="the-day-before"),
+        pytest.param(london(0, 30), True, False, id="early-on-its-day"),
+        pytest.param(london(9, 59), True, False, id="just-before-the-start"),
+        pytest.param(london(10), True, True, id="at-the-start"),
+        pytest.param(london(23, 30), True, True, id="late-on-its-day"),
+        pytest.param(london(0, 30, day=WEDNESDAY), False, True, id="the-day-after"),
+    ],
+)
+def test_a_card_offers_check_in_and_no_show_only_when_they_can_succeed(
+    central: Location, now: datetime, check_in: bool, no_show: bool
+) -> None:
+    appointment = AppointmentFactory(room=RoomFactory(location=central), start=at(10))
+    assert appointment.check_in_open(now) is check_in
+    assert appointment.no_show_open(now) is no_show
+    assert card_buttons(appointment, now) == (check_in, no_show)
