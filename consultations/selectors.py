@@ -327,11 +327,6 @@ def patient_allergens(patient_id: int) -> tuple[str, ...]:
     return tuple(latest.allergens) if latest is not None else ()
 
 
-def is_real_allergy(text: str) -> bool:
-    """Whether the allergy text records an allergy ("None known." and the like do not)."""
-    return bool(recorded_allergies(text))
-
-
 def patient_alerts(patient_ids: Collection[int]) -> dict[int, PatientAlerts]:
     """Each patient's allergy and cautions from their latest signed consultation, in one query
     (the day sheet, through clinic.hooks). Patients with nothing to warn about are left out."""

@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -215,7 +216,10 @@ def appointment_records(filters: Filters, params: dict[str, str], user: User) ->
         (_("Starts"), _("Type"), _("Status"), _("Patient"), _("Practitioner")),
         tuple(
             (
-                Cell(timezone.localtime(r["start"]).strftime("%Y-%m-%d %H:%M"), f"/appointments/{r['id']}/"),
+                Cell(
+                    timezone.localtime(r["start"]).strftime("%Y-%m-%d %H:%M"),
+                    reverse("clinic:appointment_detail", args=[r["id"]]),
+                ),
                 Cell(r["type_name"]),
                 Cell(str(labels.get(r["status"], r["status"]))),
                 Cell(_name(r)),
@@ -445,7 +449,13 @@ def funnel_records(filters: Filters, params: dict[str, str], user: User) -> Tabl
         _("Consultations reaching step %(step)s") % {"step": step},
         (_("Consultation signed"), _("Patient")),
         tuple(
-            (Cell(timezone.localtime(x["t1"]).strftime("%Y-%m-%d"), f"/consultations/{x['id']}/"), Cell(_name(x)))
+            (
+                Cell(
+                    timezone.localtime(x["t1"]).strftime("%Y-%m-%d"),
+                    reverse("consultations:consultation_detail", args=[x["id"]]),
+                ),
+                Cell(_name(x)),
+            )
             for x in found
         ),
     )
@@ -520,7 +530,7 @@ def rebooking_build(filters: Filters, user: User, drill: Drill) -> Report:
     overdue = rows(OVERDUE_SQL, base_params(filters) | {"now": now, "today": today})
     worklist = tuple(
         (
-            Cell(_name(r), f"/patients/{r['patient_id']}/"),
+            Cell(_name(r), reverse("clinic:patient_detail", args=[r["patient_id"]])),
             Cell(r["phone"]),
             Cell(r["email"]),
             Cell(f"{r['done']} / {r['sessions_planned']}"),
@@ -585,7 +595,7 @@ def rebooking_records(filters: Filters, params: dict[str, str], user: User) -> T
             (
                 Cell(
                     timezone.localtime(x["start"]).strftime("%Y-%m-%d %H:%M"),
-                    f"/treatments/sessions/{x['id']}/" if show_names else "",
+                    reverse("treatments:session_detail", args=[x["id"]]) if show_names else "",
                 ),
                 Cell(_name(x)),
                 Cell(_("yes") if x["rebooked"] else _("no")),

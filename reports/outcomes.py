@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -265,7 +266,7 @@ def outcome_records(filters: Filters, params: dict[str, str], user: User) -> Tab
         cells = [
             Cell(
                 timezone.localtime(x["decided_at"]).strftime("%Y-%m-%d"),
-                f"/consultations/plans/{x['plan_id']}/" if show_names else "",
+                reverse("consultations:plan_detail", args=[x["plan_id"]]) if show_names else "",
             ),
             Cell(str(x["sessions"]), numeric=True),
             Cell(str(x["b_total"]), numeric=True),
@@ -377,7 +378,7 @@ def adverse_records(filters: Filters, params: dict[str, str], user: User) -> Tab
         cells = [
             Cell(
                 timezone.localtime(x["started_at"]).strftime("%Y-%m-%d %H:%M"),
-                f"/treatments/sessions/{x['id']}/" if show_names else "",
+                reverse("treatments:session_detail", args=[x["id"]]) if show_names else "",
             ),
             Cell(str(x["session_number"]), numeric=True),
             Cell(_group_label(group if group == "method" else "", x["grp"] or "")),
@@ -412,7 +413,7 @@ def recall_table(found: list[dict[str, Any]], caption: str) -> Table:
         tuple(
             (
                 Cell(timezone.localtime(x["started_at"]).strftime("%Y-%m-%d %H:%M")),
-                Cell(f"{x['first_name']} {x['last_name']}", f"/patients/{x['patient_id']}/"),
+                Cell(f"{x['first_name']} {x['last_name']}", reverse("clinic:patient_detail", args=[x["patient_id"]])),
                 Cell(x["phone"]),
                 Cell(x["email"]),
                 Cell(x["preferred_contact"]),

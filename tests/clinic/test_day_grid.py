@@ -20,7 +20,7 @@ from clinic.booking.day_grid import render_cards
 from clinic.booking.services import appointment_cancel, appointment_reschedule
 from clinic.models import Appointment, AppointmentStatus, Location, StaffSchedule, User
 from clinic.roles import Role
-from consultations.selectors import is_real_allergy
+from consultations.models import recorded_allergies
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -319,7 +319,7 @@ def test_the_day_sheet_needs_the_same_queries_for_few_or_many_patients(desk: Cli
     [("None known.", False), ("NKDA", False), ("no known allergies", False), ("", False), ("Penicillin", True)],
 )
 def test_a_none_known_answer_is_not_an_allergy(text: str, real: bool) -> None:
-    assert is_real_allergy(text) is real
+    assert bool(recorded_allergies(text)) is real
 
 
 # --- Demo data: today is a working day at Central -----------------------------------------------
