@@ -6,12 +6,13 @@ styles (the CSP forbids them). A fixed number of queries, whatever the number of
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
@@ -19,24 +20,32 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from clinic import hooks
-from clinic.models import RELEASED_STATUSES, Appointment, AppointmentStatus, Location, Room, StaffSchedule, User
+from clinic.models import (
+    RELEASED_STATUSES,
+    Appointment,
+    AppointmentQuerySet,
+    AppointmentStatus,
+    Location,
+    Room,
+    StaffSchedule,
+    User,
+)
 
 ROW = timedelta(minutes=15)
 DEFAULT_OPEN, DEFAULT_CLOSE = time(8, 0), time(18, 0)
 COLUMNS_PER_PAGE = 12
-CARD_FIELDS = (
-    "status",
-    "start",
-    "end",
-    "location_id",
-    "patient__first_name",
-    "patient__last_name",
-    "practitioner__first_name",
-    "practitioner__last_name",
-    "practitioner__username",
-    "room__name",
-    "appointment_type__name",
-)
+# The appointment's own columns that a card reads; the names come as columns of the same row
+# (CARD_NAMES), not as four joined model instances per card.
+CARD_FIELDS = ("status", "start", "end", "location", "patient", "practitioner", "room", "appointment_type")
+CARD_NAMES = {
+    "card_patient_first": F("patient__first_name"),
+    "card_patient_last": F("patient__last_name"),
+    "card_practitioner_first": F("practitioner__first_name"),
+    "card_practitioner_last": F("practitioner__last_name"),
+    "card_practitioner_username": F("practitioner__username"),
+    "card_room": F("room__name"),
+    "card_type": F("appointment_type__name"),
+}
 
 
 @dataclass
@@ -99,6 +108,61 @@ def day_appointments(location: Location, day: date) -> list[Appointment]:
     return list(Appointment.objects.on_local_day(location, day).with_related().order_by("start", "id"))
 
 
+def card_queryset(appointments: AppointmentQuerySet) -> AppointmentQuerySet:
+    """Only what a card shows: a busy day is hundreds of cards, each with four names."""
+    return (
+        appointments.only(*CARD_FIELDS)
+        .annotate(**CARD_NAMES)
+        # The patient's latest answer to the reminder (confirm / reschedule), in the same
+        # query; aftercare provides it (clinic.hooks).
+        .annotate(patient_reply=hooks.appointment_reply())
+        .order_by("start", "id")
+    )
+
+
+def _at(location: Location, appointments: AppointmentQuerySet) -> list[Appointment]:
+    """The appointments, each holding the page's ``location`` (its predicates read the time zone)
+    rather than a copy of it per row."""
+    found = list(appointments)
+    for appointment in found:
+        appointment.location = location
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class CardNames:
+    """The names a card shows: from the row's columns (card_queryset), or else from the
+    appointment's related records (one card after an action)."""
+
+    patient: str
+    practitioner: str
+    practitioner_order: tuple[str, str, int]
+    room: str
+    appointment_type: str
+
+    @classmethod
+    def of(cls, appointment: Appointment) -> CardNames:
+        row = appointment.__dict__
+        if "card_room" not in row:
+            practitioner = appointment.practitioner
+            return cls(
+                appointment.patient.full_name,
+                practitioner.display_name,
+                person_order(practitioner),
+                appointment.room.name,
+                appointment.appointment_type.name,
+            )
+        first, last = row["card_practitioner_first"], row["card_practitioner_last"]
+        return cls(
+            f"{row['card_patient_first']} {row['card_patient_last']}",
+            # As User.display_name: the full name, or else the username.
+            f"{first} {last}".strip() or row["card_practitioner_username"],
+            (last.lower(), first.lower(), appointment.practitioner_id),
+            row["card_room"],
+            row["card_type"],
+        )
+
+
 def build_day_grid(location: Location, day: date, by: str = "practitioner", page: int = 1) -> DayGrid:
     """The grid for one page of columns (COLUMNS_PER_PAGE practitioners or rooms).
 
@@ -107,15 +171,7 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
     Two queries: the columns (working hours, or rooms), then the visible columns' appointments.
     """
     zone = location.zone
-    # Only what a card shows: a busy day is hundreds of rows, each row four joined records.
-    day_qs = (
-        Appointment.objects.on_local_day(location, day)
-        .select_related("patient", "practitioner", "room", "appointment_type", "location")
-        .only(*CARD_FIELDS)
-        # The patient's latest answer to the reminder (confirm / reschedule), in the same
-        # query; aftercare provides it (clinic.hooks).
-        .annotate(patient_reply=hooks.appointment_reply())
-    )
+    day_qs = card_queryset(Appointment.objects.on_local_day(location, day))
     schedules: list[StaffSchedule] = []
     if by == "room":
         rooms = sorted(Room.objects.active().filter(location=location), key=room_order)
@@ -124,8 +180,8 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
         shown = rooms[(page - 1) * COLUMNS_PER_PAGE : page * COLUMNS_PER_PAGE]
         all_keys = [r.pk for r in rooms]
         # Appointments in the shown rooms, and any in a room no longer in use (they still happen).
-        appointments = list(
-            day_qs.filter(Q(room_id__in=[r.pk for r in shown]) | ~Q(room_id__in=all_keys)).order_by("start", "id")
+        appointments = _at(
+            location, day_qs.filter(Q(room_id__in=[r.pk for r in shown]) | ~Q(room_id__in=all_keys))
         )
         columns = [Column(r.pk, r.name, room_order(r)) for r in shown]
         total = len(rooms)
@@ -143,10 +199,8 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
         page = min(max(page, 1), pages)
         shown_ids = list(people)[(page - 1) * COLUMNS_PER_PAGE : page * COLUMNS_PER_PAGE]
         # The shown practitioners' appointments, and any of someone not working here that day.
-        appointments = list(
-            day_qs.filter(Q(practitioner_id__in=shown_ids) | ~Q(practitioner_id__in=list(people))).order_by(
-                "start", "id"
-            )
+        appointments = _at(
+            location, day_qs.filter(Q(practitioner_id__in=shown_ids) | ~Q(practitioner_id__in=list(people)))
         )
         columns = [Column(pk, people[pk].display_name, person_order(people[pk])) for pk in shown_ids]
         schedules = [s for s in schedules if s.staff_id in set(shown_ids)]
@@ -158,11 +212,11 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
         key = appointment.room_id if by == "room" else appointment.practitioner_id
         if key not in known:
             known.add(key)
+            names = CardNames.of(appointment)
             if by == "room":
-                columns.append(Column(key, appointment.room.name, room_order(appointment.room)))
+                columns.append(Column(key, names.room, (names.room.lower(), "", key)))
             else:
-                practitioner = appointment.practitioner
-                columns.append(Column(key, practitioner.display_name, person_order(practitioner)))
+                columns.append(Column(key, names.practitioner, names.practitioner_order))
     columns.sort(key=lambda column: column.order)
 
     opens = min([s.start_time for s in schedules] + [DEFAULT_OPEN])
@@ -235,7 +289,7 @@ def week_appointments(location: Location, day: date) -> dict[date, list[Appointm
 
 @dataclass(frozen=True)
 class CardText:
-    """The translated words of a card, looked up once per request."""
+    """The translated words of a card, looked up and HTML-escaped once per request."""
 
     statuses: dict[str, str]
     check_in: str
@@ -250,16 +304,23 @@ class CardText:
     @classmethod
     def now(cls) -> CardText:
         return cls(
-            statuses={status.value: str(status.label) for status in AppointmentStatus},
-            check_in=gettext("Check in"),
-            no_show=gettext("No-show"),
-            cancel=gettext("Cancel"),
-            move=gettext("Move"),
-            no_show_question=gettext("Mark as a no-show?"),
-            cancel_question=gettext("Cancel this appointment? The time becomes free for others."),
-            cancel_reason=gettext("Reason for cancelling"),
-            replies={"confirm": gettext("Patient confirmed"), "reschedule": gettext("Asks to reschedule")},
+            statuses={status.value: _escape(str(status.label)) for status in AppointmentStatus},
+            check_in=_escape(gettext("Check in")),
+            no_show=_escape(gettext("No-show")),
+            cancel=_escape(gettext("Cancel")),
+            move=_escape(gettext("Move")),
+            no_show_question=_escape(gettext("Mark as a no-show?")),
+            cancel_question=_escape(gettext("Cancel this appointment? The time becomes free for others.")),
+            cancel_reason=_escape(gettext("Reason for cancelling")),
+            replies={
+                "confirm": _escape(gettext("Patient confirmed")),
+                "reschedule": _escape(gettext("Asks to reschedule")),
+            },
         )
+
+
+def _escape(value: str) -> str:
+    return html.escape(value, quote=True)
 
 
 # Any pk: it stands in for the real one when a path is resolved, then is cut out.
@@ -314,12 +375,14 @@ def render_card(
     now: datetime | None = None,
 ) -> SafeString:
     """One card. ``can_act``: the desk's buttons, and an open card can be dragged to a free
-    slot (static/js/schedule.js); without it (the manager reads the day) the card only links."""
+    slot (static/js/schedule.js); without it (the manager reads the day) the card only links.
+
+    ``text`` comes escaped; every other value is escaped here (``_escape``: the same as
+    django.utils.html.escape without its lazy-string wrapper, which cost more than the card)."""
     pk = appointment.pk
     status = appointment.status
-    patient = escape(appointment.patient.full_name)
-    status_url = paths.status(pk)
-    cancel_url = paths.cancel(pk)
+    names = CardNames.of(appointment)
+    patient = _escape(names.patient)
     start = appointment.start.astimezone(zone).strftime("%H:%M")
     end = appointment.end.astimezone(zone).strftime("%H:%M")
     movable = can_act and appointment.is_open
@@ -328,19 +391,20 @@ def render_card(
         f'<div class="appointment-card appointment-{status}" id="appointment-{pk}"{drag}>'
         '<div class="d-flex justify-content-between align-items-start gap-2">'
         f'<a class="appointment-patient" href="{paths.detail(pk)}">{patient}</a>'
-        f'<span class="badge status-badge status-{status}">{escape(text.statuses[status])}</span></div>'
-        f'<div class="appointment-meta">{start}–{end} · {escape(appointment.appointment_type.name)}</div>'
-        f'<div class="appointment-meta">{escape(appointment.practitioner.display_name)}'
-        f" · {escape(appointment.room.name)}</div>"
+        f'<span class="badge status-badge status-{status}">{text.statuses[status]}</span></div>'
+        f'<div class="appointment-meta">{start}–{end} · {_escape(names.appointment_type)}</div>'
+        f'<div class="appointment-meta">{_escape(names.practitioner)} · {_escape(names.room)}</div>'
     ]
     reply = getattr(appointment, "patient_reply", None)
     if reply in text.replies:
         icon = "envelope-check" if reply == "confirm" else "envelope-exclamation"
         parts.append(
             f'<div class="appointment-reply reply-{reply}"><i class="bi bi-{icon}" aria-hidden="true"></i> '
-            f"{escape(text.replies[reply])}</div>"
+            f"{text.replies[reply]}</div>"
         )
     if movable:
+        status_url = paths.status(pk)
+        cancel_url = paths.cancel(pk)
         target = f'hx-target="#appointment-{pk}" hx-swap="outerHTML"'
         hidden = f'<span class="visually-hidden"> {patient}</span>'
         # The same predicates the status change enforces (Appointment.check_in / mark_no_show):
@@ -348,30 +412,30 @@ def render_card(
         moment = now or timezone.now()
         check_in_button = (
             f'<button type="submit" name="status" value="checked_in" class="btn btn-sm btn-primary" '
-            f'hx-post="{status_url}" {target}>{escape(text.check_in)}{hidden}</button>'
+            f'hx-post="{status_url}" {target}>{text.check_in}{hidden}</button>'
             if appointment.can_become(AppointmentStatus.CHECKED_IN) and appointment.check_in_open(moment)
             else ""
         )
         no_show_button = (
             f'<button type="submit" name="status" value="no_show" class="btn btn-sm btn-outline-secondary" '
-            f'hx-post="{status_url}" {target} hx-confirm="{escape(text.no_show_question)} {patient}">'
-            f"{escape(text.no_show)}{hidden}</button>"
+            f'hx-post="{status_url}" {target} hx-confirm="{text.no_show_question} {patient}">'
+            f"{text.no_show}{hidden}</button>"
             if appointment.can_become(AppointmentStatus.NO_SHOW) and appointment.no_show_open(moment)
             else ""
         )
         parts.append(
             '<form class="appointment-actions d-flex flex-wrap gap-1 mt-1 d-print-none" method="post" '
             f'action="{status_url}">'
-            f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf)}">'
-            f'<input type="hidden" name="next" value="{escape(here)}">'
+            f'<input type="hidden" name="csrfmiddlewaretoken" value="{_escape(csrf)}">'
+            f'<input type="hidden" name="next" value="{_escape(here)}">'
             + check_in_button
             + no_show_button
             + f'<button type="submit" formaction="{cancel_url}" class="btn btn-sm btn-outline-danger" '
-            f'hx-post="{cancel_url}" {target} hx-confirm="{escape(text.cancel_question)} ({patient})" '
-            f'data-reason-dialog="{escape(text.cancel_reason)}" data-confirm-danger>'
-            f"{escape(text.cancel)}{hidden}</button>"
+            f'hx-post="{cancel_url}" {target} hx-confirm="{text.cancel_question} ({patient})" '
+            f'data-reason-dialog="{text.cancel_reason}" data-confirm-danger>'
+            f"{text.cancel}{hidden}</button>"
             # The keyboard's way to move it (dragging needs a pointer).
-            f'<a class="btn btn-sm btn-outline-secondary" href="{paths.move(pk)}">{escape(text.move)}{hidden}</a>'
+            f'<a class="btn btn-sm btn-outline-secondary" href="{paths.move(pk)}">{text.move}{hidden}</a>'
             "</form>"
         )
     parts.append("</div>")
