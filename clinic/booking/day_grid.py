@@ -10,6 +10,7 @@ import html
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Q
@@ -124,8 +125,9 @@ def _at(location: Location, appointments: AppointmentQuerySet) -> list[Appointme
     """The appointments, each holding the page's ``location`` (its predicates read the time zone)
     rather than a copy of it per row."""
     found = list(appointments)
+    cache_location = Appointment.location.field.set_cached_value
     for appointment in found:
-        appointment.location = location
+        cache_location(appointment, location)
     return found
 
 
@@ -172,7 +174,7 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
     """
     zone = location.zone
     day_qs = card_queryset(Appointment.objects.on_local_day(location, day))
-    schedules: list[StaffSchedule] = []
+    schedules: list[Any] = []
     if by == "room":
         rooms = sorted(Room.objects.active().filter(location=location), key=room_order)
         pages = max(1, math.ceil(len(rooms) / COLUMNS_PER_PAGE))
@@ -180,21 +182,33 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
         shown = rooms[(page - 1) * COLUMNS_PER_PAGE : page * COLUMNS_PER_PAGE]
         all_keys = [r.pk for r in rooms]
         # Appointments in the shown rooms, and any in a room no longer in use (they still happen).
-        appointments = _at(
-            location, day_qs.filter(Q(room_id__in=[r.pk for r in shown]) | ~Q(room_id__in=all_keys))
-        )
+        appointments = _at(location, day_qs.filter(Q(room_id__in=[r.pk for r in shown]) | ~Q(room_id__in=all_keys)))
         columns = [Column(r.pk, r.name, room_order(r)) for r in shown]
         total = len(rooms)
     else:
+        # Rows, not model instances: a large location has dozens of people working a day,
+        # and the grid reads only their names and hours.
         schedules = list(
             StaffSchedule.objects.filter(location=location, weekday=day.weekday())
-            .select_related("staff")
             .order_by("staff__last_name", "staff__first_name", "staff_id", "start_time")
+            .values_list(
+                "staff_id",
+                "start_time",
+                "end_time",
+                "staff__first_name",
+                "staff__last_name",
+                "staff__username",
+                named=True,
+            )
         )
-        people: dict[int, User] = {}
+        people: dict[int, tuple[str, tuple[str, str, int]]] = {}
         for schedule in schedules:
-            people.setdefault(schedule.staff_id, schedule.staff)
-        people = dict(sorted(people.items(), key=lambda item: person_order(item[1])))
+            if schedule.staff_id not in people:
+                first, last = schedule.staff__first_name, schedule.staff__last_name
+                # As User.display_name and person_order.
+                name = f"{first} {last}".strip() or schedule.staff__username
+                people[schedule.staff_id] = (name, (last.lower(), first.lower(), schedule.staff_id))
+        people = dict(sorted(people.items(), key=lambda item: item[1][1]))
         pages = max(1, math.ceil(len(people) / COLUMNS_PER_PAGE))
         page = min(max(page, 1), pages)
         shown_ids = list(people)[(page - 1) * COLUMNS_PER_PAGE : page * COLUMNS_PER_PAGE]
@@ -202,7 +216,7 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
         appointments = _at(
             location, day_qs.filter(Q(practitioner_id__in=shown_ids) | ~Q(practitioner_id__in=list(people)))
         )
-        columns = [Column(pk, people[pk].display_name, person_order(people[pk])) for pk in shown_ids]
+        columns = [Column(pk, *people[pk]) for pk in shown_ids]
         schedules = [s for s in schedules if s.staff_id in set(shown_ids)]
         total = len(people)
     holding = [a for a in appointments if a.status not in RELEASED_STATUSES]
