@@ -98,9 +98,10 @@ def patients_listed_access(
     return len(unique)
 
 
-_event = AccessEvent._meta
+# AccessEvent's table (clinic_accessevent); tests/clinic/test_access_audit.py reads the rows back.
 _LISTED_INSERT = (
-    f"INSERT INTO {_event.db_table} (user_id, page, path, at, listed, view_id, ip, session_hash, user_agent, patient_id)"
+    "INSERT INTO clinic_accessevent"
+    " (user_id, page, path, at, listed, view_id, ip, session_hash, user_agent, patient_id)"
     " SELECT %s, %s, %s, %s, true, %s, %s::inet, %s, %s, listed.patient_id"
     " FROM unnest(%s::bigint[]) AS listed(patient_id)"
 )

@@ -498,16 +498,9 @@ def render_cards(
     ]
 
 
-def status_counts(appointments: list[Appointment]) -> list[tuple[str, str, int]]:
-    """The counters above the grid: (status, label, how many), in the statuses' order."""
-    counts = dict.fromkeys(AppointmentStatus, 0)
-    for appointment in appointments:
-        counts[AppointmentStatus(appointment.status)] += 1
-    return [(status.value, str(status.label), n) for status, n in counts.items() if n]
-
-
 def day_status_counts(location: Location, day: date) -> list[tuple[str, str, int]]:
-    """The same counters for the whole day at ``location``, in one small query (after an htmx action)."""
+    """The counters above the grid: (status, label, how many) for the whole day at ``location``,
+    in the statuses' order, in one small query (the page, and again after an htmx action)."""
     found = dict(
         Appointment.objects.on_local_day(location, day).values_list("status").annotate(n=Count("id")).order_by()
     )

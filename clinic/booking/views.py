@@ -28,7 +28,6 @@ from clinic.booking.day_grid import (
     day_status_counts,
     render_cards,
     render_grid_body,
-    status_counts,
     week_appointments,
     week_days,
 )
@@ -106,8 +105,9 @@ def _grid_context(
         "by": by,
         "location": location,
         "can_act": can_act,
-        # One page of columns holds every appointment of the day; else the day's are counted.
-        "status_counts": status_counts(grid.appointments) if grid.pages == 1 else day_status_counts(location, day),
+        # The whole day's, in one small query: counted from the grid's appointments only when
+        # one page of columns held them all, the page would need a query more at a large location.
+        "status_counts": day_status_counts(location, day),
     }
 
 
