@@ -226,8 +226,11 @@ def _build(
     attachment_ics: str = "",
     subject: str | None = None,
     lead: str = "",
+    wire_bytes: bool = True,
 ) -> Message:
-    """``subject`` replaces the template's; ``lead`` is a paragraph put before its text."""
+    """``subject`` replaces the template's; ``lead`` is a paragraph put before its text.
+    ``wire_bytes=False`` leaves the MIME bytes to the dispatcher, which builds and stores them
+    on the first send (dispatcher._ensure_bytes)."""
     token = uuid.uuid4()
     content = rendering.sequence_content(
         kind=MessageKind(template.kind),
@@ -255,7 +258,7 @@ def _build(
         idempotency_key=key,
     )
     # The bytes that go on the wire, built once here rather than on every send.
-    return outgoing.stamp(message)
+    return outgoing.stamp(message) if wire_bytes else message
 
 
 def aftercare_sequence_start(
@@ -738,6 +741,8 @@ def booking_messages_schedule(*, appointment: Appointment, new: bool = False) ->
             "service": service,
         }
         details = _booking_details(service=service, when=_when(location, appointment.start), location=location)
+        # The MIME bytes (most of the messages' cost) are left to the dispatcher's first send:
+        # the booking POST, the front desk's busiest request, waits on everything built here.
         build: list[Message] = []
         confirmation = templates.get(MessageKind.BOOKING_CONFIRMATION)
         if confirmation is not None and confirmation.is_active:
@@ -769,6 +774,7 @@ def booking_messages_schedule(*, appointment: Appointment, new: bool = False) ->
                     advice=details,
                     subject=subject,
                     lead=lead,
+                    wire_bytes=False,
                 )
             )
         # An extraction session gets the session reminder instead of the generic one (exactly
@@ -792,6 +798,7 @@ def booking_messages_schedule(*, appointment: Appointment, new: bool = False) ->
                         key=f"reminder@{when}",
                         values=values,
                         advice=details,
+                        wire_bytes=False,
                     )
                 )
         Message.objects.bulk_create(build, ignore_conflicts=True)

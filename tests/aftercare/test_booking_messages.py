@@ -93,6 +93,21 @@ def test_the_confirmation_goes_out_with_its_calendar_file(booked: Appointment, s
     assert parts["text/calendar"].get_filename() == "appointment.ics"
 
 
+def test_a_bookings_messages_are_stored_without_wire_bytes_and_the_first_send_builds_them(
+    booked: Appointment, smtp: Sink
+) -> None:
+    # The booking POST leaves the MIME bytes to the dispatcher (the front desk waits on the POST).
+    found = messages(booked)
+    assert [bytes(m.raw) for m in found.values()] == [b"", b""]
+    with time_machine.travel(NOW, tick=False):
+        assert dispatch_due().sent == 1
+    confirmation = Message.objects.get(pk=found[MessageKind.BOOKING_CONFIRMATION].pk)
+    assert confirmation.envelope_to == booked.patient.email
+    assert b"Message-ID: " + confirmation.message_id.encode() in bytes(confirmation.raw)
+    [received] = smtp.received
+    assert received["Message-ID"] == confirmation.message_id
+
+
 def test_moving_the_appointment_replaces_its_pending_messages(
     booked: Appointment, django_capture_on_commit_callbacks: Any
 ) -> None:
