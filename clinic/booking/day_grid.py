@@ -121,7 +121,7 @@ def card_queryset(appointments: AppointmentQuerySet) -> AppointmentQuerySet:
     )
 
 
-def _at(location: Location, appointments: AppointmentQuerySet) -> list[Appointment]:
+def _fetched_at(location: Location, appointments: AppointmentQuerySet) -> list[Appointment]:
     """The appointments, each holding the page's ``location`` (its predicates read the time zone)
     rather than a copy of it per row."""
     found = list(appointments)
@@ -144,8 +144,8 @@ class CardNames:
 
     @classmethod
     def of(cls, appointment: Appointment) -> CardNames:
-        row = appointment.__dict__
-        if "card_room" not in row:
+        room = getattr(appointment, "card_room", None)
+        if room is None:
             practitioner = appointment.practitioner
             return cls(
                 appointment.patient.full_name,
@@ -154,14 +154,15 @@ class CardNames:
                 appointment.room.name,
                 appointment.appointment_type.name,
             )
-        first, last = row["card_practitioner_first"], row["card_practitioner_last"]
+        row: Any = appointment  # the names are annotations (CARD_NAMES)
+        first, last = row.card_practitioner_first, row.card_practitioner_last
         return cls(
-            f"{row['card_patient_first']} {row['card_patient_last']}",
+            f"{row.card_patient_first} {row.card_patient_last}",
             # As User.display_name: the full name, or else the username.
-            f"{first} {last}".strip() or row["card_practitioner_username"],
+            f"{first} {last}".strip() or row.card_practitioner_username,
             (last.lower(), first.lower(), appointment.practitioner_id),
-            row["card_room"],
-            row["card_type"],
+            room,
+            row.card_type,
         )
 
 
@@ -182,7 +183,9 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
         shown = rooms[(page - 1) * COLUMNS_PER_PAGE : page * COLUMNS_PER_PAGE]
         all_keys = [r.pk for r in rooms]
         # Appointments in the shown rooms, and any in a room no longer in use (they still happen).
-        appointments = _at(location, day_qs.filter(Q(room_id__in=[r.pk for r in shown]) | ~Q(room_id__in=all_keys)))
+        appointments = _fetched_at(
+            location, day_qs.filter(Q(room_id__in=[r.pk for r in shown]) | ~Q(room_id__in=all_keys))
+        )
         columns = [Column(r.pk, r.name, room_order(r)) for r in shown]
         total = len(rooms)
     else:
@@ -213,7 +216,7 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
         page = min(max(page, 1), pages)
         shown_ids = list(people)[(page - 1) * COLUMNS_PER_PAGE : page * COLUMNS_PER_PAGE]
         # The shown practitioners' appointments, and any of someone not working here that day.
-        appointments = _at(
+        appointments = _fetched_at(
             location, day_qs.filter(Q(practitioner_id__in=shown_ids) | ~Q(practitioner_id__in=list(people)))
         )
         columns = [Column(pk, *people[pk]) for pk in shown_ids]
@@ -460,7 +463,7 @@ def render_grid_body(grid: DayGrid, *, zone: ZoneInfo, csrf: str, here: str, can
     """The rows. A free slot carries only its column's key (``data-col``) and its row the time
     (``data-time``): clicking or dropping on it (static/js/schedule.js) reads the rest from the
     table, so the hundreds of empty cells add a few bytes each, no URL."""
-    text, paths = CardText.now(), CardPaths.now()
+    text, paths, now = CardText.now(), CardPaths.now(), timezone.now()
     keys = [str(column.key) for column in grid.columns]
     free = (
         '<td class="schedule-slot schedule-free" data-col="{}"></td>' if can_act else '<td class="schedule-slot"></td>'
@@ -478,7 +481,7 @@ def render_grid_body(grid: DayGrid, *, zone: ZoneInfo, csrf: str, here: str, can
                 continue
             if cell.appointment is not None:
                 card = render_card(
-                    cell.appointment, zone=zone, csrf=csrf, here=here, text=text, paths=paths, can_act=can_act
+                    cell.appointment, zone=zone, csrf=csrf, here=here, text=text, paths=paths, can_act=can_act, now=now
                 )
                 out.append(f'<td rowspan="{cell.rowspan}" class="schedule-slot schedule-busy">{card}</td>')
             elif cell.working:
@@ -492,9 +495,10 @@ def render_grid_body(grid: DayGrid, *, zone: ZoneInfo, csrf: str, here: str, can
 def render_cards(
     appointments: list[Appointment], *, zone: ZoneInfo, csrf: str, here: str, can_act: bool = True
 ) -> list[SafeString]:
-    text, paths = CardText.now(), CardPaths.now()
+    text, paths, now = CardText.now(), CardPaths.now(), timezone.now()
     return [
-        render_card(a, zone=zone, csrf=csrf, here=here, text=text, paths=paths, can_act=can_act) for a in appointments
+        render_card(a, zone=zone, csrf=csrf, here=here, text=text, paths=paths, can_act=can_act, now=now)
+        for a in appointments
     ]
 
 
