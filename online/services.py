@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
@@ -27,7 +28,7 @@ from aftercare import ics
 from aftercare.services import booking_messages_schedule
 from clinic import hooks
 from clinic.audit import acting_as
-from clinic.booking.availability import Slot, free_slots
+from clinic.booking.availability import Slot, free_slots, free_slots_by_day
 from clinic.booking.services import BookingRefused, appointment_book, appointment_cancel, appointment_reschedule
 from clinic.models import (
     RELEASED_STATUSES,
@@ -110,10 +111,35 @@ def distinct_starts(slots: list[Slot]) -> list[Slot]:
     return chosen
 
 
-def public_days(*, location: Location, appointment_type: AppointmentType, days: int) -> list[tuple[date, list[Slot]]]:
+@dataclass(frozen=True)
+class FreeTime:
+    """A free time as the public page links it, formatted once (and cached with the list)
+    rather than by template filters at each render: the page lists a couple of hundred."""
+
+    start: datetime
+    practitioner_id: int
+    iso: str  # the start with its UTC offset, as the pick form reads it back
+    label: str  # the local time, "09:45"
+    query: str  # the pick link's query string
+
+    @classmethod
+    def of(cls, slot: Slot, location: Location) -> FreeTime:
+        iso = slot.start.isoformat()
+        return cls(
+            start=slot.start,
+            practitioner_id=slot.practitioner.pk,
+            iso=iso,
+            label=location.local(slot.start).strftime("%H:%M"),
+            query=f"start={quote(iso)}&practitioner={slot.practitioner.pk}",
+        )
+
+
+def public_days(
+    *, location: Location, appointment_type: AppointmentType, days: int
+) -> list[tuple[date, list[FreeTime]]]:
     """Free times for the coming ``days`` days, from the front desk's availability engine.
 
-    A fixed number of queries per day, whatever the number of appointments. Kept for
+    A fixed number of queries, whatever the number of days or appointments. Kept for
     ``ONLINE_AVAILABILITY_CACHE_SECONDS`` per process: the public page is read far more often
     than it is booked, and a hold checks the time again (a stale time gets "just taken").
     """
@@ -130,15 +156,16 @@ def public_days(*, location: Location, appointment_type: AppointmentType, days: 
 
 def compute_public_days(
     *, location: Location, appointment_type: AppointmentType, days: int
-) -> list[tuple[date, list[Slot]]]:
-    first = location.today()
-    found = []
-    for offset in range(days):
-        day = first + timedelta(days=offset)
-        slots = distinct_starts(free_slots(appointment_type=appointment_type, location=location, day=day))
-        if slots:
-            found.append((day, slots))
-    return found
+) -> list[tuple[date, list[FreeTime]]]:
+    """``public_days`` without the cache: the days that have a free time, one per start."""
+    by_day = free_slots_by_day(
+        appointment_type=appointment_type, location=location, first_day=location.today(), days=days
+    )
+    return [
+        (day, [FreeTime.of(slot, location) for slot in distinct])
+        for day, slots in by_day.items()
+        if (distinct := distinct_starts(slots))
+    ]
 
 
 def _slot_at(
@@ -474,17 +501,16 @@ def self_service_days(appointment: Appointment, *, days: int) -> list[tuple[date
     """Free times the patient may move to: past the cut-off, and within the plan's intervals."""
     location = appointment.location
     earliest = timezone.now() + timedelta(hours=settings.ONLINE_CUTOFF_HOURS)
-    first = location.local(earliest).date()
+    by_day = free_slots_by_day(
+        appointment_type=appointment.appointment_type,
+        location=location,
+        first_day=location.local(earliest).date(),
+        days=days,
+        exclude_appointment_id=appointment.pk,
+        not_before=earliest,
+    )
     found = []
-    for offset in range(days):
-        day = first + timedelta(days=offset)
-        slots = free_slots(
-            appointment_type=appointment.appointment_type,
-            location=location,
-            day=day,
-            exclude_appointment_id=appointment.pk,
-            not_before=earliest,
-        )
+    for day, slots in by_day.items():
         if appointment.appointment_type.kind == AppointmentKind.EXTRACTION and not keeps_plan_interval(
             appointment, datetime.combine(day, time(12), tzinfo=location.zone)
         ):
