@@ -114,7 +114,7 @@ def build_day_grid(location: Location, day: date, by: str = "practitioner", page
         .only(*CARD_FIELDS)
         # The patient's latest answer to the reminder (confirm / reschedule), in the same
         # query; aftercare provides it (clinic.hooks).
-        .annotate(patient_reply=hooks.appointment_reply())
+        .annotate(patient_reply=hooks.appointment_reply(), booked_online=hooks.booked_online())
     )
     schedules: list[StaffSchedule] = []
     if by == "room":
@@ -246,6 +246,7 @@ class CardText:
     cancel_question: str
     cancel_reason: str
     replies: dict[str, str]
+    booked_online: str
 
     @classmethod
     def now(cls) -> CardText:
@@ -259,6 +260,7 @@ class CardText:
             cancel_question=gettext("Cancel this appointment? The time becomes free for others."),
             cancel_reason=gettext("Reason for cancelling"),
             replies={"confirm": gettext("Patient confirmed"), "reschedule": gettext("Asks to reschedule")},
+            booked_online=gettext("Booked online"),
         )
 
 
@@ -302,6 +304,18 @@ class CardPaths:
         )
 
 
+def _booked_online(appointment: Appointment) -> bool:
+    found = getattr(appointment, "booked_online", None)
+    if found is None:  # a card rendered on its own (after an action): one query
+        found = (
+            Appointment.objects.filter(pk=appointment.pk)
+            .annotate(online=hooks.booked_online())
+            .values_list("online", flat=True)
+            .first()
+        )
+    return bool(found)
+
+
 def render_card(
     appointment: Appointment,
     *,
@@ -324,12 +338,19 @@ def render_card(
     end = appointment.end.astimezone(zone).strftime("%H:%M")
     movable = can_act and appointment.is_open
     drag = f' draggable="true" data-pk="{pk}"' if movable else ""
+    # Words, not a colour: read aloud and printed as they are.
+    online = (
+        f'<div><span class="badge text-bg-light border booked-online">{escape(text.booked_online)}</span></div>'
+        if _booked_online(appointment)
+        else ""
+    )
     parts = [
         f'<div class="appointment-card appointment-{status}" id="appointment-{pk}"{drag}>'
         '<div class="d-flex justify-content-between align-items-start gap-2">'
         f'<a class="appointment-patient" href="{paths.detail(pk)}">{patient}</a>'
         f'<span class="badge status-badge status-{status}">{escape(text.statuses[status])}</span></div>'
         f'<div class="appointment-meta">{start}–{end} · {escape(appointment.appointment_type.name)}</div>'
+        f"{online}"
         f'<div class="appointment-meta">{escape(appointment.practitioner.display_name)}'
         f" · {escape(appointment.room.name)}</div>"
     ]

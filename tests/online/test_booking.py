@@ -18,7 +18,7 @@ from clinic.models import Appointment, AppointmentStatus, Patient
 from online import services
 from online.models import DuplicateCandidate, HoldState, OnlineHold
 from tests.aftercare.smtp_sink import Sink
-from tests.factories import PatientFactory
+from tests.factories import AppointmentFactory, PatientFactory
 from tests.online.conftest import booking_post, link_in, local_at, sent_emails
 
 pytestmark = pytest.mark.django_db
@@ -364,3 +364,26 @@ def test_the_front_desk_sees_the_booking_marked_booked_online(
     page = desk.get(f"/appointments/{appointment.pk}/").content.decode()
     assert "Booked online" in page
     assert "Patient (online)" in page
+
+
+def test_the_day_grid_card_says_booked_online_in_words(
+    client: Client, clinic_open: dict[str, Any], front_desk: Any
+) -> None:
+    location = clinic_open["location"]
+    online_start = local_at(location, 2, 10)
+    client.post("/book/central/time/", booking_post(online_start, clinic_open["specialist"]))
+    by_desk = AppointmentFactory(
+        practitioner=clinic_open["specialist"], room=clinic_open["room"], start=local_at(location, 2, 14)
+    )
+    online = Appointment.objects.get(start=online_start)
+    desk = Client()
+    desk.force_login(front_desk)
+    page = desk.get("/front-desk/", {"date": online_start.astimezone(location.zone).date().isoformat()})
+    body = page.content.decode()
+
+    def card(pk: int) -> str:
+        opened = body.index(f'id="appointment-{pk}"')
+        return body[opened : body.index('<div class="appointment-meta">', body.index("appointment-meta", opened) + 1)]
+
+    assert ">Booked online</span>" in card(online.pk)
+    assert "Booked online" not in card(by_desk.pk)
