@@ -870,7 +870,13 @@ def waitlist_offer_accept(*, offer_id: int) -> WaitlistOffer | None:
     "gone" and its entry keeps its place. An extraction slot the patient may no longer have
     (clearance, plan, interval) is "refused" and offered to the next patients."""
     acting = online_user()
+    key = WaitlistOffer.objects.filter(pk=offer_id).values_list("slot_key", flat=True).first()
+    if key is None:
+        return None
     with transaction.atomic(), acting_as(acting):
+        # The slot's lock first, then the offer's row, in the order the sweeper takes them:
+        # a refusal can then offer the slot on in this same transaction, without a deadlock.
+        _lock_slot(key)
         offer = (
             WaitlistOffer.objects.select_for_update(of=("self",))
             .select_related("entry__patient", "appointment_type", "practitioner", "room__location")
@@ -900,10 +906,8 @@ def waitlist_offer_accept(*, offer_id: int) -> WaitlistOffer | None:
             offer.status = OfferStatus.REFUSED
             offer.appointment = None
             offer.save(update_fields=["status", "answered_at", "appointment"])
-            key = offer.slot_key
-            transaction.on_commit(lambda: _reoffer_locked(key), robust=True)
+            _reoffer(key)
             return offer
-        key = offer.slot_key
         # The others learn it has gone when they open their link; marked after this commit so
         # no lock is taken on their rows while they may be accepting.
         transaction.on_commit(
@@ -913,12 +917,6 @@ def waitlist_offer_accept(*, offer_id: int) -> WaitlistOffer | None:
             robust=True,
         )
     return offer
-
-
-def _reoffer_locked(key: str) -> list[WaitlistOffer]:
-    with transaction.atomic(), acting_as(online_user()):
-        _lock_slot(key)
-        return _reoffer(key)
 
 
 def waitlist_offers_expire(*, now: datetime | None = None) -> int:

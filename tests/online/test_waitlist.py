@@ -11,8 +11,11 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
+from aftercare import timeline
 from aftercare.models import Message, MessageKind
 from clinic.booking.services import appointment_cancel
+from clinic.field_groups import FieldGroup
+from clinic.hooks import TimelineKind
 from clinic.models import Appointment, AppointmentType, Location, Patient
 from clinic.roles import Role
 from consultations.models import PlanSession
@@ -321,7 +324,7 @@ def test_an_accepted_extraction_offer_books_the_plans_next_session(
 
 
 def test_an_extraction_offer_accepted_after_the_plan_was_put_on_hold_is_refused_and_offered_on(
-    client: Client, extraction_slot: dict[str, Any], location: Location, django_capture_on_commit_callbacks: Any
+    client: Client, extraction_slot: dict[str, Any], location: Location
 ) -> None:
     offer, plan = extraction_slot["offer"], extraction_slot["plan"]
     # Another cleared patient waits behind (joined after the first round went out).
@@ -329,8 +332,7 @@ def test_an_extraction_offer_accepted_after_the_plan_was_put_on_hold_is_refused_
     _wait(other.patient, extraction_slot["type"], location)
     plan.held_at, plan.held_reason = timezone.now(), "Day-of stop"
     plan.save(update_fields=["held_at", "held_reason"])
-    with django_capture_on_commit_callbacks(execute=True):
-        page = client.post(links.offer_path(offer.pk)).content.decode()
+    page = client.post(links.offer_path(offer.pk)).content.decode()
     assert "cannot book this session online" in page
     offer.refresh_from_db()
     assert offer.status == OfferStatus.REFUSED
@@ -358,3 +360,19 @@ def test_an_extraction_offer_accepted_too_close_to_a_session_booked_meanwhile_is
     offer.refresh_from_db()
     assert offer.status == OfferStatus.REFUSED
     assert not Appointment.objects.holding_time().filter(start=offer.start).exists()
+
+
+def test_an_offer_email_is_on_the_patients_timeline_with_its_text(
+    freed: Appointment, clinic_open: dict[str, Any]
+) -> None:
+    entry = _wait(PatientFactory(), clinic_open["type"], clinic_open["location"])
+    services.waitlist_offer_slot(appointment_id=freed.pk, start=freed.start)
+    sent_emails()
+    [shown] = timeline.entries(
+        patient=entry.patient,
+        kinds=frozenset({TimelineKind.MESSAGE}),
+        groups=frozenset({FieldGroup.MESSAGE_CONTENTS}),
+    )
+    assert shown.title == "Waiting list: a time has come free"
+    assert shown.detail.startswith("Sent ")
+    assert "/o/offer/" in shown.content
