@@ -52,6 +52,7 @@ from aftercare.models import (
     REMINDER_KINDS,
     REMINDER_NEEDLESS_STATUSES,
     REMINDER_WITHDRAWN,
+    REQUESTED_KINDS,
     MailServerState,
     Message,
     MessageStatus,
@@ -77,8 +78,10 @@ DB_TRIES, MARK_TRIES = 3, 6
 # reminder it also reads the appointment's status: a patient already checked in, seen or
 # marked a no-show gets no reminder, whatever path changed the status.
 _REMINDER_KINDS_SQL = ", ".join(f"'{kind}'" for kind in REMINDER_KINDS)
+_REQUESTED_KINDS_SQL = ", ".join(f"'{kind}'" for kind in REQUESTED_KINDS)
 CONFIRM_SQL = f"""
-SELECT m.id, p.email_consent, p.email, (SELECT u.email FROM {User._meta.db_table} AS u WHERE u.id = m.to_user_id),
+SELECT m.id, (p.email_consent OR m.kind IN ({_REQUESTED_KINDS_SQL})), p.email,
+    (SELECT u.email FROM {User._meta.db_table} AS u WHERE u.id = m.to_user_id),
     CASE WHEN m.kind IN ({_REMINDER_KINDS_SQL}) AND m.source ~ '^appointment:[0-9]+$' THEN
         (SELECT a.status FROM {Appointment._meta.db_table} AS a WHERE a.id = split_part(m.source, ':', 2)::bigint)
     END

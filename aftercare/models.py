@@ -38,12 +38,19 @@ class MessageKind(models.TextChoices):
     BOOKING_REMINDER = "booking_reminder", _("Appointment reminder")
     DEFERRAL_ADVICE = "deferral_advice", _("Advice while extraction is deferred")
     QUESTIONNAIRE_LINK = "questionnaire_link", _("Pre-visit questionnaire link")
+    # Online booking (the online app writes these through ``services.patient_email_send``).
+    ONLINE_HOLD_LINK = "online_hold_link", _("Online booking: the link to confirm it")
+    WAITLIST_OFFER = "waitlist_offer", _("Waiting list: a time has come free")
 
 
 # Check-ins: the patient answers them with one click.
 CHECKIN_KINDS = (MessageKind.CHECKIN_DAY1, MessageKind.CHECKIN_DAY3)
 # Reminders with "Yes, I will be there" / "I need another time" links, written per appointment.
 REMINDER_KINDS = (MessageKind.BOOKING_REMINDER, MessageKind.SESSION_REMINDER)
+# Sent whatever the stored consent says: the person asked for it a moment ago, on the public
+# booking page, by typing this address and ticking consent (the patient matched by email and
+# date of birth may be one who never gave consent at the desk). Without it they cannot book.
+REQUESTED_KINDS = (MessageKind.ONLINE_HOLD_LINK,)
 # An appointment in one of these needs no reminder: the patient came (or did not), so a
 # "see you tomorrow" would be wrong. The outbox drops such a reminder, also at send time.
 REMINDER_NEEDLESS_STATUSES = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -119,8 +120,9 @@ def sequence_content(
     token: uuid.UUID,
     advice: list[str],
     contact: list[str] | None = None,
+    extra_actions: Sequence[Action] = (),
 ) -> Content:
-    actions = []
+    actions: list[Action] = []
     if kind in CHECKIN_KINDS:
         actions = checkin_actions(token)
     elif kind in REMINDER_KINDS:
@@ -128,7 +130,7 @@ def sequence_content(
     return Content(
         subject=fill(subject, values),
         paragraphs=paragraphs(fill(body_text, values)),
-        actions=actions,
+        actions=[*actions, *extra_actions],
         advice=advice,
         unsubscribe_url=absolute(links.unsubscribe_path(token)),
         contact=contact or [],

@@ -227,10 +227,12 @@ def _build(
     subject: str | None = None,
     lead: str = "",
     wire_bytes: bool = True,
+    actions: Sequence[rendering.Action] = (),
 ) -> Message:
-    """``subject`` replaces the template's; ``lead`` is a paragraph put before its text.
-    ``wire_bytes=False`` leaves the MIME bytes to the dispatcher, which builds and stores them
-    on the first send (dispatcher._ensure_bytes)."""
+    """``subject`` replaces the template's; ``lead`` is a paragraph put before its text;
+    ``actions`` are links added after the template's own. ``wire_bytes=False`` leaves the
+    MIME bytes to the dispatcher, which builds and stores them on the first send
+    (dispatcher._ensure_bytes)."""
     token = uuid.uuid4()
     content = rendering.sequence_content(
         kind=MessageKind(template.kind),
@@ -240,6 +242,7 @@ def _build(
         token=token,
         advice=advice or [],
         contact=contact_lines(location),
+        extra_actions=actions,
     )
     rendered = rendering.render(content)
     message = Message(
@@ -705,8 +708,13 @@ def _appointment_source(appointment: Appointment) -> str:
     return f"appointment:{appointment.pk}"
 
 
-def booking_messages_schedule(*, appointment: Appointment, new: bool = False) -> list[Message]:
+def booking_messages_schedule(
+    *, appointment: Appointment, new: bool = False, confirmation_actions: Sequence[rendering.Action] = ()
+) -> list[Message]:
     """Confirmation (with an .ics) now and a reminder before the appointment, for its current time.
+
+    ``confirmation_actions``: links the confirmation carries besides the template's (an online
+    booking's pre-visit questionnaire and the page where the patient moves or cancels it).
 
     Called when an appointment is booked or moved: pending messages for an earlier time are
     cancelled. A second call for the same time creates nothing. ``new``: the appointment
@@ -775,6 +783,7 @@ def booking_messages_schedule(*, appointment: Appointment, new: bool = False) ->
                     subject=subject,
                     lead=lead,
                     wire_bytes=False,
+                    actions=confirmation_actions,
                 )
             )
         # An extraction session gets the session reminder instead of the generic one (exactly
@@ -1104,3 +1113,53 @@ def deferral_advice_send(
     created = Message.objects.bulk_create([message], ignore_conflicts=True)
     kick_dispatcher()
     return created[0] if created else None
+
+
+def patient_email_send(
+    *,
+    patient: Patient,
+    location: Location,
+    kind: MessageKind,
+    subject: str,
+    paragraphs: Sequence[str],
+    actions: Sequence[rendering.Action],
+    source: str,
+) -> bool:
+    """Email a patient one message another app wrote (online booking: the link to confirm a
+    hold, a waiting-list offer), through the outbox: the dispatcher's retries and consent
+    check, the patient's timeline, the clinic's email layout and contact lines.
+
+    Once per ``source``: a second call writes nothing and returns False. Call inside the
+    caller's transaction, so the message commits with what it is about, or not at all.
+    """
+    now = timezone.now()
+    token = uuid.uuid4()
+    rendered = rendering.render(
+        rendering.Content(
+            subject=subject,
+            paragraphs=[_("Hello %(name)s,") % {"name": patient.first_name}, *paragraphs],
+            actions=list(actions),
+            unsubscribe_url=rendering.absolute(links.unsubscribe_path(token)),
+            contact=contact_lines(location),
+        )
+    )
+    message = Message(
+        patient=patient,
+        location=location,
+        kind=kind,
+        due_at=now,
+        next_attempt_at=now,
+        attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
+        subject=rendered.subject,
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
+        token=token,
+        source=source,
+        idempotency_key=source,
+    )
+    if Message.objects.filter(patient=patient, kind=kind, idempotency_key=source).exists():
+        return False
+    # ON CONFLICT as well: two callers racing past the check above write one row.
+    Message.objects.bulk_create([outgoing.stamp(message)], ignore_conflicts=True)
+    kick_dispatcher()
+    return True

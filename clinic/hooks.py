@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from django.db.models import CharField, Value
+from django.db.models import BooleanField, CharField, Value
 from django.db.models.expressions import BaseExpression
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -158,6 +158,25 @@ def provide_self_service_path(provider: Callable[[Appointment], str]) -> None:
 def self_service_path(appointment: Appointment) -> str:
     """The patient's signed page for this appointment ("" without the online app)."""
     return _self_service_path(appointment)
+
+
+def _never_online() -> BaseExpression:
+    return Value(False, output_field=BooleanField())
+
+
+_booked_online: Callable[[], BaseExpression] = _never_online
+
+
+def provide_booked_online(provider: Callable[[], BaseExpression]) -> None:
+    """Set the expression (over an appointment) telling whether the patient booked it
+    themselves, online (online: made by the "Patient (online)" account)."""
+    global _booked_online
+    _booked_online = provider
+
+
+def booked_online() -> BaseExpression:
+    """The day grid annotates each appointment with this, in the grid's one query."""
+    return _booked_online()
 
 
 def _no_reply() -> BaseExpression:

@@ -12,4 +12,5 @@ class OnlineConfig(AppConfig):
         clinic_hooks.booking.register(rescheduled=hooks.appointment_moved, cancelled=hooks.appointment_cancelled)
         clinic_hooks.provide_awaiting_confirmation(hooks.awaiting_confirmation)
         clinic_hooks.provide_self_service_path(hooks.self_service_path)
+        clinic_hooks.provide_booked_online(hooks.booked_online)
         clinic_hooks.register_demo_seed(demo.seed)

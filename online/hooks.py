@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
+from django.db.models.expressions import BaseExpression
 
-from clinic.models import Appointment, AppointmentStatusChange
+from clinic.models import Appointment, AppointmentStatusChange, User
 from online import tasks
 from online.models import HoldState, OnlineHold
-from online.services import BOOKED_ONLINE, self_service_path
+from online.services import BOOKED_ONLINE, ONLINE_USERNAME, self_service_path
+
+
+def booked_online() -> BaseExpression:
+    """Whether the patient booked the appointment themselves: made by the online account
+    (holds, confirmed bookings, waitlist acceptances, plan sessions taken from an offer)."""
+    return Exists(User.objects.filter(pk=OuterRef("created_by_id"), username=ONLINE_USERNAME))
 
 
 def awaiting_confirmation(appointment: Appointment) -> bool:
@@ -35,4 +42,10 @@ def appointment_moved(*, appointment: Appointment) -> None:
         tasks.offer_freed_slot.delay_on_commit(appointment.pk, old_start.isoformat())
 
 
-__all__ = ["appointment_cancelled", "appointment_moved", "awaiting_confirmation", "self_service_path"]
+__all__ = [
+    "appointment_cancelled",
+    "appointment_moved",
+    "awaiting_confirmation",
+    "booked_online",
+    "self_service_path",
+]

@@ -32,6 +32,9 @@ class OnlineHold(models.Model):
     created_at = models.DateTimeField(_("held at"), default=timezone.now)
     expires_at = models.DateTimeField(_("held until"))
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    # The patient record was made for this hold (no patient matched the email and date of
+    # birth). Released unconfirmed, it is removed with the hold when nothing else refers to it.
+    new_patient = models.BooleanField(_("new patient record"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("online hold")
@@ -142,6 +145,9 @@ class OfferStatus(models.TextChoices):
     ACCEPTED = "accepted", _("Accepted")
     GONE = "gone", _("Taken by someone else")
     EXPIRED = "expired", _("Expired")
+    # Accepted, but the patient may not have this extraction slot now (clearance, plan,
+    # interval): the page sends them to the front desk, and the slot goes to the next patients.
+    REFUSED = "refused", _("Not possible online: sent to the front desk")
 
 
 class WaitlistOffer(models.Model):

@@ -16,16 +16,17 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, router, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from aftercare import ics
-from aftercare.services import booking_messages_schedule
+from aftercare import services as outbox
+from aftercare.models import Message, MessageKind
+from aftercare.rendering import Action
 from clinic import hooks
 from clinic.audit import acting_as
 from clinic.booking.availability import Slot, free_slots, free_slots_by_day
@@ -37,11 +38,13 @@ from clinic.models import (
     AppointmentType,
     Location,
     Patient,
+    Room,
     User,
 )
 from consultations.models import PlanSession, TreatmentPlan
 from consultations.questionnaire import questionnaire_url
-from consultations.selectors import plan_session_for
+from consultations.selectors import plan_next_session_number, plan_session_for
+from consultations.services import ConsultationRefused, plan_book_session
 from online import links
 from online.models import (
     DuplicateCandidate,
@@ -235,10 +238,15 @@ def patient_match_or_create(*, details: PatientDetails) -> Patient:
     Never a silent merge: a new record that shares the name and date of birth (or the email)
     of another goes to the front desk's duplicates list. Call inside a transaction.
     """
+    return _match_or_create(details)[0]
+
+
+def _match_or_create(details: PatientDetails) -> tuple[Patient, bool]:
+    """``patient_match_or_create``, and whether the record is new."""
     email = details.email.strip().lower()
     found = Patient.objects.filter(email__iexact=email, date_of_birth=details.date_of_birth).order_by("id").first()
     if found is not None:
-        return found
+        return found, False
     patient = Patient.objects.create(
         first_name=details.first_name.strip(),
         last_name=details.last_name.strip(),
@@ -266,17 +274,10 @@ def patient_match_or_create(*, details: PatientDetails) -> Patient:
             _("Same name and date of birth, different email") if same_name else _("Same email, different date of birth")
         )
         DuplicateCandidate.objects.get_or_create(patient=patient, similar_to=other, defaults={"reason": reason})
-    return patient
+    return patient, True
 
 
 # --- Holding a slot, confirming it, releasing it ---------------------------------------------
-
-
-def _send(*, to: str, subject: str, body: str, ics_text: str = "") -> None:
-    message = EmailMultiAlternatives(subject=subject, body=body, to=[to])
-    if ics_text:
-        message.attach("appointment.ics", ics_text, "text/calendar")
-    message.send()
 
 
 def _when(appointment_start: datetime, location: Location) -> str:
@@ -305,7 +306,7 @@ def online_hold_create(
         raise BookingRefused(_("This time has just been taken. Please pick another."), field="start")
     acting = online_user()
     with transaction.atomic(), acting_as(acting):
-        patient = patient_match_or_create(details=details)
+        patient, new_patient = _match_or_create(details)
         appointment = appointment_book(
             acting_user=acting,
             patient=patient,
@@ -320,20 +321,28 @@ def online_hold_create(
             email=details.email.strip().lower(),
             ip_address=ip_address,
             expires_at=timezone.now() + timedelta(minutes=settings.ONLINE_HOLD_MINUTES),
+            new_patient=new_patient,
         )
-        link = links.absolute(links.hold_path(hold.pk))
-        body = _(
-            "Please confirm your consultation at %(location)s on %(when)s by opening this link within "
-            "%(minutes)s minutes:\n\n%(link)s\n\nIf you did not ask for this, ignore this email: the time "
-            "will be released."
-        ) % {
-            "location": location.name,
-            "when": _when(slot.start, location),
-            "minutes": settings.ONLINE_HOLD_MINUTES,
-            "link": link,
-        }
-        to = hold.email
-        transaction.on_commit(lambda: _send(to=to, subject=_("Confirm your consultation"), body=body), robust=True)
+        outbox.patient_email_send(
+            patient=patient,
+            location=location,
+            kind=MessageKind.ONLINE_HOLD_LINK,
+            subject=_("Confirm your consultation"),
+            paragraphs=[
+                _(
+                    "Please confirm your consultation at %(location)s on %(when)s within %(minutes)s minutes, "
+                    "with the link below."
+                )
+                % {
+                    "location": location.name,
+                    "when": _when(slot.start, location),
+                    "minutes": settings.ONLINE_HOLD_MINUTES,
+                },
+                _("If you did not ask for this, ignore this email: the time will be released."),
+            ],
+            actions=[Action(_("Confirm my booking"), links.absolute(links.hold_path(hold.pk)))],
+            source=f"online_hold:{hold.pk}",
+        )
     return hold
 
 
@@ -366,39 +375,76 @@ def online_hold_confirm(*, hold_id: int) -> tuple[HoldOutcome, OnlineHold | None
         hold.state = HoldState.CONFIRMED
         hold.confirmed_at = timezone.now()
         hold.save(update_fields=["state", "confirmed_at"])
+        # The booking's one confirmation (with the .ics, the questionnaire and the page to move
+        # or cancel it) and its reminder: aftercare wrote none at the booking, while it was held.
+        # Written in this transaction, so a confirmed hold always has them.
         appointment = hold.appointment
-        transaction.on_commit(lambda: booking_messages_schedule(appointment=appointment, new=True), robust=True)
-        transaction.on_commit(lambda: _send_booked_email(appointment, to=hold.email), robust=True)
+        outbox.booking_messages_schedule(
+            appointment=appointment,
+            new=True,
+            confirmation_actions=[
+                Action(_("Fill in the questionnaire"), questionnaire_url(appointment_id=appointment.pk)),
+                Action(_("Move or cancel this appointment"), links.absolute(self_service_path(appointment))),
+            ],
+        )
     return HoldOutcome.CONFIRMED, hold
 
 
-def _send_booked_email(appointment: Appointment, *, to: str) -> None:
-    location = appointment.location
-    manage = links.absolute(links.manage_path(appointment_id=appointment.pk, patient_id=appointment.patient_id))
-    body = _(
-        "Your consultation at %(location)s is booked for %(when)s.\n\n"
-        "Before your visit, please fill in the short questionnaire:\n%(questionnaire)s\n\n"
-        "To move or cancel this appointment:\n%(manage)s\n\n"
-        "The attached calendar file adds it to your calendar."
-    ) % {
-        "location": location.name,
-        "when": _when(appointment.start, location),
-        "questionnaire": questionnaire_url(appointment_id=appointment.pk),
-        "manage": manage,
-    }
-    calendar = ics.appointment_event(
-        uid=f"appointment-{appointment.pk}",
-        start=appointment.start,
-        end=appointment.end,
-        summary=_("Appointment at %(clinic)s") % {"clinic": settings.CLINIC_NAME},
-        location=", ".join(part for part in (location.name, location.address.replace("\n", ", ")) if part),
-        sequence=0,
-    )
-    _send(to=to, subject=_("Your consultation is booked"), body=body, ics_text=calendar)
+class _StillReferred(Exception):
+    """Something besides the hold refers to the record: it stays."""
+
+
+def _delete_alone(model: type[Appointment] | type[Patient], pk: int) -> None:
+    """Delete the row if nothing refers to it; else raise ``_StillReferred`` (or Django's
+    ``ProtectedError``), deleting nothing. Never cascades to another row. (A fresh instance:
+    a delete clears the primary key of the one it is given, which the caller keeps using
+    when the transaction is rolled back.)"""
+    instance = model.objects.get(pk=pk)
+    collector = Collector(using=router.db_for_write(type(instance)), origin=instance)
+    collector.collect([instance])
+    collected = [obj for objs in collector.data.values() for obj in objs]
+    if collected != [instance] or any(qs.exists() for qs in collector.fast_deletes):
+        raise _StillReferred
+    collector.delete()
+
+
+def _forget_new_patient(hold: OnlineHold) -> bool:
+    """Remove an unconfirmed hold made for a new patient, with its appointment and the patient
+    record, when nothing else refers to the record (no other booking, waitlist place,
+    consultation, message, or a member of staff having opened it: the ``PROTECT`` references
+    and the audit of access). Returns False, changing nothing, when something does.
+
+    A record nobody confirmed is not a patient: kept, it would sit in the desk's search, lists
+    and reports under a name anyone could have typed. The audit's delete events keep what was
+    removed. Existing patients are never touched (``new_patient`` is set only when the hold
+    made the record). No status-change row is written: that table is append-only and would
+    keep the appointment (and so the record) for ever.
+    """
+    patient_id = hold.appointment.patient_id
+    try:
+        with transaction.atomic():
+            # Locked first: a booking that would refer to the record meanwhile waits for this
+            # transaction, and is then refused by the foreign key; one that committed before is
+            # seen by the checks below.
+            Patient.objects.select_for_update().filter(pk=patient_id).first()
+            Message.objects.filter(
+                patient_id=patient_id, kind=MessageKind.ONLINE_HOLD_LINK, source=f"online_hold:{hold.pk}"
+            ).delete()
+            DuplicateCandidate.objects.filter(
+                Q(patient_id=patient_id) | Q(similar_to_id=patient_id), resolved_at__isnull=True
+            ).delete()
+            OnlineHold.objects.filter(pk=hold.pk).delete()
+            _delete_alone(Appointment, hold.appointment_id)
+            _delete_alone(Patient, patient_id)
+    except (_StillReferred, ProtectedError, RestrictedError):
+        return False
+    return True
 
 
 def _release(hold: OnlineHold) -> None:
     if hold.state != HoldState.HELD:
+        return
+    if hold.new_patient and _forget_new_patient(hold):
         return
     appointment_cancel(
         acting_user=online_user(),
@@ -602,13 +648,20 @@ def slot_key(*, practitioner_id: int, start: datetime) -> str:
     return f"{practitioner_id}@{start.astimezone(UTC).isoformat()}"
 
 
+def extraction_plan(patient: Patient) -> TreatmentPlan | None:
+    """The plan an extraction slot would be booked under: the patient's active, consented
+    plan that is not on hold (the one consultations' clearance stands on)."""
+    return TreatmentPlan.objects.active().consented().not_held().filter(patient_id=patient.pk).order_by("-id").first()
+
+
 def extraction_offer_fits(patient: Patient, start: datetime, location: Location) -> bool:
     """An extraction slot goes only to a patient who is cleared (active, consented plan not on
-    hold: consultations' clearance) and past the plan's interval since their last session."""
+    hold: consultations' clearance), with a session of the plan left to book, and at least the
+    plan's interval from each of its booked sessions."""
     if not hooks.patient_cleared_for_extraction(patient):
         return False
-    plan = TreatmentPlan.objects.active().consented().not_held().filter(patient_id=patient.pk).order_by("-id").first()
-    if plan is None:
+    plan = extraction_plan(patient)
+    if plan is None or plan_next_session_number(plan) is None:
         return False
     booked = (
         PlanSession.objects.filter(plan=plan)
@@ -621,12 +674,20 @@ def extraction_offer_fits(patient: Patient, start: datetime, location: Location)
 
 
 def waitlist_matches(
-    *, appointment_type: AppointmentType, location: Location, start: datetime, end: datetime, limit: int
+    *,
+    appointment_type: AppointmentType,
+    location: Location,
+    start: datetime,
+    end: datetime,
+    limit: int,
+    not_offered: str | None = None,
 ) -> list[WaitlistEntry]:
     """The waiting entries this slot suits, longest waiting first, at most ``limit``.
 
     One indexed query (the partial index ``waitlist_matcher``) with a LIMIT, however long
     the list; extraction slots then check each candidate's clearance and interval.
+    ``not_offered``: a slot key; entries already offered that slot are left out (a re-offer
+    goes to the next ones).
     """
     local_start, local_end = location.local(start), location.local(end)
     day = local_start.date()
@@ -644,6 +705,10 @@ def waitlist_matches(
         .select_related("patient")
         .order_by("created_at", "id")
     )
+    if not_offered is not None:
+        candidates = candidates.exclude(
+            Exists(WaitlistOffer.objects.filter(entry_id=OuterRef("pk"), slot_key=not_offered))
+        )
     if appointment_type.kind != AppointmentKind.EXTRACTION:
         return list(candidates[:limit])
     chosen: list[WaitlistEntry] = []
@@ -655,39 +720,49 @@ def waitlist_matches(
     return chosen
 
 
-def waitlist_offer_slot(*, appointment_id: int, start: datetime) -> list[WaitlistOffer]:
-    """Offer the time ``appointment_id`` held at ``start`` (freed by a cancel or a move) to the
-    ``ONLINE_OFFER_FANOUT`` matching patients who have waited longest. Run twice, it offers
-    nothing new."""
-    appointment = (
-        Appointment.objects.select_related("appointment_type", "location", "practitioner", "room")
-        .filter(pk=appointment_id)
-        .first()
-    )
-    if appointment is None:
-        return []
-    end = start + appointment.appointment_type.duration
-    if start <= timezone.now():
+# An offer still in play for its slot: a round is under way, or the slot is taken.
+LIVE_OFFER = (OfferStatus.OFFERED, OfferStatus.ACCEPTED)
+
+
+def _lock_slot(key: str) -> None:
+    """Serialise the offer rounds of one slot (the job run twice at once, the sweeper's
+    re-offer, a refused acceptance) until the end of the transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"online.offer:{key}"])
+
+
+@dataclass(frozen=True)
+class FreedSlot:
+    key: str
+    appointment_type: AppointmentType
+    location: Location
+    practitioner: User
+    room: Room
+    start: datetime
+    end: datetime
+
+
+def _offer_round(slot: FreedSlot) -> list[WaitlistOffer]:
+    """Offer ``slot`` to the next ``ONLINE_OFFER_FANOUT`` matching patients who have not been
+    offered it yet, each offer and its email (an outbox row) written together. Call inside a
+    transaction holding ``_lock_slot(slot.key)``."""
+    if slot.start <= timezone.now():
         return []
     # Taken again already (the desk rebooked it): nothing to offer.
     if (
         Appointment.objects.holding_time()
-        .overlapping(start, end)
-        .filter(Q(practitioner_id=appointment.practitioner_id) | Q(room_id=appointment.room_id))
+        .overlapping(slot.start, slot.end)
+        .filter(Q(practitioner_id=slot.practitioner.pk) | Q(room_id=slot.room.pk))
         .exists()
     ):
         return []
-    key = slot_key(practitioner_id=appointment.practitioner_id, start=start)
-    # The slot's key is the job's idempotency key: offered once, never again by a rerun.
-    # Two runs at the same moment pick the same entries, and (entry, slot) is unique.
-    if WaitlistOffer.objects.filter(slot_key=key).exists():
-        return []
     entries = waitlist_matches(
-        appointment_type=appointment.appointment_type,
-        location=appointment.location,
-        start=start,
-        end=end,
+        appointment_type=slot.appointment_type,
+        location=slot.location,
+        start=slot.start,
+        end=slot.end,
         limit=settings.ONLINE_OFFER_FANOUT,
+        not_offered=slot.key,
     )
     offers: list[WaitlistOffer] = []
     expires = timezone.now() + timedelta(minutes=settings.ONLINE_OFFER_MINUTES)
@@ -696,44 +771,138 @@ def waitlist_offer_slot(*, appointment_id: int, start: datetime) -> list[Waitlis
             with transaction.atomic():
                 offer = WaitlistOffer.objects.create(
                     entry=entry,
-                    slot_key=key,
-                    appointment_type=appointment.appointment_type,
-                    practitioner=appointment.practitioner,
-                    room=appointment.room,
-                    start=start,
-                    end=end,
+                    slot_key=slot.key,
+                    appointment_type=slot.appointment_type,
+                    practitioner=slot.practitioner,
+                    room=slot.room,
+                    start=slot.start,
+                    end=slot.end,
                     expires_at=expires,
                 )
+                _send_offer_email(offer, entry.patient, slot.location)
         except IntegrityError:
-            continue  # a parallel run offered it first
+            continue  # offered already ((entry, slot) is unique): the lock makes this a backstop
         offers.append(offer)
-        _send_offer_email(offer, entry.patient, appointment.location)
     return offers
 
 
+def waitlist_offer_slot(*, appointment_id: int, start: datetime) -> list[WaitlistOffer]:
+    """Offer the time ``appointment_id`` held at ``start`` (freed by a cancel or a move) to the
+    ``ONLINE_OFFER_FANOUT`` matching patients who have waited longest. Run twice, it offers
+    nothing new: while a round of offers is open (or one was accepted) a run does nothing."""
+    appointment = (
+        Appointment.objects.select_related("appointment_type", "location", "practitioner", "room")
+        .filter(pk=appointment_id)
+        .first()
+    )
+    if appointment is None or start <= timezone.now():
+        return []
+    slot = FreedSlot(
+        key=slot_key(practitioner_id=appointment.practitioner_id, start=start),
+        appointment_type=appointment.appointment_type,
+        location=appointment.location,
+        practitioner=appointment.practitioner,
+        room=appointment.room,
+        start=start,
+        end=start + appointment.appointment_type.duration,
+    )
+    with transaction.atomic(), acting_as(online_user()):
+        _lock_slot(slot.key)
+        # The slot's key is the job's idempotency key: a rerun finds the round it wrote.
+        if WaitlistOffer.objects.filter(slot_key=slot.key, status__in=LIVE_OFFER).exists():
+            return []
+        return _offer_round(slot)
+
+
+def _reoffer(key: str) -> list[WaitlistOffer]:
+    """No offer of this slot is open or accepted any more (all expired or refused): offer it
+    to the next matching patients. Call inside a transaction holding ``_lock_slot(key)``."""
+    if WaitlistOffer.objects.filter(slot_key=key, status__in=LIVE_OFFER).exists():
+        return []
+    last = (
+        WaitlistOffer.objects.filter(slot_key=key)
+        .select_related("appointment_type", "practitioner", "room__location")
+        .order_by("-id")
+        .first()
+    )
+    if last is None:
+        return []
+    return _offer_round(
+        FreedSlot(
+            key=key,
+            appointment_type=last.appointment_type,
+            location=last.room.location,
+            practitioner=last.practitioner,
+            room=last.room,
+            start=last.start,
+            end=last.end,
+        )
+    )
+
+
 def _send_offer_email(offer: WaitlistOffer, patient: Patient, location: Location) -> None:
-    if not patient.email:
-        return
-    body = _(
-        "A time has come free at %(location)s: %(when)s.\n\nThe first person to accept it gets it. "
-        "To take it, open this link (it works for %(minutes)s minutes):\n%(link)s\n\n"
-        "If you do nothing you keep your place on the waiting list."
-    ) % {
-        "location": location.name,
-        "when": _when(offer.start, location),
-        "minutes": settings.ONLINE_OFFER_MINUTES,
-        "link": links.absolute(links.offer_path(offer.pk)),
-    }
-    transaction.on_commit(lambda: _send(to=patient.email, subject=_("A time has come free"), body=body), robust=True)
+    """The offer's email, an outbox row written with the offer (call inside its transaction)."""
+    outbox.patient_email_send(
+        patient=patient,
+        location=location,
+        kind=MessageKind.WAITLIST_OFFER,
+        subject=_("A time has come free"),
+        paragraphs=[
+            _("A time has come free at %(location)s: %(when)s.")
+            % {"location": location.name, "when": _when(offer.start, location)},
+            _("The first person to accept it gets it. The link works for %(minutes)s minutes.")
+            % {"minutes": settings.ONLINE_OFFER_MINUTES},
+            _("If you do nothing you keep your place on the waiting list."),
+        ],
+        actions=[Action(_("Take this time"), links.absolute(links.offer_path(offer.pk)))],
+        source=f"waitlist_offer:{offer.pk}",
+    )
+
+
+def _book_offer(offer: WaitlistOffer, acting: User) -> Appointment:
+    """Book the offered time for the offer's patient. An extraction slot is booked as the
+    next session of the patient's plan, with the checks of booking from a plan (cleared,
+    active consented plan not on hold, a session left, the plan's interval either side):
+    ``ConsultationRefused`` when they fail now."""
+    patient = offer.entry.patient
+    if offer.appointment_type.kind != AppointmentKind.EXTRACTION:
+        return appointment_book(
+            acting_user=acting,
+            patient=patient,
+            appointment_type=offer.appointment_type,
+            practitioner=offer.practitioner,
+            room=offer.room,
+            start=offer.start,
+            notes=BOOKED_FROM_WAITLIST,
+        )
+    plan = extraction_plan(patient)
+    if plan is None or not extraction_offer_fits(patient, offer.start, offer.room.location):
+        raise ConsultationRefused(_("Not cleared for this session now."))
+    session = plan_book_session(
+        acting_user=acting,
+        plan=plan,
+        appointment_type=offer.appointment_type,
+        practitioner=offer.practitioner,
+        room=offer.room,
+        start=offer.start,
+    )
+    return session.appointment
 
 
 def waitlist_offer_accept(*, offer_id: int) -> WaitlistOffer | None:
     """The patient accepts an offer. The first acceptance of a slot wins, enforced by the
     database: a partial unique index allows one accepted offer per slot, and the appointment's
     exclusion constraints refuse a booking over anyone else's. A losing offer is marked
-    "gone" and its entry keeps its place."""
+    "gone" and its entry keeps its place. An extraction slot the patient may no longer have
+    (clearance, plan, interval) is "refused" and offered to the next patients."""
     acting = online_user()
+    key = WaitlistOffer.objects.filter(pk=offer_id).values_list("slot_key", flat=True).first()
+    if key is None:
+        return None
     with transaction.atomic(), acting_as(acting):
+        # The slot's lock first, then the offer's row, in the order the sweeper takes them:
+        # a refusal can then offer the slot on in this same transaction, without a deadlock.
+        _lock_slot(key)
         offer = (
             WaitlistOffer.objects.select_for_update(of=("self",))
             .select_related("entry__patient", "appointment_type", "practitioner", "room__location")
@@ -751,15 +920,7 @@ def waitlist_offer_accept(*, offer_id: int) -> WaitlistOffer | None:
             with transaction.atomic():
                 offer.status = OfferStatus.ACCEPTED
                 offer.save(update_fields=["status", "answered_at"])
-                offer.appointment = appointment_book(
-                    acting_user=acting,
-                    patient=offer.entry.patient,
-                    appointment_type=offer.appointment_type,
-                    practitioner=offer.practitioner,
-                    room=offer.room,
-                    start=offer.start,
-                    notes=BOOKED_FROM_WAITLIST,
-                )
+                offer.appointment = _book_offer(offer, acting)
                 offer.save(update_fields=["appointment"])
                 WaitlistEntry.objects.filter(pk=offer.entry_id).update(status=WaitlistStatus.BOOKED)
         except (IntegrityError, BookingRefused):
@@ -767,7 +928,12 @@ def waitlist_offer_accept(*, offer_id: int) -> WaitlistOffer | None:
             offer.appointment = None
             offer.save(update_fields=["status", "answered_at", "appointment"])
             return offer
-        key = offer.slot_key
+        except ConsultationRefused:
+            offer.status = OfferStatus.REFUSED
+            offer.appointment = None
+            offer.save(update_fields=["status", "answered_at", "appointment"])
+            _reoffer(key)
+            return offer
         # The others learn it has gone when they open their link; marked after this commit so
         # no lock is taken on their rows while they may be accepting.
         transaction.on_commit(
@@ -780,10 +946,26 @@ def waitlist_offer_accept(*, offer_id: int) -> WaitlistOffer | None:
 
 
 def waitlist_offers_expire(*, now: datetime | None = None) -> int:
+    """Expire offers past their time; a slot none of whose offers is open or accepted any
+    more is offered to the next matching patients (in the same transaction as the expiry, so
+    a crash between the two cannot strand it). Safe to run twice or in parallel: each slot is
+    handled under its lock, and a slot with a round open gets no second one."""
     now = now or timezone.now()
-    return WaitlistOffer.objects.filter(status=OfferStatus.OFFERED, expires_at__lte=now).update(
-        status=OfferStatus.EXPIRED
+    keys = list(
+        WaitlistOffer.objects.filter(status=OfferStatus.OFFERED, expires_at__lte=now)
+        .order_by("slot_key")
+        .values_list("slot_key", flat=True)
+        .distinct()[:SWEEP_BATCH]
     )
+    expired = 0
+    for key in keys:
+        with transaction.atomic(), acting_as(online_user()):
+            _lock_slot(key)
+            expired += WaitlistOffer.objects.filter(
+                slot_key=key, status=OfferStatus.OFFERED, expires_at__lte=now
+            ).update(status=OfferStatus.EXPIRED)
+            _reoffer(key)
+    return expired
 
 
 def online_sweep() -> tuple[int, int]:

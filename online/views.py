@@ -180,18 +180,23 @@ def confirm(request: ClinicHttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         hold = OnlineHold.objects.select_related("appointment__location").filter(pk=hold_id).first()
         if hold is None:
-            return _invalid_link(request)
+            return _hold_gone(request)
         # A GET changes nothing (mail scanners follow links): the page asks for the button.
         return render(request, "online/confirm.html", {"hold": hold, "appointment": hold.appointment, "asking": True})
     outcome, hold = services.online_hold_confirm(hold_id=hold_id)
     if hold is None:
-        return _invalid_link(request)
+        return _hold_gone(request)
     context: dict[str, Any] = {"hold": hold, "appointment": hold.appointment, "outcome": outcome}
     if outcome == services.HoldOutcome.CONFIRMED:
         context["manage_path"] = services.self_service_path(hold.appointment)
     else:
         context["book_slug"] = services.location_slug(hold.appointment.location)
     return render(request, "online/confirm.html", context)
+
+
+def _hold_gone(request: ClinicHttpRequest) -> HttpResponse:
+    # A link we signed whose hold was released and removed with the record made for it.
+    return render(request, "online/confirm.html", {"outcome": services.HoldOutcome.EXPIRED})
 
 
 def _managed(token: str) -> Appointment | None:

@@ -116,7 +116,7 @@ def card_queryset(appointments: AppointmentQuerySet) -> AppointmentQuerySet:
         .annotate(**CARD_NAMES)
         # The patient's latest answer to the reminder (confirm / reschedule), in the same
         # query; aftercare provides it (clinic.hooks).
-        .annotate(patient_reply=hooks.appointment_reply())
+        .annotate(patient_reply=hooks.appointment_reply(), booked_online=hooks.booked_online())
         .order_by("start", "id")
     )
 
@@ -317,6 +317,7 @@ class CardText:
     cancel_question: str
     cancel_reason: str
     replies: dict[str, str]
+    booked_online: str
 
     @classmethod
     def now(cls) -> CardText:
@@ -333,6 +334,7 @@ class CardText:
                 "confirm": _escape(gettext("Patient confirmed")),
                 "reschedule": _escape(gettext("Asks to reschedule")),
             },
+            booked_online=_escape(gettext("Booked online")),
         )
 
 
@@ -380,6 +382,18 @@ class CardPaths:
         )
 
 
+def _booked_online(appointment: Appointment) -> bool:
+    found = getattr(appointment, "booked_online", None)
+    if found is None:  # a card rendered on its own (after an action): one query
+        found = (
+            Appointment.objects.filter(pk=appointment.pk)
+            .annotate(online=hooks.booked_online())
+            .values_list("online", flat=True)
+            .first()
+        )
+    return bool(found)
+
+
 def render_card(
     appointment: Appointment,
     *,
@@ -404,12 +418,19 @@ def render_card(
     end = appointment.end.astimezone(zone).strftime("%H:%M")
     movable = can_act and appointment.is_open
     drag = f' draggable="true" data-pk="{pk}"' if movable else ""
+    # Words, not a colour: read aloud and printed as they are.
+    online = (
+        f'<div><span class="badge text-bg-light border booked-online">{text.booked_online}</span></div>'
+        if _booked_online(appointment)
+        else ""
+    )
     parts = [
         f'<div class="appointment-card appointment-{status}" id="appointment-{pk}"{drag}>'
         '<div class="d-flex justify-content-between align-items-start gap-2">'
         f'<a class="appointment-patient" href="{paths.detail(pk)}">{patient}</a>'
         f'<span class="badge status-badge status-{status}">{text.statuses[status]}</span></div>'
         f'<div class="appointment-meta">{start}–{end} · {_escape(names.appointment_type)}</div>'
+        f"{online}"
         f'<div class="appointment-meta">{_escape(names.practitioner)} · {_escape(names.room)}</div>'
     ]
     reply = getattr(appointment, "patient_reply", None)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 import pytest
-from django.core import mail
 from playwright.sync_api import Page, expect
 
 from clinic.booking.services import appointment_cancel
@@ -24,6 +23,7 @@ from tests.factories import (
     StaffScheduleFactory,
     UserFactory,
 )
+from tests.online.conftest import link_in, sent_emails
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -41,10 +41,10 @@ def _open_clinic() -> tuple[Location, object]:
 
 
 def _link(containing: str) -> str:
-    for message in reversed(mail.outbox):
-        for line in str(message.body).splitlines():
-            if containing in line:
-                return line.strip().split("http://127.0.0.1:8000", 1)[-1]
+    # The emails go through the outbox: its dispatcher sends them, as beat would.
+    for email in reversed(sent_emails()):
+        if containing in email.body:
+            return link_in(email, containing)
     raise AssertionError(f"no email with {containing}")
 
 

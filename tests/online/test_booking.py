@@ -3,20 +3,23 @@ the patient without revealing who is one, near-duplicates, and the abuse limits.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
 import time_machine
-from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
-from aftercare.models import Message
+from aftercare.dispatcher import dispatch_due
+from aftercare.models import Message, MessageKind, MessageStatus
+from aftercare.services import booking_messages_sweep
 from clinic.models import Appointment, AppointmentStatus, Patient
 from online import services
 from online.models import DuplicateCandidate, HoldState, OnlineHold
-from tests.factories import PatientFactory
-from tests.online.conftest import booking_post, local_at
+from tests.aftercare.smtp_sink import Sink
+from tests.factories import AppointmentFactory, PatientFactory
+from tests.online.conftest import booking_post, link_in, local_at, sent_emails
 
 pytestmark = pytest.mark.django_db
 
@@ -24,11 +27,6 @@ pytestmark = pytest.mark.django_db
 def _main(content: bytes) -> str:
     page = content.decode()
     return page[page.index("<main") : page.index("</main>")]
-
-
-def _link_in(message: mail.EmailMessage) -> str:
-    line = next(line for line in str(message.body).splitlines() if line.startswith("http"))
-    return line.split("http://127.0.0.1:8000", 1)[-1].strip()
 
 
 def test_the_public_page_lists_free_times_without_sign_in(client: Client, clinic_open: dict[str, Any]) -> None:
@@ -54,10 +52,12 @@ def test_a_booking_holds_the_slot_emails_a_link_and_sends_no_booking_messages_ye
     assert appointment.created_by == services.online_user()
     hold = OnlineHold.objects.get()
     assert hold.state == HoldState.HELD
-    assert [m.to for m in mail.outbox] == [["ada@example.com"]]
-    assert "/o/confirm/" in mail.outbox[0].body
-    # The aftercare confirmation and reminder wait for the patient's confirmation.
-    assert not Message.objects.exists()
+    # The link goes through the outbox (one row, on the patient's record); the aftercare
+    # confirmation and reminder wait for the patient's confirmation.
+    assert list(Message.objects.values_list("kind", flat=True)) == [MessageKind.ONLINE_HOLD_LINK]
+    [email] = sent_emails()
+    assert email.to == ["ada@example.com"]
+    assert "/o/confirm/" in email.body
 
 
 def test_confirming_from_the_link_sends_the_questionnaire_link_and_the_calendar_file(
@@ -66,7 +66,7 @@ def test_confirming_from_the_link_sends_the_questionnaire_link_and_the_calendar_
     start = local_at(clinic_open["location"], 2, 10)
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/book/central/time/", booking_post(start, clinic_open["specialist"]))
-    link = _link_in(mail.outbox[0])
+    link = link_in(sent_emails()[0], "/o/confirm/")
     # Opening the link changes nothing (mail scanners follow links): the page has a button.
     assert "Confirm my booking" in client.get(link).content.decode()
     assert OnlineHold.objects.get().state == HoldState.HELD
@@ -74,40 +74,160 @@ def test_confirming_from_the_link_sends_the_questionnaire_link_and_the_calendar_
         response = client.post(link)
     assert "You are booked" in response.content.decode()
     assert OnlineHold.objects.get().state == HoldState.CONFIRMED
-    booked = mail.outbox[-1]
+    booked = sent_emails()[-1]
     assert "/consultations/" in booked.body
     assert "/o/appointment/" in booked.body
-    assert booked.attachments[0][0] == "appointment.ics"
-    assert "BEGIN:VEVENT" in booked.attachments[0][1]
-    assert Message.objects.filter(source=f"appointment:{Appointment.objects.get().pk}").exists()
+    assert "BEGIN:VEVENT" in booked.attachments["appointment.ics"]
     # A second click confirms nothing new.
-    sent = len(mail.outbox)
-    client.post(link)
-    assert len(mail.outbox) == sent
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(link)
+    assert len(sent_emails()) == 2
 
 
-def test_an_unconfirmed_hold_is_released_after_its_time_and_the_link_then_says_so(
-    client: Client, clinic_open: dict[str, Any], settings: Any
+def test_an_online_booking_gets_exactly_one_confirmation_through_the_outbox(
+    client: Client, clinic_open: dict[str, Any], django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    start = local_at(clinic_open["location"], 3, 10)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/book/central/time/", booking_post(start, clinic_open["specialist"]))
+    link = link_in(sent_emails()[0], "/o/confirm/")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(link)
+        client.post(link)  # a double click
+    appointment = Appointment.objects.get()
+    kinds = list(Message.objects.filter(patient=appointment.patient).order_by("id").values_list("kind", "source"))
+    assert kinds == [
+        (MessageKind.ONLINE_HOLD_LINK, f"online_hold:{OnlineHold.objects.get().pk}"),
+        (MessageKind.BOOKING_CONFIRMATION, f"appointment:{appointment.pk}"),
+        (MessageKind.BOOKING_REMINDER, f"appointment:{appointment.pk}"),
+    ]
+    # The sweeper that mends bookings without messages writes none for it either.
+    with time_machine.travel(timezone.now() + timedelta(minutes=30)):
+        booking_messages_sweep()
+    assert Message.objects.filter(kind=MessageKind.BOOKING_CONFIRMATION).count() == 1
+    confirmations = [email for email in sent_emails() if "appointment.ics" in email.attachments]
+    assert len(confirmations) == 1
+
+
+def test_the_confirm_link_reaches_a_real_smtp_server_and_sends_once(
+    client: Client, clinic_open: dict[str, Any], django_capture_on_commit_callbacks: Any, smtp: Sink
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/book/central/time/", booking_post(local_at(clinic_open["location"], 2, 10), clinic_open["specialist"])
+        )
+    assert dispatch_due().sent == 1
+    assert dispatch_due().sent == 0  # run again: nothing more
+    [received] = smtp.received
+    assert received["To"] == "ada@example.com"
+    text = next(part for part in received.walk() if part.get_content_type() == "text/plain")
+    assert "/o/confirm/" in text.get_payload(decode=True).decode()
+    assert Message.objects.get().status == MessageStatus.SENT
+
+
+def test_the_confirm_link_reaches_a_known_patient_who_never_consented_at_the_desk(
+    client: Client, clinic_open: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    # They asked for it a moment ago, typing this address and ticking consent on the page.
+    PatientFactory(email="known@example.com", date_of_birth="1985-02-03", email_consent=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/book/central/time/",
+            booking_post(
+                local_at(clinic_open["location"], 2, 10),
+                clinic_open["specialist"],
+                email="known@example.com",
+                date_of_birth="1985-02-03",
+            ),
+        )
+    [email] = sent_emails()
+    assert email.to == ["known@example.com"]
+    assert Message.objects.get().status == MessageStatus.SENT
+
+
+def test_an_unconfirmed_hold_of_a_new_patient_is_removed_with_the_record_made_for_it(
+    client: Client, clinic_open: dict[str, Any], settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     settings.ONLINE_HOLD_MINUTES = 15
+    PatientFactory(first_name="Ada", last_name="Lovelace", date_of_birth="1990-05-17", email="old@example.com")
     start = local_at(clinic_open["location"], 2, 10)
-    client.post("/book/central/time/", booking_post(start, clinic_open["specialist"]))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/book/central/time/", booking_post(start, clinic_open["specialist"]))
+    link = link_in(sent_emails()[0], "/o/confirm/")
     hold = OnlineHold.objects.get()
+    made = hold.appointment.patient
+    assert DuplicateCandidate.objects.filter(patient=made).exists()
     with time_machine.travel(hold.expires_at - timedelta(minutes=1), tick=False):
         assert services.online_holds_release_expired() == 0
     with time_machine.travel(hold.expires_at + timedelta(seconds=1), tick=False):
         assert services.online_holds_release_expired() == 1
         assert services.online_holds_release_expired() == 0  # run twice: nothing more
-        hold.refresh_from_db()
-        assert hold.state == HoldState.RELEASED
-        assert hold.appointment.status == AppointmentStatus.CANCELLED
+        # Nothing of it is left where staff look: no patient, no appointment, no duplicate.
+        assert not Patient.objects.filter(pk=made.pk).exists()
+        assert list(Patient.objects.values_list("email", flat=True)) == ["old@example.com"]
+        assert not Appointment.objects.exists()
+        assert not OnlineHold.objects.exists()
+        assert not DuplicateCandidate.objects.exists()
+        assert not Message.objects.exists()
         # The time is free again for anyone.
         days = dict(
             services.public_days(location=clinic_open["location"], appointment_type=clinic_open["type"], days=3)
         )
         assert start in [slot.start for slot in days[start.date()]]
-        response = client.post(_link_in(mail.outbox[0]) if mail.outbox else services.links.hold_path(hold.pk))
-        assert "no longer held" in response.content.decode()
+        assert "no longer held" in client.get(link).content.decode()
+        assert "no longer held" in client.post(link).content.decode()
+
+
+def test_an_unconfirmed_hold_of_an_existing_patient_is_released_and_the_patient_kept(
+    client: Client, clinic_open: dict[str, Any]
+) -> None:
+    known = PatientFactory(email="known@example.com", date_of_birth="1985-02-03")
+    client.post(
+        "/book/central/time/",
+        booking_post(
+            local_at(clinic_open["location"], 2, 10),
+            clinic_open["specialist"],
+            email="known@example.com",
+            date_of_birth="1985-02-03",
+        ),
+    )
+    hold = OnlineHold.objects.get()
+    assert not hold.new_patient
+    with time_machine.travel(hold.expires_at + timedelta(seconds=1), tick=False):
+        assert services.online_holds_release_expired() == 1
+        hold.refresh_from_db()
+        assert hold.state == HoldState.RELEASED
+        assert hold.appointment.status == AppointmentStatus.CANCELLED
+        assert "no longer held" in client.post(services.links.hold_path(hold.pk)).content.decode()
+    known.refresh_from_db()
+    assert Patient.objects.filter(pk=known.pk).exists()
+
+
+def test_a_new_patients_record_is_kept_when_something_else_refers_to_it(
+    client: Client, clinic_open: dict[str, Any]
+) -> None:
+    location = clinic_open["location"]
+    client.post("/book/central/time/", booking_post(local_at(location, 2, 10), clinic_open["specialist"]))
+    hold = OnlineHold.objects.get()
+    made = hold.appointment.patient
+    # Meanwhile the same person joined the waiting list (matched to the record the hold made).
+    services.waitlist_join(
+        acting_user=None,
+        patient=made,
+        appointment_type=clinic_open["type"],
+        location=location,
+        weekdays=[],
+        earliest_time=time(9),
+        latest_time=time(17),
+        earliest_date=location.today(),
+        latest_date=location.today() + timedelta(days=30),
+    )
+    with time_machine.travel(hold.expires_at + timedelta(seconds=1), tick=False):
+        assert services.online_holds_release_expired() == 1
+    hold.refresh_from_db()
+    assert hold.state == HoldState.RELEASED
+    assert hold.appointment.status == AppointmentStatus.CANCELLED
+    assert Patient.objects.filter(pk=made.pk).exists()
 
 
 def test_an_existing_patient_is_matched_by_email_and_date_of_birth_and_the_answer_is_the_same(
@@ -207,7 +327,8 @@ def test_the_honeypot_holds_nothing_and_says_nothing(client: Client, clinic_open
     )
     assert response.status_code == 302
     assert not Appointment.objects.exists()
-    assert mail.outbox == []
+    assert not Message.objects.exists()
+    assert sent_emails() == []
 
 
 def test_a_time_taken_meanwhile_is_refused_beside_the_form(client: Client, clinic_open: dict[str, Any]) -> None:
@@ -243,3 +364,26 @@ def test_the_front_desk_sees_the_booking_marked_booked_online(
     page = desk.get(f"/appointments/{appointment.pk}/").content.decode()
     assert "Booked online" in page
     assert "Patient (online)" in page
+
+
+def test_the_day_grid_card_says_booked_online_in_words(
+    client: Client, clinic_open: dict[str, Any], front_desk: Any
+) -> None:
+    location = clinic_open["location"]
+    online_start = local_at(location, 2, 10)
+    client.post("/book/central/time/", booking_post(online_start, clinic_open["specialist"]))
+    by_desk = AppointmentFactory(
+        practitioner=clinic_open["specialist"], room=clinic_open["room"], start=local_at(location, 2, 14)
+    )
+    online = Appointment.objects.get(start=online_start)
+    desk = Client()
+    desk.force_login(front_desk)
+    page = desk.get("/front-desk/", {"date": online_start.astimezone(location.zone).date().isoformat()})
+    body = page.content.decode()
+
+    def card(pk: int) -> str:
+        opened = body.index(f'id="appointment-{pk}"')
+        return body[opened : body.index('<div class="appointment-meta">', body.index("appointment-meta", opened) + 1)]
+
+    assert ">Booked online</span>" in card(online.pk)
+    assert "Booked online" not in card(by_desk.pk)
