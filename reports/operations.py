@@ -23,9 +23,11 @@ from clinic.models import (
     AppointmentStatus,
     AppointmentStatusChange,
     AppointmentType,
+    Location,
     Patient,
     Room,
     StaffSchedule,
+    TimeOff,
     User,
 )
 from consultations.models import Consultation, TreatmentPlan
@@ -41,6 +43,8 @@ T = {
     "user": User._meta.db_table,
     "room": Room._meta.db_table,
     "schedule": StaffSchedule._meta.db_table,
+    "timeoff": TimeOff._meta.db_table,
+    "location": Location._meta.db_table,
     "patient": Patient._meta.db_table,
     "consultation": Consultation._meta.db_table,
     "plan": TreatmentPlan._meta.db_table,
@@ -232,15 +236,35 @@ def appointment_records(filters: Filters, params: dict[str, str], user: User) ->
 
 # --- Utilisation -----------------------------------------------------------------------------
 
+# Working minutes: each shift (wall-clock hours in its location's zone, so 09:00 stays 09:00
+# across DST) as a time range, less the staff member's time off (the ranges merged first, so
+# two overlapping absences are not subtracted twice). A room is open from the first to the
+# last minute anyone is still working at its location that day.
 UTILISATION_SQL = f"""
 WITH days AS (
   SELECT d::date AS day FROM generate_series(%(first)s::date, %(last)s::date, interval '1 day') AS d
 ),
-work AS (
-  SELECT s.staff_id, days.day, sum(extract(epoch FROM s.end_time - s.start_time) / 60) AS minutes
+off AS (
+  SELECT o.staff_id, range_agg(tstzrange(o.start, o."end")) AS ranges
+  FROM {T["timeoff"]} o
+  WHERE o.start < %(end)s + interval '1 day' AND o."end" > %(start)s - interval '1 day'
+  GROUP BY o.staff_id
+),
+shifts AS (
+  SELECT s.staff_id, s.location_id, days.day,
+    tstzmultirange(tstzrange((days.day + s.start_time) AT TIME ZONE l.time_zone,
+                             (days.day + s.end_time) AT TIME ZONE l.time_zone))
+      - coalesce(off.ranges, '{{}}'::tstzmultirange) AS free
   FROM days JOIN {T["schedule"]} s ON s.weekday = extract(isodow FROM days.day)::int - 1
+  JOIN {T["location"]} l ON l.id = s.location_id
+  LEFT JOIN off ON off.staff_id = s.staff_id
   WHERE s.location_id = ANY(%(locs)s)
-  GROUP BY s.staff_id, days.day
+),
+work AS (
+  SELECT staff_id, day,
+    sum((SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0) FROM unnest(free) AS r) / 60) AS minutes
+  FROM shifts
+  GROUP BY staff_id, day
 ),
 booked AS (
   SELECT a.practitioner_id AS staff_id, (a.start AT TIME ZONE %(zone)s)::date AS day,
@@ -251,11 +275,9 @@ booked AS (
   GROUP BY 1, 2
 ),
 open_hours AS (
-  SELECT s.location_id, days.day,
-    extract(epoch FROM max(s.end_time) - min(s.start_time)) / 60 AS minutes
-  FROM days JOIN {T["schedule"]} s ON s.weekday = extract(isodow FROM days.day)::int - 1
-  WHERE s.location_id = ANY(%(locs)s)
-  GROUP BY s.location_id, days.day
+  SELECT location_id, day, extract(epoch FROM max(upper(free)) - min(lower(free))) / 60 AS minutes
+  FROM shifts WHERE NOT isempty(free)
+  GROUP BY location_id, day
 ),
 room_work AS (
   SELECT r.id AS room_id, o.day, o.minutes FROM {T["room"]} r JOIN open_hours o ON o.location_id = r.location_id
@@ -339,8 +361,8 @@ def utilisation_build(filters: Filters, user: User, drill: Drill) -> Report:
         chart,
         notes=[
             _(
-                "Working minutes are the weekly working hours; a room is open from the first to the last hour "
-                "anyone works at its location that day. Time off is not subtracted."
+                "Working minutes are the weekly working hours less time off; a room is open from the first to "
+                "the last minute anyone works at its location that day, time off taken into account."
             )
         ],
     )

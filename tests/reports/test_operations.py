@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from aftercare.models import CheckIn, SpecialistQueueEntry
-from clinic.models import AppointmentStatus, User
+from clinic.models import AppointmentStatus, TimeOff, User
 from clinic.roles import Role
 from reports import operations
 from reports.framework import Drill, Report, Table
@@ -109,6 +109,45 @@ def test_utilisation_is_booked_over_working_minutes(manager: User) -> None:
     assert rows[("Practitioner", name, "2026-03-02")][5].text == "9.4%"
     # The room is open when anyone works at its location: 09:00-17:00 on Mondays.
     assert rows[("Room", "Room 1", "2026-03-02")][5].text == "9.4%"
+
+
+def test_utilisation_subtracts_time_off_from_working_minutes(manager: User) -> None:
+    a = UserFactory(username="pract-a", role=Role.SPECIALIST)
+    b = UserFactory(username="pract-b", role=Role.AESTHETICIAN)
+    StaffScheduleFactory(staff=a, location=central(), weekday=0)  # Mondays 09:00-17:00: 480 min
+    StaffScheduleFactory(staff=a, location=central(), weekday=1)  # Tuesdays 09:00-17:00: 480 min
+    # B: Mondays 10:00-18:00 (480 min).
+    StaffScheduleFactory(staff=b, location=central(), weekday=0, start_time=time(10), end_time=time(18))
+    # A on Monday 2 March: off 12:00-14:00 and (booked twice, overlapping) 13:00-15:00: merged,
+    # that is 12:00-15:00, 180 minutes, not 240. 480 - 180 = 300.
+    TimeOff.objects.create(staff=a, start=march(2, 12), end=march(2, 14), reason="Dentist")
+    TimeOff.objects.create(staff=a, start=march(2, 13), end=march(2, 15), reason="Training")
+    # A is off all of Tuesday 3 March (Monday 20:00 to Wednesday 08:00): 0 working minutes.
+    TimeOff.objects.create(staff=a, start=march(2, 20), end=march(4, 8), reason="Ill")
+    # B leaves at 16:00 on Monday: 480 - 120 = 360.
+    TimeOff.objects.create(staff=b, start=march(2, 16), end=march(2, 18), reason="School run")
+    # Time off on another day (the following Monday) takes nothing from this week.
+    TimeOff.objects.create(staff=b, start=march(9, 10), end=march(9, 12), reason="Later")
+    room = RoomFactory(location=central(), name="Room 1")
+    appointment(PatientFactory(), march(2, 10), practitioner=a, room=room)  # 45 booked minutes
+    report = build(operations.utilisation_build, manager, first=date(2026, 3, 2), last=date(2026, 3, 8), by="day")
+    rows = {(r[0].text, r[1].text, r[2].text): r for r in report.tables[0].rows}
+    monday_a = rows[("Practitioner", a.get_full_name(), "2026-03-02")]
+    assert monday_a[4].text == "300"
+    assert monday_a[5].text == "15.0%"  # 45 / 300
+    assert rows[("Practitioner", a.get_full_name(), "2026-03-03")][4].text == "0"
+    assert rows[("Practitioner", b.get_full_name(), "2026-03-02")][4].text == "360"
+    # Room 1 on Monday: A works 09:00-12:00 and 15:00-17:00, B 10:00-16:00: open 09:00-17:00,
+    # 480 minutes (B's 16:00-18:00 off moves the close from 18:00 to 17:00); 45 / 480 = 9.4%.
+    monday_room = rows[("Room", "Room 1", "2026-03-02")]
+    assert monday_room[4].text == "480"
+    assert monday_room[5].text == "9.4%"
+    # Nobody works on Tuesday: the room has no open minutes that day.
+    assert ("Room", "Room 1", "2026-03-03") not in rows
+    weekly = build(operations.utilisation_build, manager, first=date(2026, 3, 2), last=date(2026, 3, 8), by="week")
+    by_week = {(r[0].text, r[1].text, r[2].text): r for r in weekly.tables[0].rows}
+    assert by_week[("Practitioner", a.get_full_name(), "2026-03-02")][4].text == "300"  # 300 + 0
+    assert by_week[("Practitioner", b.get_full_name(), "2026-03-02")][4].text == "360"
 
 
 def _funnel_scene() -> None:
