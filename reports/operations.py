@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +34,8 @@ from clinic.models import (
 from consultations.models import Consultation, TreatmentPlan
 from reports.forms import Filters
 from reports.framework import Cell, Drill, Report, ReportSpec, Table, base_params, number, percent, rows
+from reports.models import SummaryRefresh
+from reports.summaries import PLAN_PROGRESS
 from treatments.charts import line_chart
 from treatments.models import ProgressReview, TreatmentSession
 
@@ -511,23 +514,29 @@ ORDER BY s.aesthetician_id NULLS LAST
 """
 )
 
+# The candidates come from the plan-progress summary through its (location, due day) index,
+# oldest due first; each is re-checked against the live rows, so a plan completed, put on hold
+# or given a signed session since the last refresh drops out at once. (A plan consented since
+# then joins the list at the next refresh.) One row more than the list shows tells "more".
 OVERDUE_SQL = f"""
 SELECT pl.id AS plan_id, p.id AS patient_id, p.first_name, p.last_name, p.phone, p.email,
-  pl.interval_days, pl.sessions_planned, last.done, last.start AS last_start,
-  (coalesce((last.start AT TIME ZONE %(zone)s)::date, pl.starts_on - pl.interval_days) + pl.interval_days) AS due_on
-FROM {T["plan"]} pl JOIN {T["patient"]} p ON p.id = pl.patient_id
-JOIN {T["consultation"]} co ON co.id = pl.consultation_id JOIN {T["appt"]} ca ON ca.id = co.appointment_id
+  pl.interval_days, pl.sessions_planned, c.done, c.last_start, c.due_on
+FROM unnest(%(locs)s::bigint[]) AS loc(id)
 CROSS JOIN LATERAL (
-  SELECT max(a.start) AS start, count(*) AS done FROM {T["session"]} s JOIN {T["appt"]} a ON a.id = s.appointment_id
-  WHERE s.plan_id = pl.id AND s.status = 'signed'
-) last
-WHERE pl.status = 'active' AND pl.consented_at IS NOT NULL AND pl.held_at IS NULL
-  AND ca.location_id = ANY(%(locs)s) AND last.done < pl.sessions_planned
-  AND coalesce((last.start AT TIME ZONE %(zone)s)::date, pl.starts_on - pl.interval_days) + pl.interval_days < %(today)s
-  AND NOT EXISTS (SELECT 1 FROM {T["appt"]} f WHERE f.patient_id = pl.patient_id AND f.start > %(now)s
-    AND f.status IN ('booked', 'confirmed'))
-ORDER BY due_on, pl.id
-LIMIT {RECORDS_LIMIT}
+  -- Per location, so the index gives the order and the scan stops at the list's length.
+  SELECT pp.plan_id, pp.patient_id, pp.done, pp.last_start, pp.due_on
+  FROM {PLAN_PROGRESS} pp JOIN {T["plan"]} live ON live.id = pp.plan_id
+  WHERE pp.location_id = loc.id AND pp.due_on < %(today)s
+    AND live.status = 'active' AND live.held_at IS NULL
+    AND (SELECT count(*) FROM {T["session"]} s WHERE s.plan_id = pp.plan_id AND s.status = 'signed') = pp.done
+    AND NOT EXISTS (SELECT 1 FROM {T["appt"]} f WHERE f.patient_id = pp.patient_id AND f.start > %(now)s
+      AND f.status IN ('booked', 'confirmed'))
+  ORDER BY pp.due_on, pp.plan_id
+  LIMIT {RECORDS_LIMIT + 1}
+) c
+JOIN {T["plan"]} pl ON pl.id = c.plan_id JOIN {T["patient"]} p ON p.id = c.patient_id
+ORDER BY c.due_on, c.plan_id
+LIMIT {RECORDS_LIMIT + 1}
 """
 
 
@@ -550,6 +559,9 @@ def rebooking_build(filters: Filters, user: User, drill: Drill) -> Report:
     now = timezone.now()
     today = timezone.localdate(now, timezone=zoneinfo.ZoneInfo(filters.zone))
     overdue = rows(OVERDUE_SQL, base_params(filters) | {"now": now, "today": today})
+    more = len(overdue) > RECORDS_LIMIT
+    overdue = overdue[:RECORDS_LIMIT]
+    refreshed = SummaryRefresh.objects.filter(name=PLAN_PROGRESS).values_list("refreshed_at", flat=True).first()
     worklist = tuple(
         (
             Cell(_name(r), reverse("clinic:patient_detail", args=[r["patient_id"]])),
@@ -577,7 +589,20 @@ def rebooking_build(filters: Filters, user: User, drill: Drill) -> Report:
                 Cell(percent(total["rebooked"], total["sessions"]), drill(rebooked="yes"), total["sessions"]),
             )
         )
-    figures.append((_("Patients overdue"), Cell(str(len(overdue)))))
+    figures.append((_("Patients overdue"), Cell(f"{len(overdue)}+" if more else str(len(overdue)))))
+    as_of = (
+        timezone.localtime(refreshed, zoneinfo.ZoneInfo(filters.zone)).strftime("%Y-%m-%d %H:%M")
+        if refreshed
+        else _("never")
+    )
+    notes = [
+        _(
+            "The overdue list reads a summary of each plan's sessions refreshed every %(minutes)s minutes "
+            "(last refreshed %(at)s); a plan consented since then appears at the next refresh. It shows the "
+            "%(limit)s longest overdue."
+        )
+        % {"minutes": settings.REPORTS_SUMMARY_REFRESH_SECONDS // 60, "at": as_of, "limit": RECORDS_LIMIT}
+    ]
     return Report(
         [
             Table(
@@ -595,6 +620,7 @@ def rebooking_build(filters: Filters, user: User, drill: Drill) -> Report:
         ],
         chart,
         figures,
+        notes,
     )
 
 

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from aftercare.models import CheckIn, SpecialistQueueEntry
 from clinic.models import AppointmentStatus, TimeOff, User
 from clinic.roles import Role
-from reports import operations
+from reports import operations, summaries
 from reports.framework import Drill, Report, Table
 from tests.factories import (
     AppointmentFactory,
@@ -205,6 +205,7 @@ def test_rebooking_share_and_the_overdue_worklist(manager: User) -> None:
     # A plan's last session is not asked to leave with a next one.
     c_plan = TreatmentPlanFactory(sessions_planned=1)
     signed_session(plan=c_plan, number=1, start=march(4, 10))
+    summaries.refresh_summaries()
     report = build(operations.rebooking_build, manager)
     share = report.tables[0]
     assert cell(share, "All aestheticians", "Sessions") == "2"
@@ -214,6 +215,47 @@ def test_rebooking_share_and_the_overdue_worklist(manager: User) -> None:
     assert [row[0].text for row in overdue.rows] == [b_plan.patient.full_name]
     assert overdue.rows[0][4].text == "2026-03-24"  # 3 March + 21 days
     assert overdue.rows[0][5].text == "7"
+    # Refreshed at 12:00 UTC, shown in London time (BST since 29 March).
+    assert "last refreshed 2026-03-31 13:00" in report.notes[0]
+
+
+def _progress(sql: str) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        # ``sql`` reads the view or runs its query: constants from reports/summaries.py.
+        columns = "plan_id, patient_id, location_id, done, last_start, due_on"
+        cursor.execute(f"SELECT {columns} FROM ({sql}) x ORDER BY 1")  # noqa: S608
+        return cursor.fetchall()
+
+
+@time_machine.travel("2026-03-31 12:00:00+00:00", tick=False)
+def test_the_plan_progress_summary_equals_the_figures_computed_from_the_raw_rows(manager: User) -> None:
+    # Plans in every state the summary tells apart: no session yet, one of three signed, all
+    # signed (left out), on hold, not consented or closed (all three left out).
+    fresh = TreatmentPlanFactory(sessions_planned=3, interval_days=21, starts_on=date(2026, 3, 2))
+    one = TreatmentPlanFactory(sessions_planned=3, interval_days=14, starts_on=date(2026, 3, 2))
+    signed_session(plan=one, number=1, start=march(3, 10))
+    done = TreatmentPlanFactory(sessions_planned=1)
+    signed_session(plan=done, number=1, start=march(4, 10))
+    TreatmentPlanFactory(sessions_planned=3, held_at=march(5), held_reason="Pregnant")
+    TreatmentPlanFactory(sessions_planned=3, consented_at=None, consent_name="", consent_version="")
+    TreatmentPlanFactory(sessions_planned=3, status="closed")
+    summaries.refresh_summaries()
+    summary = _progress(f"SELECT * FROM {summaries.PLAN_PROGRESS}")
+    assert summary == _progress(summaries.PLAN_PROGRESS_SQL)
+    # Worked by hand: the fresh plan is due on its start day (2 March); the other on 3 + 14 = 17 March.
+    due = {row[0]: (row[3], row[5]) for row in summary}
+    assert due == {fresh.pk: (0, date(2026, 3, 2)), one.pk: (1, date(2026, 3, 17))}
+
+
+@time_machine.travel("2026-03-31 12:00:00+00:00", tick=False)
+def test_a_session_signed_since_the_refresh_takes_its_plan_off_the_overdue_list_at_once(manager: User) -> None:
+    plan = TreatmentPlanFactory(sessions_planned=3, interval_days=21, starts_on=date(2026, 3, 2))
+    summaries.refresh_summaries()
+    overdue = build(operations.rebooking_build, manager).tables[1]
+    assert [row[0].text for row in overdue.rows] == [plan.patient.full_name]
+    signed_session(plan=plan, number=1, start=march(30, 10))  # after the refresh
+    overdue = build(operations.rebooking_build, manager).tables[1]
+    assert overdue.rows == ()
 
 
 def test_aftercare_figures_lag_and_checkin_answers(manager: User) -> None:

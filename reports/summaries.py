@@ -1,0 +1,48 @@
+# ruff: noqa: S608
+# The SQL here is built from table names (Model._meta) and fixed fragments.
+"""Summaries the reports read instead of the raw rows, refreshed from the beat schedule.
+
+``reports_plan_progress`` (a materialized view made by reports/migrations/0001): for each
+active, consented plan not on hold with sessions still to come, how many sessions are signed,
+when the last one started and the day the next one falls due (the last session's local day,
+or the planned start, plus the plan's interval). Computing this live means a per-plan
+aggregate over every active plan in the clinic; the overdue worklist reads it from the view
+through its (location, due day) index instead, and re-checks each candidate against the
+live rows (see operations.OVERDUE_SQL).
+"""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from reports.models import SummaryRefresh
+
+PLAN_PROGRESS = "reports_plan_progress"
+
+# The view's query, as reports/migrations/0001_initial.py created it (the test compares the
+# view with this query run on the live rows).
+PLAN_PROGRESS_SQL = """
+SELECT pl.id AS plan_id, pl.patient_id, ca.location_id, last.done, last.start AS last_start,
+  coalesce((last.start AT TIME ZONE l.time_zone)::date, pl.starts_on - pl.interval_days) + pl.interval_days AS due_on
+FROM consultations_treatmentplan pl
+JOIN consultations_consultation co ON co.id = pl.consultation_id
+JOIN clinic_appointment ca ON ca.id = co.appointment_id
+JOIN clinic_location l ON l.id = ca.location_id
+CROSS JOIN LATERAL (
+  SELECT max(a.start) AS start, count(*) AS done
+  FROM treatments_treatmentsession s JOIN clinic_appointment a ON a.id = s.appointment_id
+  WHERE s.plan_id = pl.id AND s.status = 'signed'
+) last
+WHERE pl.status = 'active' AND pl.consented_at IS NOT NULL AND pl.held_at IS NULL
+  AND last.done < pl.sessions_planned
+"""
+
+
+def refresh_summaries() -> None:
+    """Refresh every summary and record when. CONCURRENTLY: the reports keep reading the old
+    rows meanwhile (it needs the unique index above). Running it twice does no harm."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {PLAN_PROGRESS}")
+        SummaryRefresh.objects.update_or_create(name=PLAN_PROGRESS, defaults={"refreshed_at": timezone.now()})
