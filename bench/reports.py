@@ -26,7 +26,7 @@ from bench import data
 # The booking suite's scales and databases (``<BENCH_DATABASE_PREFIX>_1x`` / ``_10x``) with the
 # clinical layer on top. BENCH_REPORTS_ONLY_1X=1 skips 10x (long to generate on a small machine).
 SCALES = [data.SMALL] if os.environ.get("BENCH_REPORTS_ONLY_1X") == "1" else [data.SMALL, data.LARGE]
-RUNS = 20
+RUNS = int(os.environ.get("BENCH_REPORTS_RUNS", "20"))
 
 
 def probe() -> dict[str, object]:

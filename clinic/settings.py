@@ -138,6 +138,9 @@ if _pool_max:
 else:
     _database["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
     _database["CONN_HEALTH_CHECKS"] = True
+# No JIT: on the 10x bench data PostgreSQL chose to compile the reports' queries, which cost
+# 0.3-0.5 s each to save far less; the app's other queries are too small to gain from it.
+_database["OPTIONS"]["options"] = (_database["OPTIONS"].get("options", "") + " -c jit=off").strip()
 _database["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME", f"test_{_database['NAME']}")}
 DATABASES = {"default": _database}
 # The owner of the tables, for `manage.py migrate` and `db_roles` only (clinic.dbroles): the

@@ -11,7 +11,6 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,9 +31,9 @@ from clinic.models import (
     User,
 )
 from consultations.models import Consultation, TreatmentPlan
+from reports import summaries
 from reports.forms import Filters
 from reports.framework import Cell, Drill, Report, ReportSpec, Table, base_params, number, percent, rows
-from reports.models import SummaryRefresh
 from reports.summaries import PLAN_PROGRESS
 from treatments.charts import line_chart
 from treatments.models import ProgressReview, TreatmentSession
@@ -516,8 +515,9 @@ ORDER BY s.aesthetician_id NULLS LAST
 
 # The candidates come from the plan-progress summary through its (location, due day) index,
 # oldest due first; each is re-checked against the live rows, so a plan completed, put on hold
-# or given a signed session since the last refresh drops out at once. (A plan consented since
-# then joins the list at the next refresh.) One row more than the list shows tells "more".
+# or given a signed session, or its patient a visit, since the last refresh drops out at once.
+# (A plan consented, or a visit cancelled, since then changes the list at the next refresh.)
+# One row more than the list shows tells "more".
 OVERDUE_SQL = f"""
 SELECT pl.id AS plan_id, p.id AS patient_id, p.first_name, p.last_name, p.phone, p.email,
   pl.interval_days, pl.sessions_planned, c.done, c.last_start, c.due_on
@@ -526,7 +526,7 @@ CROSS JOIN LATERAL (
   -- Per location, so the index gives the order and the scan stops at the list's length.
   SELECT pp.plan_id, pp.patient_id, pp.done, pp.last_start, pp.due_on
   FROM {PLAN_PROGRESS} pp JOIN {T["plan"]} live ON live.id = pp.plan_id
-  WHERE pp.location_id = loc.id AND pp.due_on < %(today)s
+  WHERE pp.location_id = loc.id AND pp.due_on < %(today)s AND NOT pp.booked_ahead
     AND live.status = 'active' AND live.held_at IS NULL
     AND (SELECT count(*) FROM {T["session"]} s WHERE s.plan_id = pp.plan_id AND s.status = 'signed') = pp.done
     AND NOT EXISTS (SELECT 1 FROM {T["appt"]} f WHERE f.patient_id = pp.patient_id AND f.start > %(now)s
@@ -561,7 +561,6 @@ def rebooking_build(filters: Filters, user: User, drill: Drill) -> Report:
     overdue = rows(OVERDUE_SQL, base_params(filters) | {"now": now, "today": today})
     more = len(overdue) > RECORDS_LIMIT
     overdue = overdue[:RECORDS_LIMIT]
-    refreshed = SummaryRefresh.objects.filter(name=PLAN_PROGRESS).values_list("refreshed_at", flat=True).first()
     worklist = tuple(
         (
             Cell(_name(r), reverse("clinic:patient_detail", args=[r["patient_id"]])),
@@ -590,18 +589,13 @@ def rebooking_build(filters: Filters, user: User, drill: Drill) -> Report:
             )
         )
     figures.append((_("Patients overdue"), Cell(f"{len(overdue)}+" if more else str(len(overdue)))))
-    as_of = (
-        timezone.localtime(refreshed, zoneinfo.ZoneInfo(filters.zone)).strftime("%Y-%m-%d %H:%M")
-        if refreshed
-        else _("never")
-    )
     notes = [
         _(
-            "The overdue list reads a summary of each plan's sessions refreshed every %(minutes)s minutes "
-            "(last refreshed %(at)s); a plan consented since then appears at the next refresh. It shows the "
-            "%(limit)s longest overdue."
+            "The overdue list shows the %(limit)s longest overdue; a plan consented or a visit cancelled "
+            "since the last refresh changes it then."
         )
-        % {"minutes": settings.REPORTS_SUMMARY_REFRESH_SECONDS // 60, "at": as_of, "limit": RECORDS_LIMIT}
+        % {"limit": RECORDS_LIMIT},
+        summaries.refreshed_note(summaries.PLAN_PROGRESS, filters.zone),
     ]
     return Report(
         [

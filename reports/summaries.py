@@ -2,29 +2,43 @@
 # The SQL here is built from table names (Model._meta) and fixed fragments.
 """Summaries the reports read instead of the raw rows, refreshed from the beat schedule.
 
+``reports_plan_outcome``: each reviewed plan's baseline and first-review lesion counts by
+type, grades and breakdown values (see reports.outcomes.PLAN_OUTCOME_SQL), read by the
+outcome reports through its (location, review time) index.
+
 ``reports_plan_progress`` (a materialized view made by reports/migrations/0001): for each
 active, consented plan not on hold with sessions still to come, how many sessions are signed,
-when the last one started and the day the next one falls due (the last session's local day,
-or the planned start, plus the plan's interval). Computing this live means a per-plan
-aggregate over every active plan in the clinic; the overdue worklist reads it from the view
-through its (location, due day) index instead, and re-checks each candidate against the
-live rows (see operations.OVERDUE_SQL).
+when the last one started, the day the next one falls due (the last session's local day,
+or the planned start, plus the plan's interval) and whether the patient had a visit booked
+ahead when it was refreshed (most have: the worklist's index leaves those rows out).
+Computing this live means a per-plan aggregate over every active plan in the clinic; the
+overdue worklist reads the view through its (location, due day) index instead, and
+re-checks each candidate against the live rows (see operations.OVERDUE_SQL).
 """
 
 from __future__ import annotations
 
+import zoneinfo
+
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from reports.models import SummaryRefresh
 
 PLAN_PROGRESS = "reports_plan_progress"
+# Built from reports.outcomes.PLAN_OUTCOME_SQL (reports/migrations/0002).
+PLAN_OUTCOME = "reports_plan_outcome"
+SUMMARIES = (PLAN_PROGRESS, PLAN_OUTCOME)
 
 # The view's query, as reports/migrations/0001_initial.py created it (the test compares the
 # view with this query run on the live rows).
 PLAN_PROGRESS_SQL = """
 SELECT pl.id AS plan_id, pl.patient_id, ca.location_id, last.done, last.start AS last_start,
-  coalesce((last.start AT TIME ZONE l.time_zone)::date, pl.starts_on - pl.interval_days) + pl.interval_days AS due_on
+  coalesce((last.start AT TIME ZONE l.time_zone)::date, pl.starts_on - pl.interval_days) + pl.interval_days AS due_on,
+  EXISTS (SELECT 1 FROM clinic_appointment f WHERE f.patient_id = pl.patient_id AND f.start > now()
+    AND f.status IN ('booked', 'confirmed')) AS booked_ahead
 FROM consultations_treatmentplan pl
 JOIN consultations_consultation co ON co.id = pl.consultation_id
 JOIN clinic_appointment ca ON ca.id = co.appointment_id
@@ -42,7 +56,18 @@ WHERE pl.status = 'active' AND pl.consented_at IS NOT NULL AND pl.held_at IS NUL
 def refresh_summaries() -> None:
     """Refresh every summary and record when. CONCURRENTLY: the reports keep reading the old
     rows meanwhile (it needs the unique index above). Running it twice does no harm."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {PLAN_PROGRESS}")
-        SummaryRefresh.objects.update_or_create(name=PLAN_PROGRESS, defaults={"refreshed_at": timezone.now()})
+    for name in SUMMARIES:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {name}")
+            SummaryRefresh.objects.update_or_create(name=name, defaults={"refreshed_at": timezone.now()})
+
+
+def refreshed_note(name: str, zone: str) -> str:
+    """The line a report shows under figures read from summary ``name``: when it was refreshed."""
+    refreshed = SummaryRefresh.objects.filter(name=name).values_list("refreshed_at", flat=True).first()
+    at = timezone.localtime(refreshed, zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") if refreshed else _("never")
+    return _("Read from a summary refreshed every %(minutes)s minutes; last refreshed %(at)s.") % {
+        "minutes": settings.REPORTS_SUMMARY_REFRESH_SECONDS // 60,
+        "at": at,
+    }

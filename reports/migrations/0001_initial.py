@@ -3,7 +3,9 @@ from django.db import migrations, models
 # Frozen here: reports/summaries.py may change the view later, in a migration of its own.
 PLAN_PROGRESS_SQL = """
 SELECT pl.id AS plan_id, pl.patient_id, ca.location_id, last.done, last.start AS last_start,
-  coalesce((last.start AT TIME ZONE l.time_zone)::date, pl.starts_on - pl.interval_days) + pl.interval_days AS due_on
+  coalesce((last.start AT TIME ZONE l.time_zone)::date, pl.starts_on - pl.interval_days) + pl.interval_days AS due_on,
+  EXISTS (SELECT 1 FROM clinic_appointment f WHERE f.patient_id = pl.patient_id AND f.start > now()
+    AND f.status IN ('booked', 'confirmed')) AS booked_ahead
 FROM consultations_treatmentplan pl
 JOIN consultations_consultation co ON co.id = pl.consultation_id
 JOIN clinic_appointment ca ON ca.id = co.appointment_id
@@ -41,7 +43,8 @@ class Migration(migrations.Migration):
             [
                 f"CREATE MATERIALIZED VIEW reports_plan_progress AS {PLAN_PROGRESS_SQL}",
                 "CREATE UNIQUE INDEX reports_plan_progress_plan ON reports_plan_progress (plan_id)",
-                "CREATE INDEX reports_plan_progress_due ON reports_plan_progress (location_id, due_on, plan_id)",
+                "CREATE INDEX reports_plan_progress_due ON reports_plan_progress (location_id, due_on, plan_id)"
+                " WHERE NOT booked_ahead",
                 "INSERT INTO reports_summaryrefresh (name, refreshed_at) VALUES ('reports_plan_progress', now())",
             ],
             [

@@ -216,13 +216,13 @@ def test_rebooking_share_and_the_overdue_worklist(manager: User) -> None:
     assert overdue.rows[0][4].text == "2026-03-24"  # 3 March + 21 days
     assert overdue.rows[0][5].text == "7"
     # Refreshed at 12:00 UTC, shown in London time (BST since 29 March).
-    assert "last refreshed 2026-03-31 13:00" in report.notes[0]
+    assert "last refreshed 2026-03-31 13:00" in report.notes[1]
 
 
 def _progress(sql: str) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         # ``sql`` reads the view or runs its query: constants from reports/summaries.py.
-        columns = "plan_id, patient_id, location_id, done, last_start, due_on"
+        columns = "plan_id, patient_id, location_id, done, last_start, due_on, booked_ahead"
         cursor.execute(f"SELECT {columns} FROM ({sql}) x ORDER BY 1")  # noqa: S608
         return cursor.fetchall()
 
@@ -245,6 +245,24 @@ def test_the_plan_progress_summary_equals_the_figures_computed_from_the_raw_rows
     # Worked by hand: the fresh plan is due on its start day (2 March); the other on 3 + 14 = 17 March.
     due = {row[0]: (row[3], row[5]) for row in summary}
     assert due == {fresh.pk: (0, date(2026, 3, 2)), one.pk: (1, date(2026, 3, 17))}
+
+
+@time_machine.travel("2026-03-31 12:00:00+00:00", tick=False)
+def test_the_overdue_worklist_from_the_summary_equals_the_one_computed_from_the_raw_rows(
+    manager: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for day, interval in ((2, 21), (3, 7), (4, 14)):
+        plan = TreatmentPlanFactory(sessions_planned=3, interval_days=interval, starts_on=date(2026, 3, day))
+        signed_session(plan=plan, number=1, start=march(day + 1, 10))
+    TreatmentPlanFactory(sessions_planned=2, interval_days=10, starts_on=date(2026, 3, 5))  # no session yet
+    summaries.refresh_summaries()
+    from_summary = build(operations.rebooking_build, manager)
+    assert len(from_summary.tables[1].rows) == 4
+    raw = f"({summaries.PLAN_PROGRESS_SQL})"
+    monkeypatch.setattr(operations, "OVERDUE_SQL", operations.OVERDUE_SQL.replace(summaries.PLAN_PROGRESS, raw))
+    from_raw = build(operations.rebooking_build, manager)
+    assert from_raw.tables == from_summary.tables
+    assert from_raw.figures == from_summary.figures
 
 
 @time_machine.travel("2026-03-31 12:00:00+00:00", tick=False)
