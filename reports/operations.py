@@ -34,7 +34,7 @@ from consultations.models import Consultation, TreatmentPlan
 from reports import summaries
 from reports.forms import Filters
 from reports.framework import Cell, Drill, Report, ReportSpec, Table, base_params, number, percent, rows
-from reports.summaries import PLAN_PROGRESS
+from reports.summaries import BOOKED_DAY, PLAN_PROGRESS
 from treatments.charts import line_chart
 from treatments.models import ProgressReview, TreatmentSession
 
@@ -238,6 +238,8 @@ def appointment_records(filters: Filters, params: dict[str, str], user: User) ->
 
 # --- Utilisation -----------------------------------------------------------------------------
 
+# Booked minutes come from the booked-day summary (reports/summaries.py), a row per
+# practitioner, room and day, by the location's local day.
 # Working minutes: each shift (wall-clock hours in its location's zone, so 09:00 stays 09:00
 # across DST) as a time range, less the staff member's time off (the ranges merged first, so
 # two overlapping absences are not subtracted twice). A room is open from the first to the
@@ -269,11 +271,9 @@ work AS (
   GROUP BY staff_id, day
 ),
 booked AS (
-  SELECT a.practitioner_id AS staff_id, (a.start AT TIME ZONE %(zone)s)::date AS day,
-    sum(extract(epoch FROM a."end" - a.start) / 60) AS minutes
-  FROM {T["appt"]} a
-  WHERE a.start >= %(start)s AND a.start < %(end)s AND a.location_id = ANY(%(locs)s)
-    AND a.status NOT IN {RELEASED}
+  SELECT b.practitioner_id AS staff_id, b.day, sum(b.minutes) AS minutes
+  FROM {BOOKED_DAY} b
+  WHERE b.location_id = ANY(%(locs)s) AND b.day BETWEEN %(first)s AND %(last)s
   GROUP BY 1, 2
 ),
 open_hours AS (
@@ -286,11 +286,9 @@ room_work AS (
   WHERE r.is_active
 ),
 room_booked AS (
-  SELECT a.room_id, (a.start AT TIME ZONE %(zone)s)::date AS day,
-    sum(extract(epoch FROM a."end" - a.start) / 60) AS minutes
-  FROM {T["appt"]} a
-  WHERE a.start >= %(start)s AND a.start < %(end)s AND a.location_id = ANY(%(locs)s)
-    AND a.status NOT IN {RELEASED}
+  SELECT b.room_id, b.day, sum(b.minutes) AS minutes
+  FROM {BOOKED_DAY} b
+  WHERE b.location_id = ANY(%(locs)s) AND b.day BETWEEN %(first)s AND %(last)s
   GROUP BY 1, 2
 )
 SELECT 'practitioner' AS kind, x.staff_id AS id, u.first_name AS staff_first, u.last_name AS staff_last,
@@ -365,7 +363,8 @@ def utilisation_build(filters: Filters, user: User, drill: Drill) -> Report:
             _(
                 "Working minutes are the weekly working hours less time off; a room is open from the first to "
                 "the last minute anyone works at its location that day, time off taken into account."
-            )
+            ),
+            summaries.refreshed_note(BOOKED_DAY, filters.zone),
         ],
     )
 

@@ -2,6 +2,8 @@
 # The SQL here is built from table names (Model._meta) and fixed fragments.
 """Summaries the reports read instead of the raw rows, refreshed from the beat schedule.
 
+``reports_booked_day``: booked minutes per location, day, practitioner and room (utilisation).
+
 ``reports_plan_outcome``: each reviewed plan's baseline and first-review lesion counts by
 type, grades and breakdown values (see reports.outcomes.PLAN_OUTCOME_SQL), read by the
 outcome reports through its (location, review time) index.
@@ -30,7 +32,8 @@ from reports.models import SummaryRefresh
 PLAN_PROGRESS = "reports_plan_progress"
 # Built from reports.outcomes.PLAN_OUTCOME_SQL (reports/migrations/0002).
 PLAN_OUTCOME = "reports_plan_outcome"
-SUMMARIES = (PLAN_PROGRESS, PLAN_OUTCOME)
+BOOKED_DAY = "reports_booked_day"
+SUMMARIES = (PLAN_PROGRESS, PLAN_OUTCOME, BOOKED_DAY)
 
 # The view's query, as reports/migrations/0001_initial.py created it (the test compares the
 # view with this query run on the live rows).
@@ -50,6 +53,18 @@ CROSS JOIN LATERAL (
 ) last
 WHERE pl.status = 'active' AND pl.consented_at IS NOT NULL AND pl.held_at IS NULL
   AND last.done < pl.sessions_planned
+"""
+
+
+# Booked minutes (appointments not cancelled or missed) per location, local day, practitioner
+# and room: the utilisation report sums these (about one row per practitioner and day)
+# instead of every appointment. Made by reports/migrations/0003.
+BOOKED_DAY_SQL = """
+SELECT a.location_id, (a.start AT TIME ZONE l.time_zone)::date AS day, a.practitioner_id, a.room_id,
+  sum(extract(epoch FROM a."end" - a.start) / 60)::float AS minutes
+FROM clinic_appointment a JOIN clinic_location l ON l.id = a.location_id
+WHERE a.status NOT IN ('cancelled', 'no_show')
+GROUP BY 1, 2, 3, 4
 """
 
 

@@ -99,6 +99,7 @@ def test_utilisation_is_booked_over_working_minutes(manager: User) -> None:
     # Monday 2 March: 60 booked minutes kept, 45 cancelled (released, not counted).
     appointment(patient, march(2, 10), practitioner=practitioner, room=room)
     appointment(patient, march(2, 12), practitioner=practitioner, room=room, status="cancelled", cancel_reason="x")
+    summaries.refresh_summaries()
     report = build(operations.utilisation_build, manager, first=date(2026, 3, 2), last=date(2026, 3, 8), by="day")
     table = report.tables[0]
     rows = {(r[0].text, r[1].text, r[2].text): r for r in table.rows}
@@ -130,6 +131,7 @@ def test_utilisation_subtracts_time_off_from_working_minutes(manager: User) -> N
     TimeOff.objects.create(staff=b, start=march(9, 10), end=march(9, 12), reason="Later")
     room = RoomFactory(location=central(), name="Room 1")
     appointment(PatientFactory(), march(2, 10), practitioner=a, room=room)  # 45 booked minutes
+    summaries.refresh_summaries()
     report = build(operations.utilisation_build, manager, first=date(2026, 3, 2), last=date(2026, 3, 8), by="day")
     rows = {(r[0].text, r[1].text, r[2].text): r for r in report.tables[0].rows}
     monday_a = rows[("Practitioner", a.get_full_name(), "2026-03-02")]
@@ -148,6 +150,27 @@ def test_utilisation_subtracts_time_off_from_working_minutes(manager: User) -> N
     by_week = {(r[0].text, r[1].text, r[2].text): r for r in weekly.tables[0].rows}
     assert by_week[("Practitioner", a.get_full_name(), "2026-03-02")][4].text == "300"  # 300 + 0
     assert by_week[("Practitioner", b.get_full_name(), "2026-03-02")][4].text == "360"
+
+
+def test_utilisation_from_the_booked_day_summary_equals_the_one_computed_from_the_raw_rows(
+    manager: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    practitioner = UserFactory(username="pract", role=Role.SPECIALIST)
+    StaffScheduleFactory(staff=practitioner, location=central(), weekday=0)
+    room = RoomFactory(location=central(), name="Room 1")
+    for day, hour in ((2, 10), (2, 12), (9, 9), (10, 15)):
+        appointment(PatientFactory(), march(day, hour), practitioner=practitioner, room=room)
+    appointment(PatientFactory(), march(9, 11), practitioner=practitioner, room=room, status="no_show")
+    summaries.refresh_summaries()
+    for by in ("day", "week"):
+        from_summary = build(operations.utilisation_build, manager, by=by)
+        assert from_summary.tables[0].rows
+        with monkeypatch.context() as patched:
+            raw = f"({summaries.BOOKED_DAY_SQL})"
+            patched.setattr(
+                operations, "UTILISATION_SQL", operations.UTILISATION_SQL.replace(summaries.BOOKED_DAY, raw)
+            )
+            assert build(operations.utilisation_build, manager, by=by).tables == from_summary.tables
 
 
 def _funnel_scene() -> None:
