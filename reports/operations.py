@@ -34,7 +34,7 @@ from consultations.models import Consultation, TreatmentPlan
 from reports import summaries
 from reports.forms import Filters
 from reports.framework import Cell, Drill, Report, ReportSpec, Table, base_params, number, percent, rows
-from reports.summaries import BOOKED_DAY, PLAN_PROGRESS
+from reports.summaries import BOOKED_DAY, PLAN_PROGRESS, SESSION_REBOOKED
 from treatments.charts import line_chart
 from treatments.models import ProgressReview, TreatmentSession
 
@@ -501,16 +501,20 @@ WITH s AS (
 )
 """
 
-REBOOKING_SQL = (
-    REBOOKING_CTE
-    + f"""
+# The share reads the session-rebooked summary (the same definition, per session, refreshed
+# from beat); the drill-down lists the sessions live.
+REBOOKING_SQL = f"""
+WITH s AS (
+  SELECT * FROM {SESSION_REBOOKED}
+  WHERE location_id = ANY(%(locs)s) AND start >= %(start)s AND start < %(end)s
+)
+
 SELECT s.aesthetician_id AS id, u.first_name AS staff_first, u.last_name AS staff_last, u.username,
   count(*) AS sessions, count(*) FILTER (WHERE rebooked) AS rebooked
 FROM s JOIN {T["user"]} u ON u.id = s.aesthetician_id
 GROUP BY GROUPING SETS ((s.aesthetician_id, u.first_name, u.last_name, u.username), ())
 ORDER BY s.aesthetician_id NULLS LAST
 """
-)
 
 # The candidates come from the plan-progress summary through its (location, due day) index,
 # oldest due first; each is re-checked against the live rows, so a plan completed, put on hold
@@ -594,7 +598,8 @@ def rebooking_build(filters: Filters, user: User, drill: Drill) -> Report:
             "since the last refresh changes it then."
         )
         % {"limit": RECORDS_LIMIT},
-        summaries.refreshed_note(summaries.PLAN_PROGRESS, filters.zone),
+        # The two summaries this report reads are refreshed together (summaries.refresh_summaries).
+        summaries.refreshed_note(SESSION_REBOOKED, filters.zone),
     ]
     return Report(
         [

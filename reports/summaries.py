@@ -2,6 +2,8 @@
 # The SQL here is built from table names (Model._meta) and fixed fragments.
 """Summaries the reports read instead of the raw rows, refreshed from the beat schedule.
 
+``reports_session_rebooked``: each signed session and whether it left with the next booked.
+
 ``reports_booked_day``: booked minutes per location, day, practitioner and room (utilisation).
 
 ``reports_plan_outcome``: each reviewed plan's baseline and first-review lesion counts by
@@ -33,7 +35,8 @@ PLAN_PROGRESS = "reports_plan_progress"
 # Built from reports.outcomes.PLAN_OUTCOME_SQL (reports/migrations/0002).
 PLAN_OUTCOME = "reports_plan_outcome"
 BOOKED_DAY = "reports_booked_day"
-SUMMARIES = (PLAN_PROGRESS, PLAN_OUTCOME, BOOKED_DAY)
+SESSION_REBOOKED = "reports_session_rebooked"
+SUMMARIES = (PLAN_PROGRESS, PLAN_OUTCOME, BOOKED_DAY, SESSION_REBOOKED)
 
 # The view's query, as reports/migrations/0001_initial.py created it (the test compares the
 # view with this query run on the live rows).
@@ -65,6 +68,19 @@ SELECT a.location_id, (a.start AT TIME ZONE l.time_zone)::date AS day, a.practit
 FROM clinic_appointment a JOIN clinic_location l ON l.id = a.location_id
 WHERE a.status NOT IN ('cancelled', 'no_show')
 GROUP BY 1, 2, 3, 4
+"""
+
+# Each signed session that expects a next one (not its plan's last), and whether the patient
+# left with a later appointment made by the end of the session's local day (a fact fixed once
+# that day is over). The rebooking share counts these rows. Made by reports/migrations/0004.
+SESSION_REBOOKED_SQL = """
+SELECT s.id AS session_id, a.location_id, a.start, s.aesthetician_id, s.patient_id,
+  EXISTS (SELECT 1 FROM clinic_appointment n WHERE n.patient_id = s.patient_id AND n.start > a.start
+    AND n.created_at < (date_trunc('day', a.start AT TIME ZONE l.time_zone) + interval '1 day') AT TIME ZONE l.time_zone
+  ) AS rebooked
+FROM treatments_treatmentsession s JOIN clinic_appointment a ON a.id = s.appointment_id
+JOIN clinic_location l ON l.id = a.location_id
+WHERE s.status = 'signed' AND (s.sessions_planned IS NULL OR s.session_number < s.sessions_planned)
 """
 
 

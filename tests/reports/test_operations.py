@@ -271,18 +271,24 @@ def test_the_plan_progress_summary_equals_the_figures_computed_from_the_raw_rows
 
 
 @time_machine.travel("2026-03-31 12:00:00+00:00", tick=False)
-def test_the_overdue_worklist_from_the_summary_equals_the_one_computed_from_the_raw_rows(
+def test_the_rebooking_report_from_the_summaries_equals_the_one_computed_from_the_raw_rows(
     manager: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for day, interval in ((2, 21), (3, 7), (4, 14)):
         plan = TreatmentPlanFactory(sessions_planned=3, interval_days=interval, starts_on=date(2026, 3, day))
         signed_session(plan=plan, number=1, start=march(day + 1, 10))
     TreatmentPlanFactory(sessions_planned=2, interval_days=10, starts_on=date(2026, 3, 5))  # no session yet
+    rebooked = TreatmentPlanFactory(sessions_planned=3, interval_days=21, starts_on=date(2026, 3, 2))
+    signed_session(plan=rebooked, number=1, start=march(12, 10))
+    AppointmentFactory(patient=rebooked.patient, start=march(12) + timedelta(days=30), created_at=march(12, 11))
     summaries.refresh_summaries()
     from_summary = build(operations.rebooking_build, manager)
     assert len(from_summary.tables[1].rows) == 4
+    assert cell(from_summary.tables[0], "All aestheticians", "Next booked") == "1"
     raw = f"({summaries.PLAN_PROGRESS_SQL})"
     monkeypatch.setattr(operations, "OVERDUE_SQL", operations.OVERDUE_SQL.replace(summaries.PLAN_PROGRESS, raw))
+    raw = f"({summaries.SESSION_REBOOKED_SQL}) AS raw"
+    monkeypatch.setattr(operations, "REBOOKING_SQL", operations.REBOOKING_SQL.replace(summaries.SESSION_REBOOKED, raw))
     from_raw = build(operations.rebooking_build, manager)
     assert from_raw.tables == from_summary.tables
     assert from_raw.figures == from_summary.figures
