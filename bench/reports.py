@@ -2,9 +2,9 @@
 
 The data: the booking generator's appointments (bench/data.py) plus its clinical layer
 (consultations, plans, signed sessions with present-lesion counts, reviews, aftercare
-messages, check-ins), in databases of their own (``clinic_bench_reports1x`` / ``…10x``), so
-the booking suite's databases are never touched. 10x takes long to generate on a small
-machine: it runs only with ``BENCH_REPORTS_10X=1``.
+messages, check-ins), added to the booking suite's databases (``clinic_bench_1x`` / ``_10x``;
+``BENCH_DATABASE_PREFIX`` renames them). 10x takes long to generate on a small machine;
+``BENCH_REPORTS_ONLY_1X=1`` runs 1x alone.
 
 Each report is built in-process (the view's own build function, as the page calls it) for
 the manager of the busiest location, RUNS times after a warm-up; the SQL query count of each
@@ -23,10 +23,10 @@ from pathlib import Path
 
 from bench import data
 
-SCALES = [data.Scale("reports1x", patients=100_000, practitioners_per_location=8)]
-if os.environ.get("BENCH_REPORTS_10X") == "1":
-    SCALES.append(data.Scale("reports10x", patients=1_000_000, practitioners_per_location=76))
-RUNS = 20
+# The booking suite's scales and databases (``<BENCH_DATABASE_PREFIX>_1x`` / ``_10x``) with the
+# clinical layer on top. BENCH_REPORTS_ONLY_1X=1 skips 10x (long to generate on a small machine).
+SCALES = [data.SMALL] if os.environ.get("BENCH_REPORTS_ONLY_1X") == "1" else [data.SMALL, data.LARGE]
+RUNS = int(os.environ.get("BENCH_REPORTS_RUNS", "20"))
 
 
 def probe() -> dict[str, object]:
@@ -64,6 +64,7 @@ def probe() -> dict[str, object]:
         )
         for slug, spec in SPECS.items():
             drill = Drill(slug, chosen)
+            spec.build(chosen, user, drill)  # warm-up: caches (the user's locations) as a page has them
             with CaptureQueriesContext(connection) as queries:
                 spec.build(chosen, user, drill)
             timings = []

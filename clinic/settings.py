@@ -138,6 +138,9 @@ if _pool_max:
 else:
     _database["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
     _database["CONN_HEALTH_CHECKS"] = True
+# No JIT: on the 10x bench data PostgreSQL chose to compile the reports' queries, which cost
+# 0.3-0.5 s each to save far less; the app's other queries are too small to gain from it.
+_database["OPTIONS"]["options"] = (_database["OPTIONS"].get("options", "") + " -c jit=off").strip()
 _database["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME", f"test_{_database['NAME']}")}
 DATABASES = {"default": _database}
 # The owner of the tables, for `manage.py migrate` and `db_roles` only (clinic.dbroles): the
@@ -225,6 +228,9 @@ ONLINE_REQUESTS_PER_EMAIL_PER_HOUR = env_int("ONLINE_REQUESTS_PER_EMAIL_PER_HOUR
 ONLINE_HOLDS_PER_ADDRESS = env_int("ONLINE_HOLDS_PER_ADDRESS", 2, minimum=1)
 ONLINE_SWEEP_INTERVAL_SECONDS = env_int("ONLINE_SWEEP_INTERVAL_SECONDS", 60, minimum=10)
 
+# How often beat refreshes the reports' summaries (reports/summaries.py); the report shows when.
+REPORTS_SUMMARY_REFRESH_SECONDS = env_int("CLINIC_REPORTS_SUMMARY_REFRESH_SECONDS", 600, minimum=60)
+
 # Static and in code (django-celery-beat pins Django < 6.1).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "aftercare-dispatch": {
@@ -249,6 +255,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "photos.tasks.sweep_thumbnails",
         "schedule": float(PHOTO_SWEEP_INTERVAL_SECONDS),
         "options": {"expires": float(PHOTO_SWEEP_INTERVAL_SECONDS)},
+    },
+    # The reports' summaries (the overdue worklist's plan progress).
+    "reports-refresh-summaries": {
+        "task": "reports.tasks.refresh_summaries",
+        "schedule": float(REPORTS_SUMMARY_REFRESH_SECONDS),
+        "options": {"expires": float(REPORTS_SUMMARY_REFRESH_SECONDS)},
     },
     # Nightly at 02:30 UTC (CELERY_TIMEZONE), when no clinic is open.
     "backup-nightly": {

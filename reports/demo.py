@@ -36,6 +36,7 @@ from clinic.roles import ROLES, Role
 from consultations.consent import CURRENT_CONSENT_VERSION
 from consultations.grading import Counts, gags, gags_band
 from consultations.models import Consultation, ConsultationStatus, TreatmentPlan
+from reports import summaries
 from treatments.models import Product, ProductLot, ProgressReview, SessionStatus, TreatmentSession
 
 DOMAIN = "history.example"
@@ -349,4 +350,6 @@ def seed() -> dict[str, int]:
                     gags_total=gags(present).total,
                     decided_at=review_appointment.start + timedelta(minutes=25),
                 )
+    # The overdue worklist reads the plan-progress summary: bring it up to date with the demo.
+    summaries.refresh_summaries()
     return made_counts

@@ -23,14 +23,18 @@ from clinic.models import (
     AppointmentStatus,
     AppointmentStatusChange,
     AppointmentType,
+    Location,
     Patient,
     Room,
     StaffSchedule,
+    TimeOff,
     User,
 )
 from consultations.models import Consultation, TreatmentPlan
+from reports import summaries
 from reports.forms import Filters
 from reports.framework import Cell, Drill, Report, ReportSpec, Table, base_params, number, percent, rows
+from reports.summaries import BOOKED_DAY, PLAN_PROGRESS, SESSION_REBOOKED
 from treatments.charts import line_chart
 from treatments.models import ProgressReview, TreatmentSession
 
@@ -41,6 +45,8 @@ T = {
     "user": User._meta.db_table,
     "room": Room._meta.db_table,
     "schedule": StaffSchedule._meta.db_table,
+    "timeoff": TimeOff._meta.db_table,
+    "location": Location._meta.db_table,
     "patient": Patient._meta.db_table,
     "consultation": Consultation._meta.db_table,
     "plan": TreatmentPlan._meta.db_table,
@@ -232,41 +238,57 @@ def appointment_records(filters: Filters, params: dict[str, str], user: User) ->
 
 # --- Utilisation -----------------------------------------------------------------------------
 
+# Booked minutes come from the booked-day summary (reports/summaries.py), a row per
+# practitioner, room and day, by the location's local day.
+# Working minutes: each shift (wall-clock hours in its location's zone, so 09:00 stays 09:00
+# across DST) as a time range, less the staff member's time off (the ranges merged first, so
+# two overlapping absences are not subtracted twice). A room is open from the first to the
+# last minute anyone is still working at its location that day.
 UTILISATION_SQL = f"""
 WITH days AS (
   SELECT d::date AS day FROM generate_series(%(first)s::date, %(last)s::date, interval '1 day') AS d
 ),
-work AS (
-  SELECT s.staff_id, days.day, sum(extract(epoch FROM s.end_time - s.start_time) / 60) AS minutes
+off AS (
+  SELECT o.staff_id, range_agg(tstzrange(o.start, o."end")) AS ranges
+  FROM {T["timeoff"]} o
+  WHERE o.start < %(end)s + interval '1 day' AND o."end" > %(start)s - interval '1 day'
+  GROUP BY o.staff_id
+),
+shifts AS (
+  SELECT s.staff_id, s.location_id, days.day,
+    tstzmultirange(tstzrange((days.day + s.start_time) AT TIME ZONE l.time_zone,
+                             (days.day + s.end_time) AT TIME ZONE l.time_zone))
+      - coalesce(off.ranges, '{{}}'::tstzmultirange) AS free
   FROM days JOIN {T["schedule"]} s ON s.weekday = extract(isodow FROM days.day)::int - 1
+  JOIN {T["location"]} l ON l.id = s.location_id
+  LEFT JOIN off ON off.staff_id = s.staff_id
   WHERE s.location_id = ANY(%(locs)s)
-  GROUP BY s.staff_id, days.day
+),
+work AS (
+  SELECT staff_id, day,
+    sum((SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0) FROM unnest(free) AS r) / 60) AS minutes
+  FROM shifts
+  GROUP BY staff_id, day
 ),
 booked AS (
-  SELECT a.practitioner_id AS staff_id, (a.start AT TIME ZONE %(zone)s)::date AS day,
-    sum(extract(epoch FROM a."end" - a.start) / 60) AS minutes
-  FROM {T["appt"]} a
-  WHERE a.start >= %(start)s AND a.start < %(end)s AND a.location_id = ANY(%(locs)s)
-    AND a.status NOT IN {RELEASED}
+  SELECT b.practitioner_id AS staff_id, b.day, sum(b.minutes) AS minutes
+  FROM {BOOKED_DAY} b
+  WHERE b.location_id = ANY(%(locs)s) AND b.day BETWEEN %(first)s AND %(last)s
   GROUP BY 1, 2
 ),
 open_hours AS (
-  SELECT s.location_id, days.day,
-    extract(epoch FROM max(s.end_time) - min(s.start_time)) / 60 AS minutes
-  FROM days JOIN {T["schedule"]} s ON s.weekday = extract(isodow FROM days.day)::int - 1
-  WHERE s.location_id = ANY(%(locs)s)
-  GROUP BY s.location_id, days.day
+  SELECT location_id, day, extract(epoch FROM max(upper(free)) - min(lower(free))) / 60 AS minutes
+  FROM shifts WHERE NOT isempty(free)
+  GROUP BY location_id, day
 ),
 room_work AS (
   SELECT r.id AS room_id, o.day, o.minutes FROM {T["room"]} r JOIN open_hours o ON o.location_id = r.location_id
   WHERE r.is_active
 ),
 room_booked AS (
-  SELECT a.room_id, (a.start AT TIME ZONE %(zone)s)::date AS day,
-    sum(extract(epoch FROM a."end" - a.start) / 60) AS minutes
-  FROM {T["appt"]} a
-  WHERE a.start >= %(start)s AND a.start < %(end)s AND a.location_id = ANY(%(locs)s)
-    AND a.status NOT IN {RELEASED}
+  SELECT b.room_id, b.day, sum(b.minutes) AS minutes
+  FROM {BOOKED_DAY} b
+  WHERE b.location_id = ANY(%(locs)s) AND b.day BETWEEN %(first)s AND %(last)s
   GROUP BY 1, 2
 )
 SELECT 'practitioner' AS kind, x.staff_id AS id, u.first_name AS staff_first, u.last_name AS staff_last,
@@ -339,9 +361,10 @@ def utilisation_build(filters: Filters, user: User, drill: Drill) -> Report:
         chart,
         notes=[
             _(
-                "Working minutes are the weekly working hours; a room is open from the first to the last hour "
-                "anyone works at its location that day. Time off is not subtracted."
-            )
+                "Working minutes are the weekly working hours less time off; a room is open from the first to "
+                "the last minute anyone works at its location that day, time off taken into account."
+            ),
+            summaries.refreshed_note(BOOKED_DAY, filters.zone),
         ],
     )
 
@@ -478,34 +501,45 @@ WITH s AS (
 )
 """
 
-REBOOKING_SQL = (
-    REBOOKING_CTE
-    + f"""
+# The share reads the session-rebooked summary (the same definition, per session, refreshed
+# from beat); the drill-down lists the sessions live.
+REBOOKING_SQL = f"""
+WITH s AS (
+  SELECT * FROM {SESSION_REBOOKED}
+  WHERE location_id = ANY(%(locs)s) AND start >= %(start)s AND start < %(end)s
+)
+
 SELECT s.aesthetician_id AS id, u.first_name AS staff_first, u.last_name AS staff_last, u.username,
   count(*) AS sessions, count(*) FILTER (WHERE rebooked) AS rebooked
 FROM s JOIN {T["user"]} u ON u.id = s.aesthetician_id
 GROUP BY GROUPING SETS ((s.aesthetician_id, u.first_name, u.last_name, u.username), ())
 ORDER BY s.aesthetician_id NULLS LAST
 """
-)
 
+# The candidates come from the plan-progress summary through its (location, due day) index,
+# oldest due first; each is re-checked against the live rows, so a plan completed, put on hold
+# or given a signed session, or its patient a visit, since the last refresh drops out at once.
+# (A plan consented, or a visit cancelled, since then changes the list at the next refresh.)
+# One row more than the list shows tells "more".
 OVERDUE_SQL = f"""
 SELECT pl.id AS plan_id, p.id AS patient_id, p.first_name, p.last_name, p.phone, p.email,
-  pl.interval_days, pl.sessions_planned, last.done, last.start AS last_start,
-  (coalesce((last.start AT TIME ZONE %(zone)s)::date, pl.starts_on - pl.interval_days) + pl.interval_days) AS due_on
-FROM {T["plan"]} pl JOIN {T["patient"]} p ON p.id = pl.patient_id
-JOIN {T["consultation"]} co ON co.id = pl.consultation_id JOIN {T["appt"]} ca ON ca.id = co.appointment_id
+  pl.interval_days, pl.sessions_planned, c.done, c.last_start, c.due_on
+FROM unnest(%(locs)s::bigint[]) AS loc(id)
 CROSS JOIN LATERAL (
-  SELECT max(a.start) AS start, count(*) AS done FROM {T["session"]} s JOIN {T["appt"]} a ON a.id = s.appointment_id
-  WHERE s.plan_id = pl.id AND s.status = 'signed'
-) last
-WHERE pl.status = 'active' AND pl.consented_at IS NOT NULL AND pl.held_at IS NULL
-  AND ca.location_id = ANY(%(locs)s) AND last.done < pl.sessions_planned
-  AND coalesce((last.start AT TIME ZONE %(zone)s)::date, pl.starts_on - pl.interval_days) + pl.interval_days < %(today)s
-  AND NOT EXISTS (SELECT 1 FROM {T["appt"]} f WHERE f.patient_id = pl.patient_id AND f.start > %(now)s
-    AND f.status IN ('booked', 'confirmed'))
-ORDER BY due_on, pl.id
-LIMIT {RECORDS_LIMIT}
+  -- Per location, so the index gives the order and the scan stops at the list's length.
+  SELECT pp.plan_id, pp.patient_id, pp.done, pp.last_start, pp.due_on
+  FROM {PLAN_PROGRESS} pp JOIN {T["plan"]} live ON live.id = pp.plan_id
+  WHERE pp.location_id = loc.id AND pp.due_on < %(today)s AND NOT pp.booked_ahead
+    AND live.status = 'active' AND live.held_at IS NULL
+    AND (SELECT count(*) FROM {T["session"]} s WHERE s.plan_id = pp.plan_id AND s.status = 'signed') = pp.done
+    AND NOT EXISTS (SELECT 1 FROM {T["appt"]} f WHERE f.patient_id = pp.patient_id AND f.start > %(now)s
+      AND f.status IN ('booked', 'confirmed'))
+  ORDER BY pp.due_on, pp.plan_id
+  LIMIT {RECORDS_LIMIT + 1}
+) c
+JOIN {T["plan"]} pl ON pl.id = c.plan_id JOIN {T["patient"]} p ON p.id = c.patient_id
+ORDER BY c.due_on, c.plan_id
+LIMIT {RECORDS_LIMIT + 1}
 """
 
 
@@ -528,6 +562,8 @@ def rebooking_build(filters: Filters, user: User, drill: Drill) -> Report:
     now = timezone.now()
     today = timezone.localdate(now, timezone=zoneinfo.ZoneInfo(filters.zone))
     overdue = rows(OVERDUE_SQL, base_params(filters) | {"now": now, "today": today})
+    more = len(overdue) > RECORDS_LIMIT
+    overdue = overdue[:RECORDS_LIMIT]
     worklist = tuple(
         (
             Cell(_name(r), reverse("clinic:patient_detail", args=[r["patient_id"]])),
@@ -555,7 +591,16 @@ def rebooking_build(filters: Filters, user: User, drill: Drill) -> Report:
                 Cell(percent(total["rebooked"], total["sessions"]), drill(rebooked="yes"), total["sessions"]),
             )
         )
-    figures.append((_("Patients overdue"), Cell(str(len(overdue)))))
+    figures.append((_("Patients overdue"), Cell(f"{len(overdue)}+" if more else str(len(overdue)))))
+    notes = [
+        _(
+            "The overdue list shows the %(limit)s longest overdue; a plan consented or a visit cancelled "
+            "since the last refresh changes it then."
+        )
+        % {"limit": RECORDS_LIMIT},
+        # The two summaries this report reads are refreshed together (summaries.refresh_summaries).
+        summaries.refreshed_note(SESSION_REBOOKED, filters.zone),
+    ]
     return Report(
         [
             Table(
@@ -573,6 +618,7 @@ def rebooking_build(filters: Filters, user: User, drill: Drill) -> Report:
         ],
         chart,
         figures,
+        notes,
     )
 
 

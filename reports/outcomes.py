@@ -26,6 +26,7 @@ from clinic.field_groups import FieldGroup, sees
 from clinic.models import Appointment, Patient, User
 from consultations.grading import Lesion
 from consultations.models import Consultation, TreatmentPlan
+from reports import summaries
 from reports.forms import Filters
 from reports.framework import (
     Cell,
@@ -40,6 +41,7 @@ from reports.framework import (
     rows,
     too_few,
 )
+from reports.summaries import PLAN_OUTCOME
 from treatments.charts import line_chart
 from treatments.models import ExtractionMethod, Product, ProductLot, ProgressReview, TreatmentSession
 
@@ -94,31 +96,40 @@ BREAKDOWNS = (
     ("product", gettext_lazy("Product")),
 )
 
-# One row per plan whose first progress review falls in the range: baseline and review
-# counts by lesion type, the grades, and what the plan's signed sessions most often used.
-OUTCOME_CTE = f"""
+# One row per plan with a progress review: baseline and first-review counts by lesion type,
+# the grades, and what the plan's signed sessions (up to that review) most often used. The
+# per-plan sums over the jsonb counts are the expensive part: the reports read them from the
+# summary (a materialized view, reports/summaries.py) built from this query, through its
+# (location, review time) index; the test compares the two.
+PLAN_OUTCOME_SQL = f"""
 WITH r AS (
   SELECT DISTINCT ON (r.plan_id) r.plan_id, r.lesions_present, r.iga, r.gags_total, r.decided_at
   FROM {T["review"]} r ORDER BY r.plan_id, r.decided_at, r.id
-), plans AS (
-  SELECT pl.id AS plan_id, pl.patient_id, r.decided_at, co.iga AS iga0, r.iga AS iga1,
-    co.gags_score AS gags0, r.gags_total AS gags1, co.fitzpatrick,
-    {", ".join(f"{_lesion_sum('co.lesion_counts', x)} AS b_{x}" for x in LESIONS)},
-    {", ".join(f"{_lesion_sum('r.lesions_present', x)} AS f_{x}" for x in LESIONS)},
-    ss.method, ss.aesthetician, ss.product, ss.sessions
-  FROM r JOIN {T["plan"]} pl ON pl.id = r.plan_id
-  JOIN {T["consultation"]} co ON co.id = pl.consultation_id
-  JOIN {T["appt"]} ca ON ca.id = co.appointment_id
-  CROSS JOIN LATERAL (
-    SELECT count(*) AS sessions,
-      coalesce(mode() WITHIN GROUP (ORDER BY s.extraction_method), '') AS method,
-      coalesce(mode() WITHIN GROUP (ORDER BY concat_ws(' ', u.first_name, u.last_name)), '') AS aesthetician,
-      coalesce(mode() WITHIN GROUP (ORDER BY pr.name), '') AS product
-    FROM {T["session"]} s JOIN {T["user"]} u ON u.id = s.aesthetician_id
-    LEFT JOIN {T["lot"]} l ON l.id = s.product_lot_id LEFT JOIN {T["product"]} pr ON pr.id = l.product_id
-    WHERE s.plan_id = pl.id AND s.status = 'signed' AND s.started_at <= r.decided_at
-  ) ss
-  WHERE r.decided_at >= %(start)s AND r.decided_at < %(end)s AND ca.location_id = ANY(%(locs)s)
+)
+SELECT pl.id AS plan_id, pl.patient_id, ca.location_id, r.decided_at, co.iga AS iga0, r.iga AS iga1,
+  co.gags_score AS gags0, r.gags_total AS gags1, co.fitzpatrick,
+  {", ".join(f"{_lesion_sum('co.lesion_counts', x)} AS b_{x}" for x in LESIONS)},
+  {", ".join(f"{_lesion_sum('r.lesions_present', x)} AS f_{x}" for x in LESIONS)},
+  ss.method, ss.aesthetician, ss.product, ss.sessions
+FROM r JOIN {T["plan"]} pl ON pl.id = r.plan_id
+JOIN {T["consultation"]} co ON co.id = pl.consultation_id
+JOIN {T["appt"]} ca ON ca.id = co.appointment_id
+CROSS JOIN LATERAL (
+  SELECT count(*) AS sessions,
+    coalesce(mode() WITHIN GROUP (ORDER BY s.extraction_method), '') AS method,
+    coalesce(mode() WITHIN GROUP (ORDER BY concat_ws(' ', u.first_name, u.last_name)), '') AS aesthetician,
+    coalesce(mode() WITHIN GROUP (ORDER BY pr.name), '') AS product
+  FROM {T["session"]} s JOIN {T["user"]} u ON u.id = s.aesthetician_id
+  LEFT JOIN {T["lot"]} l ON l.id = s.product_lot_id LEFT JOIN {T["product"]} pr ON pr.id = l.product_id
+  WHERE s.plan_id = pl.id AND s.status = 'signed' AND s.started_at <= r.decided_at
+) ss
+"""
+
+# One row per plan whose first progress review falls in the range.
+OUTCOME_CTE = f"""
+WITH plans AS (
+  SELECT * FROM {PLAN_OUTCOME}
+  WHERE decided_at >= %(start)s AND decided_at < %(end)s AND location_id = ANY(%(locs)s)
 ), t AS (
   SELECT plans.*,
     {" + ".join(f"b_{x}" for x in NON_INFLAMMATORY + INFLAMMATORY)} AS b_total,
@@ -243,7 +254,7 @@ def outcomes_build(filters: Filters, user: User, drill: Drill) -> Report:
             )
         ],
     )
-    return Report(tables, chart)
+    return Report(tables, chart, notes=[summaries.refreshed_note(PLAN_OUTCOME, filters.zone)])
 
 
 def outcome_records(filters: Filters, params: dict[str, str], user: User) -> Table:

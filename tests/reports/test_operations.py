@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 import pytest
@@ -11,9 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from aftercare.models import CheckIn, SpecialistQueueEntry
-from clinic.models import AppointmentStatus, User
+from clinic.models import AppointmentStatus, TimeOff, User
 from clinic.roles import Role
-from reports import operations
+from reports import operations, summaries
 from reports.framework import Drill, Report, Table
 from tests.factories import (
     AppointmentFactory,
@@ -99,6 +99,7 @@ def test_utilisation_is_booked_over_working_minutes(manager: User) -> None:
     # Monday 2 March: 60 booked minutes kept, 45 cancelled (released, not counted).
     appointment(patient, march(2, 10), practitioner=practitioner, room=room)
     appointment(patient, march(2, 12), practitioner=practitioner, room=room, status="cancelled", cancel_reason="x")
+    summaries.refresh_summaries()
     report = build(operations.utilisation_build, manager, first=date(2026, 3, 2), last=date(2026, 3, 8), by="day")
     table = report.tables[0]
     rows = {(r[0].text, r[1].text, r[2].text): r for r in table.rows}
@@ -109,6 +110,67 @@ def test_utilisation_is_booked_over_working_minutes(manager: User) -> None:
     assert rows[("Practitioner", name, "2026-03-02")][5].text == "9.4%"
     # The room is open when anyone works at its location: 09:00-17:00 on Mondays.
     assert rows[("Room", "Room 1", "2026-03-02")][5].text == "9.4%"
+
+
+def test_utilisation_subtracts_time_off_from_working_minutes(manager: User) -> None:
+    a = UserFactory(username="pract-a", role=Role.SPECIALIST)
+    b = UserFactory(username="pract-b", role=Role.AESTHETICIAN)
+    StaffScheduleFactory(staff=a, location=central(), weekday=0)  # Mondays 09:00-17:00: 480 min
+    StaffScheduleFactory(staff=a, location=central(), weekday=1)  # Tuesdays 09:00-17:00: 480 min
+    # B: Mondays 10:00-18:00 (480 min).
+    StaffScheduleFactory(staff=b, location=central(), weekday=0, start_time=time(10), end_time=time(18))
+    # A on Monday 2 March: off 12:00-14:00 and (booked twice, overlapping) 13:00-15:00: merged,
+    # that is 12:00-15:00, 180 minutes, not 240. 480 - 180 = 300.
+    TimeOff.objects.create(staff=a, start=march(2, 12), end=march(2, 14), reason="Dentist")
+    TimeOff.objects.create(staff=a, start=march(2, 13), end=march(2, 15), reason="Training")
+    # A is off all of Tuesday 3 March (Monday 20:00 to Wednesday 08:00): 0 working minutes.
+    TimeOff.objects.create(staff=a, start=march(2, 20), end=march(4, 8), reason="Ill")
+    # B leaves at 16:00 on Monday: 480 - 120 = 360.
+    TimeOff.objects.create(staff=b, start=march(2, 16), end=march(2, 18), reason="School run")
+    # Time off on another day (the following Monday) takes nothing from this week.
+    TimeOff.objects.create(staff=b, start=march(9, 10), end=march(9, 12), reason="Later")
+    room = RoomFactory(location=central(), name="Room 1")
+    appointment(PatientFactory(), march(2, 10), practitioner=a, room=room)  # 45 booked minutes
+    summaries.refresh_summaries()
+    report = build(operations.utilisation_build, manager, first=date(2026, 3, 2), last=date(2026, 3, 8), by="day")
+    rows = {(r[0].text, r[1].text, r[2].text): r for r in report.tables[0].rows}
+    monday_a = rows[("Practitioner", a.get_full_name(), "2026-03-02")]
+    assert monday_a[4].text == "300"
+    assert monday_a[5].text == "15.0%"  # 45 / 300
+    assert rows[("Practitioner", a.get_full_name(), "2026-03-03")][4].text == "0"
+    assert rows[("Practitioner", b.get_full_name(), "2026-03-02")][4].text == "360"
+    # Room 1 on Monday: A works 09:00-12:00 and 15:00-17:00, B 10:00-16:00: open 09:00-17:00,
+    # 480 minutes (B's 16:00-18:00 off moves the close from 18:00 to 17:00); 45 / 480 = 9.4%.
+    monday_room = rows[("Room", "Room 1", "2026-03-02")]
+    assert monday_room[4].text == "480"
+    assert monday_room[5].text == "9.4%"
+    # Nobody works on Tuesday: the room has no open minutes that day.
+    assert ("Room", "Room 1", "2026-03-03") not in rows
+    weekly = build(operations.utilisation_build, manager, first=date(2026, 3, 2), last=date(2026, 3, 8), by="week")
+    by_week = {(r[0].text, r[1].text, r[2].text): r for r in weekly.tables[0].rows}
+    assert by_week[("Practitioner", a.get_full_name(), "2026-03-02")][4].text == "300"  # 300 + 0
+    assert by_week[("Practitioner", b.get_full_name(), "2026-03-02")][4].text == "360"
+
+
+def test_utilisation_from_the_booked_day_summary_equals_the_one_computed_from_the_raw_rows(
+    manager: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    practitioner = UserFactory(username="pract", role=Role.SPECIALIST)
+    StaffScheduleFactory(staff=practitioner, location=central(), weekday=0)
+    room = RoomFactory(location=central(), name="Room 1")
+    for day, hour in ((2, 10), (2, 12), (9, 9), (10, 15)):
+        appointment(PatientFactory(), march(day, hour), practitioner=practitioner, room=room)
+    appointment(PatientFactory(), march(9, 11), practitioner=practitioner, room=room, status="no_show")
+    summaries.refresh_summaries()
+    for by in ("day", "week"):
+        from_summary = build(operations.utilisation_build, manager, by=by)
+        assert from_summary.tables[0].rows
+        with monkeypatch.context() as patched:
+            raw = f"({summaries.BOOKED_DAY_SQL})"
+            patched.setattr(
+                operations, "UTILISATION_SQL", operations.UTILISATION_SQL.replace(summaries.BOOKED_DAY, raw)
+            )
+            assert build(operations.utilisation_build, manager, by=by).tables == from_summary.tables
 
 
 def _funnel_scene() -> None:
@@ -166,6 +228,7 @@ def test_rebooking_share_and_the_overdue_worklist(manager: User) -> None:
     # A plan's last session is not asked to leave with a next one.
     c_plan = TreatmentPlanFactory(sessions_planned=1)
     signed_session(plan=c_plan, number=1, start=march(4, 10))
+    summaries.refresh_summaries()
     report = build(operations.rebooking_build, manager)
     share = report.tables[0]
     assert cell(share, "All aestheticians", "Sessions") == "2"
@@ -175,6 +238,71 @@ def test_rebooking_share_and_the_overdue_worklist(manager: User) -> None:
     assert [row[0].text for row in overdue.rows] == [b_plan.patient.full_name]
     assert overdue.rows[0][4].text == "2026-03-24"  # 3 March + 21 days
     assert overdue.rows[0][5].text == "7"
+    # Refreshed at 12:00 UTC, shown in London time (BST since 29 March).
+    assert "last refreshed 2026-03-31 13:00" in report.notes[1]
+
+
+def _progress(sql: str) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        # ``sql`` reads the view or runs its query: constants from reports/summaries.py.
+        columns = "plan_id, patient_id, location_id, done, last_start, due_on, booked_ahead"
+        cursor.execute(f"SELECT {columns} FROM ({sql}) x ORDER BY 1")  # noqa: S608
+        return cursor.fetchall()
+
+
+@time_machine.travel("2026-03-31 12:00:00+00:00", tick=False)
+def test_the_plan_progress_summary_equals_the_figures_computed_from_the_raw_rows(manager: User) -> None:
+    # Plans in every state the summary tells apart: no session yet, one of three signed, all
+    # signed (left out), on hold, not consented or closed (all three left out).
+    fresh = TreatmentPlanFactory(sessions_planned=3, interval_days=21, starts_on=date(2026, 3, 2))
+    one = TreatmentPlanFactory(sessions_planned=3, interval_days=14, starts_on=date(2026, 3, 2))
+    signed_session(plan=one, number=1, start=march(3, 10))
+    done = TreatmentPlanFactory(sessions_planned=1)
+    signed_session(plan=done, number=1, start=march(4, 10))
+    TreatmentPlanFactory(sessions_planned=3, held_at=march(5), held_reason="Pregnant")
+    TreatmentPlanFactory(sessions_planned=3, consented_at=None, consent_name="", consent_version="")
+    TreatmentPlanFactory(sessions_planned=3, status="closed")
+    summaries.refresh_summaries()
+    summary = _progress(f"SELECT * FROM {summaries.PLAN_PROGRESS}")  # noqa: S608  (a constant)
+    assert summary == _progress(summaries.PLAN_PROGRESS_SQL)
+    # Worked by hand: the fresh plan is due on its start day (2 March); the other on 3 + 14 = 17 March.
+    due = {row[0]: (row[3], row[5]) for row in summary}
+    assert due == {fresh.pk: (0, date(2026, 3, 2)), one.pk: (1, date(2026, 3, 17))}
+
+
+@time_machine.travel("2026-03-31 12:00:00+00:00", tick=False)
+def test_the_rebooking_report_from_the_summaries_equals_the_one_computed_from_the_raw_rows(
+    manager: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for day, interval in ((2, 21), (3, 7), (4, 14)):
+        plan = TreatmentPlanFactory(sessions_planned=3, interval_days=interval, starts_on=date(2026, 3, day))
+        signed_session(plan=plan, number=1, start=march(day + 1, 10))
+    TreatmentPlanFactory(sessions_planned=2, interval_days=10, starts_on=date(2026, 3, 5))  # no session yet
+    rebooked = TreatmentPlanFactory(sessions_planned=3, interval_days=21, starts_on=date(2026, 3, 2))
+    signed_session(plan=rebooked, number=1, start=march(12, 10))
+    AppointmentFactory(patient=rebooked.patient, start=march(12) + timedelta(days=30), created_at=march(12, 11))
+    summaries.refresh_summaries()
+    from_summary = build(operations.rebooking_build, manager)
+    assert len(from_summary.tables[1].rows) == 4
+    assert cell(from_summary.tables[0], "All aestheticians", "Next booked") == "1"
+    raw = f"({summaries.PLAN_PROGRESS_SQL})"
+    monkeypatch.setattr(operations, "OVERDUE_SQL", operations.OVERDUE_SQL.replace(summaries.PLAN_PROGRESS, raw))
+    raw = f"({summaries.SESSION_REBOOKED_SQL}) AS raw"
+    monkeypatch.setattr(operations, "REBOOKING_SQL", operations.REBOOKING_SQL.replace(summaries.SESSION_REBOOKED, raw))
+    from_raw = build(operations.rebooking_build, manager)
+    assert from_raw.tables == from_summary.tables
+    assert from_raw.figures == from_summary.figures
+
+
+@time_machine.travel("2026-03-31 12:00:00+00:00", tick=False)
+def test_a_session_signed_since_the_refresh_takes_its_plan_off_the_overdue_list_at_once(manager: User) -> None:
+    plan = TreatmentPlanFactory(sessions_planned=3, interval_days=21, starts_on=date(2026, 3, 2))
+    summaries.refresh_summaries()
+    overdue = build(operations.rebooking_build, manager).tables[1]
+    assert [row[0].text for row in overdue.rows] == [plan.patient.full_name]
+    signed_session(plan=plan, number=1, start=march(30, 10))  # after the refresh
+    overdue = build(operations.rebooking_build, manager).tables[1]
+    assert overdue.rows == ()
 
 
 def test_aftercare_figures_lag_and_checkin_answers(manager: User) -> None:

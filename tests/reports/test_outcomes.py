@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from aftercare.models import CheckIn
 from clinic.models import AccessEvent, User
 from clinic.roles import Role
-from reports import outcomes
+from reports import outcomes, summaries
 from reports.framework import Drill, Table
 from tests.factories import MessageFactory, TreatmentPlanFactory, UserFactory
 from tests.reports.scene import central, filters, lot, march, review, signed_session
@@ -69,6 +69,7 @@ def scene() -> dict[str, Any]:
             source=f"treatment_session:{session.pk}",
         )
         CheckIn.objects.create(message=message, patient=session.patient, answer=answer)
+    summaries.refresh_summaries()  # the outcome report reads the plan-outcome summary
     return {"sessions": sessions, "worker": worker}
 
 
@@ -187,4 +188,32 @@ def test_outcome_reports_run_the_same_number_of_queries_whatever_the_data(manage
         plan = TreatmentPlanFactory(sessions_planned=1, consultation__lesion_counts=BASELINE)
         signed_session(plan=plan, number=1, start=march(2 + index))
         review(plan, decided_at=march(20 + index), present=BASELINE, iga=2)
+    summaries.refresh_summaries()
     assert [count(spec) for spec in outcomes.SPECS] == before
+
+
+def _texts(report: Any) -> list[list[list[str]]]:
+    return [[[c.text for c in row] for row in table.rows] for table in report.tables]
+
+
+@pytest.mark.parametrize("by", [key for key, _label in outcomes.BREAKDOWNS])
+def test_every_outcome_figure_from_the_summary_equals_the_one_computed_from_the_raw_rows(
+    scene: dict[str, Any], manager: User, monkeypatch: pytest.MonkeyPatch, by: str
+) -> None:
+    from_summary = _build(outcomes.outcomes_build, manager, by)
+    assert from_summary.tables[0].rows[0][1].text != "0"  # the scene's plans are in the summary
+    # The same report with the summary replaced by its query, run on the raw rows now.
+    raw = f"({outcomes.PLAN_OUTCOME_SQL}) AS raw"
+    monkeypatch.setattr(outcomes, "OUTCOME_CTE", outcomes.OUTCOME_CTE.replace(summaries.PLAN_OUTCOME, raw))
+    monkeypatch.setattr(outcomes, "SHIFT_SQL", outcomes.SHIFT_SQL.replace(summaries.PLAN_OUTCOME, raw))
+    assert _texts(_build(outcomes.outcomes_build, manager, by)) == _texts(from_summary)
+
+
+def test_the_plan_outcome_summary_waits_for_its_refresh(scene: dict[str, Any], manager: User) -> None:
+    before = _build(outcomes.outcomes_build, manager, "method").tables[0].rows[0][1].text
+    plan = TreatmentPlanFactory(sessions_planned=1, consultation__lesion_counts=BASELINE)
+    signed_session(plan=plan, number=1, start=march(25, 16))  # a time the scene leaves free
+    review(plan, decided_at=march(28), present=BASELINE, iga=2)
+    assert _build(outcomes.outcomes_build, manager, "method").tables[0].rows[0][1].text == before
+    summaries.refresh_summaries()
+    assert _build(outcomes.outcomes_build, manager, "method").tables[0].rows[0][1].text == str(int(before) + 1)

@@ -1,0 +1,104 @@
+# ruff: noqa: S608
+# The SQL here is built from table names (Model._meta) and fixed fragments.
+"""Summaries the reports read instead of the raw rows, refreshed from the beat schedule.
+
+``reports_session_rebooked``: each signed session and whether it left with the next booked.
+
+``reports_booked_day``: booked minutes per location, day, practitioner and room (utilisation).
+
+``reports_plan_outcome``: each reviewed plan's baseline and first-review lesion counts by
+type, grades and breakdown values (see reports.outcomes.PLAN_OUTCOME_SQL), read by the
+outcome reports through its (location, review time) index.
+
+``reports_plan_progress`` (a materialized view made by reports/migrations/0001): for each
+active, consented plan not on hold with sessions still to come, how many sessions are signed,
+when the last one started, the day the next one falls due (the last session's local day,
+or the planned start, plus the plan's interval) and whether the patient had a visit booked
+ahead when it was refreshed (most have: the worklist's index leaves those rows out).
+Computing this live means a per-plan aggregate over every active plan in the clinic; the
+overdue worklist reads the view through its (location, due day) index instead, and
+re-checks each candidate against the live rows (see operations.OVERDUE_SQL).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from reports.models import SummaryRefresh
+
+PLAN_PROGRESS = "reports_plan_progress"
+# Built from reports.outcomes.PLAN_OUTCOME_SQL (reports/migrations/0002).
+PLAN_OUTCOME = "reports_plan_outcome"
+BOOKED_DAY = "reports_booked_day"
+SESSION_REBOOKED = "reports_session_rebooked"
+SUMMARIES = (PLAN_PROGRESS, PLAN_OUTCOME, BOOKED_DAY, SESSION_REBOOKED)
+
+# The view's query, as reports/migrations/0001_initial.py created it (the test compares the
+# view with this query run on the live rows).
+PLAN_PROGRESS_SQL = """
+SELECT pl.id AS plan_id, pl.patient_id, ca.location_id, last.done, last.start AS last_start,
+  coalesce((last.start AT TIME ZONE l.time_zone)::date, pl.starts_on - pl.interval_days) + pl.interval_days AS due_on,
+  EXISTS (SELECT 1 FROM clinic_appointment f WHERE f.patient_id = pl.patient_id AND f.start > now()
+    AND f.status IN ('booked', 'confirmed')) AS booked_ahead
+FROM consultations_treatmentplan pl
+JOIN consultations_consultation co ON co.id = pl.consultation_id
+JOIN clinic_appointment ca ON ca.id = co.appointment_id
+JOIN clinic_location l ON l.id = ca.location_id
+CROSS JOIN LATERAL (
+  SELECT max(a.start) AS start, count(*) AS done
+  FROM treatments_treatmentsession s JOIN clinic_appointment a ON a.id = s.appointment_id
+  WHERE s.plan_id = pl.id AND s.status = 'signed'
+) last
+WHERE pl.status = 'active' AND pl.consented_at IS NOT NULL AND pl.held_at IS NULL
+  AND last.done < pl.sessions_planned
+"""
+
+
+# Booked minutes (appointments not cancelled or missed) per location, local day, practitioner
+# and room: the utilisation report sums these (about one row per practitioner and day)
+# instead of every appointment. Made by reports/migrations/0003.
+BOOKED_DAY_SQL = """
+SELECT a.location_id, (a.start AT TIME ZONE l.time_zone)::date AS day, a.practitioner_id, a.room_id,
+  sum(extract(epoch FROM a."end" - a.start) / 60)::float AS minutes
+FROM clinic_appointment a JOIN clinic_location l ON l.id = a.location_id
+WHERE a.status NOT IN ('cancelled', 'no_show')
+GROUP BY 1, 2, 3, 4
+"""
+
+# Each signed session that expects a next one (not its plan's last), and whether the patient
+# left with a later appointment made by the end of the session's local day (a fact fixed once
+# that day is over). The rebooking share counts these rows. Made by reports/migrations/0004.
+SESSION_REBOOKED_SQL = """
+SELECT s.id AS session_id, a.location_id, a.start, s.aesthetician_id, s.patient_id,
+  EXISTS (SELECT 1 FROM clinic_appointment n WHERE n.patient_id = s.patient_id AND n.start > a.start
+    AND n.created_at < (date_trunc('day', a.start AT TIME ZONE l.time_zone) + interval '1 day') AT TIME ZONE l.time_zone
+  ) AS rebooked
+FROM treatments_treatmentsession s JOIN clinic_appointment a ON a.id = s.appointment_id
+JOIN clinic_location l ON l.id = a.location_id
+WHERE s.status = 'signed' AND (s.sessions_planned IS NULL OR s.session_number < s.sessions_planned)
+"""
+
+
+def refresh_summaries() -> None:
+    """Refresh every summary and record when. CONCURRENTLY: the reports keep reading the old
+    rows meanwhile (it needs the unique index above). Running it twice does no harm."""
+    for name in SUMMARIES:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {name}")
+            SummaryRefresh.objects.update_or_create(name=name, defaults={"refreshed_at": timezone.now()})
+
+
+def refreshed_note(name: str, zone: str) -> str:
+    """The line a report shows under figures read from summary ``name``: when it was refreshed."""
+    refreshed = SummaryRefresh.objects.filter(name=name).values_list("refreshed_at", flat=True).first()
+    at = timezone.localtime(refreshed, zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") if refreshed else _("never")
+    return _("Read from a summary refreshed every %(minutes)s minutes; last refreshed %(at)s.") % {
+        "minutes": settings.REPORTS_SUMMARY_REFRESH_SECONDS // 60,
+        "at": at,
+    }
