@@ -143,6 +143,8 @@ def seed() -> dict[str, int]:
                 "phone": phone,
                 "email_consent": consent,
                 "email_consent_at": consent_at if consent else None,
+                # Registered before their first visit (the consultations demo goes back 58 days).
+                "created_at": timezone.now() - timedelta(days=90),
             },
         )
         created["patients"] += made
