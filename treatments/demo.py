@@ -481,8 +481,7 @@ def seed() -> dict[str, int]:
                 cleanse_product="Gentle gel cleanser",
                 exfoliation="enzyme",
                 softening="steam",
-                extraction_method=spec.extraction_method
-                or ("manual_gauze" if number % 2 else "comedone_extractor"),
+                extraction_method=spec.extraction_method or ("manual_gauze" if number % 2 else "comedone_extractor"),
                 lesions_present=_scaled(spec.baseline, fraction),
                 lesions_extracted=_extracted(_scaled(spec.baseline, fraction)),
                 pain=3 if number == 1 else 2,

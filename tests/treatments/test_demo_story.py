@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.utils import timezone
+from pytest_django import DjangoDbBlocker
 
 from aftercare.models import (
     REMINDER_KINDS,
@@ -27,16 +28,17 @@ from clinic.models import Appointment, AppointmentKind, AppointmentStatus
 from consultations.models import Consultation, TreatmentPlan
 from treatments.models import SessionStatus, TreatmentSession
 
-pytestmark = pytest.mark.django_db
+# The whole demo (photos drawn included) loads once for the module: allow for a busy machine.
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(900)]
 
 # The aftercare a signed session starts (the reminders before booked sessions come from the booking).
 SESSION_KINDS = tuple(kind for kind in SEQUENCE_KINDS if kind not in REMINDER_KINDS)
 
 
 @pytest.fixture(scope="module")
-def loaded(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
+def loaded(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[None]:
     """The whole demo, loaded once for the module and rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():  # type: ignore[attr-defined]
+    with django_db_blocker.unblock(), transaction.atomic():
         for seed in (demo.seed, *hooks.demo_seeds()):
             seed()
         yield
@@ -94,7 +96,8 @@ def test_no_session_comes_before_the_patients_consultation_and_plan_consent(load
         plan = session.plan
         assert plan is not None, session
         consultation = plan.consultation
-        assert consultation.signed_at is not None and plan.consented_at is not None
+        assert consultation.signed_at is not None
+        assert plan.consented_at is not None
         assert consultation.appointment.end <= consultation.signed_at + timedelta(minutes=15)
         assert consultation.signed_at <= plan.consented_at <= session.appointment.start, session
         assert consultation.final_outcome == "recommended", session
@@ -116,7 +119,8 @@ def test_every_reminder_belongs_to_a_live_appointment_of_the_same_patient(loaded
     assert reminders.exists()
     for reminder in reminders:
         prefix, _, pk = reminder.source.partition(":")
-        assert prefix == "appointment" and pk.isdigit(), reminder.source
+        assert prefix == "appointment", reminder.source
+        assert pk.isdigit(), reminder.source
         appointment = Appointment.objects.get(pk=int(pk))
         assert appointment.patient_id == reminder.patient_id
         assert appointment.status != AppointmentStatus.CANCELLED, appointment
