@@ -45,8 +45,12 @@ def _reminder_sent_at(appointment: Appointment, now: datetime) -> datetime | Non
 
 def _seed_reschedule_request(location: Location, now: datetime) -> int:
     """The next booked appointment whose reminder has gone out: the patient answered "I need
-    another time", so it waits on the front desk's worklist. Written as the booking messages
-    write a reminder (source ``appointment:<id>``), so the reply follows the appointment."""
+    another time", so it waits on the front desk's worklist. In the clinic's demo that is
+    today's 14:00 (reminded yesterday) before 13:00, and the next working day's first booking
+    (reminded today at 10:00) when that is tomorrow, from 11:00. None otherwise: a reply to a
+    reminder that has not gone out would be a story with nothing behind it. Written as the
+    booking messages write a reminder (source ``appointment:<id>``), so the reply follows the
+    appointment."""
     if AppointmentReply.objects.filter(appointment__location=location).exists():
         return 0
     candidates = (
@@ -64,12 +68,7 @@ def _seed_reschedule_request(location: Location, now: datetime) -> int:
         None,
     )
     if chosen is None:
-        # Early in the day nothing booked has had its reminder yet: the next booking's went out
-        # two hours ago (a reminder the desk sent by hand from the appointment).
-        appointment = candidates.first()
-        if appointment is None:
-            return 0
-        chosen = (appointment, now - timedelta(hours=2))
+        return 0
     appointment, sent = chosen
     local = location.local(appointment.start)
     when = appointment.start.astimezone(UTC).isoformat()

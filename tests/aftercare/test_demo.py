@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+import time_machine
 
 from aftercare import demo
 from aftercare.models import AppointmentReply, Message, MessageKind, MessageStatus, SpecialistQueueEntry
@@ -32,16 +33,21 @@ def test_the_demo_shows_aftercare_in_use_and_a_second_run_adds_nothing() -> None
     assert AppointmentReply.objects.count() == 1
 
 
-def test_the_demo_has_a_reschedule_request_on_the_front_desks_worklist() -> None:
+# A Wednesday in December (London is on UTC): before noon today's 14:00 was reminded
+# yesterday; at 15:00 Thursday's first booking was reminded this morning.
+@pytest.mark.parametrize(("now", "expected_day"), [("2026-12-02 11:30:00+00:00", 2), ("2026-12-02 15:00:00+00:00", 3)])
+def test_the_demo_has_a_reschedule_request_on_the_front_desks_worklist(now: str, expected_day: int) -> None:
     from aftercare.selectors import open_reschedule_requests
     from clinic.models import Location
 
-    clinic_demo.seed()
-    demo.seed()
-    demo.seed()
-    location = Location.objects.active().first()
-    assert location is not None
-    [request] = open_reschedule_requests(location)
+    with time_machine.travel(now, tick=False):
+        clinic_demo.seed()
+        demo.seed()
+        demo.seed()
+        location = Location.objects.active().first()
+        assert location is not None
+        [request] = open_reschedule_requests(location)
+    assert location.local(request.appointment.start).day == expected_day
     assert request.appointment.start > request.answered_at
     # The reminder it answers is the appointment's own, as the booking messages write it.
     assert request.message.source == f"appointment:{request.appointment.pk}"
