@@ -95,7 +95,7 @@ DEMO_PATIENTS = (
     ("Ben", "Okafor", date(1987, 9, 3), "ben.okafor@example.com", "+447700900102", True),
     ("Chloé", "Martin", date(1999, 1, 27), "chloe.martin@example.com", "+447700900103", True),
     ("Daniel", "Nguyen", date(1994, 6, 18), "", "+447700900104", False),
-    ("Eva", "Rossi", date(2001, 11, 5), "eva.rossi@example.com", "+447700900105", False),
+    ("Eva", "Rossi", date(2001, 11, 5), "eva.rossi@example.com", "+447700900105", True),
     ("Farah", "Haddad", date(1985, 2, 14), "farah.haddad@example.com", "+447700900106", True),
 )
 
@@ -143,6 +143,8 @@ def seed() -> dict[str, int]:
                 "phone": phone,
                 "email_consent": consent,
                 "email_consent_at": consent_at if consent else None,
+                # Registered before their first visit (the consultations demo goes back 58 days).
+                "created_at": timezone.now() - timedelta(days=90),
             },
         )
         created["patients"] += made

@@ -271,33 +271,46 @@ def session_pause_instructions(appointment: Appointment) -> str:
 
 
 def held_sessions_to_call(location: Location) -> list[PatientToCall]:
-    """The front desk's calls: booked sessions of programmes on hold, at ``location``, from now on.
+    """The front desk's calls: patients whose programme is on hold and who have sessions booked
+    at ``location`` from now on, one row per patient (the earliest session, and how many).
 
-    They stay in the book (the specialist may resume the programme before they fall due);
-    the desk calls the patient to explain and to move or cancel them.
+    The sessions stay in the book (the specialist may resume the programme before they fall
+    due); the desk calls the patient once to explain and to move or cancel them all.
     """
     sessions = (
         PlanSession.objects.filter(plan__held_at__isnull=False, appointment__location=location)
         .exclude(appointment__status__in=RELEASED_STATUSES)
         .filter(appointment__start__gte=timezone.now())
         .select_related("plan", "appointment__patient")
-        .order_by("appointment__start")
+        .order_by("appointment__start", "appointment_id")
     )
-    return [
-        PatientToCall(
-            patient_id=session.appointment.patient_id,
-            patient_name=session.appointment.patient.full_name,
-            phone=session.appointment.patient.phone,
-            reason=_(
+    by_patient: dict[int, list[PlanSession]] = {}
+    for session in sessions:
+        by_patient.setdefault(session.appointment.patient_id, []).append(session)
+    calls = []
+    for held in by_patient.values():
+        first = held[0]
+        if len(held) == 1:
+            reason = _(
                 "Programme on hold after a stop at re-screen: session %(number)s cannot go ahead until the "
                 "specialist re-assesses."
+            ) % {"number": first.number}
+        else:
+            reason = _(
+                "Programme on hold after a stop at re-screen: %(count)s booked sessions, from session "
+                "%(number)s, cannot go ahead until the specialist re-assesses."
+            ) % {"count": len(held), "number": first.number}
+        calls.append(
+            PatientToCall(
+                patient_id=first.appointment.patient_id,
+                patient_name=first.appointment.patient.full_name,
+                phone=first.appointment.patient.phone,
+                reason=reason,
+                appointment_id=first.appointment_id,
+                start=first.appointment.start,
             )
-            % {"number": session.number},
-            appointment_id=session.appointment_id,
-            start=session.appointment.start,
         )
-        for session in sessions
-    ]
+    return calls
 
 
 def deferred_due_for_recheck(location: Location, day: date) -> list[Consultation]:

@@ -160,7 +160,8 @@ def seed() -> dict[str, int]:
         booked_at: datetime | None = None,
     ) -> Appointment:
         start = slots.take(day, practitioner, room, kind.duration_minutes)
-        if start > now and status not in (AppointmentStatus.BOOKED, AppointmentStatus.CANCELLED):
+        # Only what has ended is done (completed, or missed): later today is still booked.
+        if start + kind.duration > now and status not in (AppointmentStatus.BOOKED, AppointmentStatus.CANCELLED):
             status = AppointmentStatus.BOOKED
         appointment = Appointment.objects.create(
             appointment_type=kind,
@@ -218,9 +219,10 @@ def seed() -> dict[str, int]:
             last_name=LAST[(index * 5) % len(LAST)],
             date_of_birth=date(1980 + index % 25, 1 + index % 12, 1 + index % 27),
             email=f"patient{index}@{DOMAIN}",
-            phone=f"+44 7700 9{10000 + index:05d}",
+            phone=f"+4477009{10000 + index:05d}",  # stored in E.164, as the patient forms store it
             email_consent=True,
             email_consent_at=now - timedelta(days=DAYS),
+            created_at=now - timedelta(days=DAYS),
         )
         made_counts["history_patients"] += 1
         roll = rng.random()
@@ -254,6 +256,7 @@ def seed() -> dict[str, int]:
             rules_reasons=["IND_WIDESPREAD_CONGESTION"],
             ruleset_version="2026.1",
             signed_at=visit.start + timedelta(minutes=40),
+            created_at=visit.start,
         )
         if not recommended or rng.random() < 0.15:
             continue
@@ -272,7 +275,9 @@ def seed() -> dict[str, int]:
             consent_name=patient.full_name,
             consented_at=visit.start + timedelta(days=rng.randint(1, 4)),
             created_by=specialist,
+            created_at=visit.end,
         )
+
         worker = workers[index % 2]
         method = METHODS[rng.randrange(len(METHODS))]
         # How well this patient responds: most improve, a few do not.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,12 +22,13 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-from clinic import roles
+from clinic import phones, roles
 from clinic.models import User
 from reports.forms import Filters
 from treatments.charts import Chart
 
 StrOrPromise = str | Promise
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,23 @@ class Cell:
     # The number of records a figure is computed over, shown beside it.
     n: int | None = None
     numeric: bool = False
+    # What the CSV carries instead of ``text``, when that differs (a phone: E.164 there).
+    csv: str | None = None
 
     @property
     def csv_text(self) -> str:
+        if self.csv is not None:
+            return self.csv
         return f"{self.text} (n={self.n})" if self.n is not None else self.text
+
+
+def phone_cell(value: str | None) -> Cell:
+    """A patient's phone: national form on screen (as everywhere in the app), E.164 in the CSV.
+
+    The CSV keeps E.164 because what reads it is a dialer, an SMS gateway or a CRM import,
+    which all take E.164 and cannot tell which country a national "07700 900101" is from.
+    """
+    return Cell(phones.display(value), csv=value or "")
 
 
 @dataclass(frozen=True)
@@ -145,7 +160,10 @@ def to_csv(tables: Sequence[Table]) -> str:
 def _csv_safe(text: str) -> str:
     # A spreadsheet runs a cell starting with = + - @ as a formula (CSV injection): names and
     # notes are typed by people, so such a cell gets a leading apostrophe. Negative numbers
-    # ("-12.5%") are figures, not formulas, and keep their sign.
+    # ("-12.5%") are figures, not formulas, and keep their sign; a phone in E.164 ("+" and
+    # digits only) carries no formula and keeps its "+" for the dialer.
+    if E164.fullmatch(text):
+        return text
     if text[:1] in ("=", "+", "@", "\t", "\r") or (text[:1] == "-" and not _is_number(text)):
         return "'" + text
     return text

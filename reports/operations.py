@@ -33,7 +33,7 @@ from clinic.models import (
 from consultations.models import Consultation, TreatmentPlan
 from reports import summaries
 from reports.forms import Filters
-from reports.framework import Cell, Drill, Report, ReportSpec, Table, base_params, number, percent, rows
+from reports.framework import Cell, Drill, Report, ReportSpec, Table, base_params, number, percent, phone_cell, rows
 from reports.summaries import BOOKED_DAY, PLAN_PROGRESS, SESSION_REBOOKED
 from treatments.charts import line_chart
 from treatments.models import ProgressReview, TreatmentSession
@@ -567,7 +567,7 @@ def rebooking_build(filters: Filters, user: User, drill: Drill) -> Report:
     worklist = tuple(
         (
             Cell(_name(r), reverse("clinic:patient_detail", args=[r["patient_id"]])),
-            Cell(r["phone"]),
+            phone_cell(r["phone"]),
             Cell(r["email"]),
             Cell(f"{r['done']} / {r['sessions_planned']}"),
             Cell(r["due_on"].isoformat()),

@@ -38,6 +38,7 @@ from reports.framework import (
     enough,
     number,
     percent,
+    phone_cell,
     rows,
     too_few,
 )
@@ -425,7 +426,7 @@ def recall_table(found: list[dict[str, Any]], caption: str) -> Table:
             (
                 Cell(timezone.localtime(x["started_at"]).strftime("%Y-%m-%d %H:%M")),
                 Cell(f"{x['first_name']} {x['last_name']}", reverse("clinic:patient_detail", args=[x["patient_id"]])),
-                Cell(x["phone"]),
+                phone_cell(x["phone"]),
                 Cell(x["email"]),
                 Cell(x["preferred_contact"]),
                 Cell(f"{x['staff_first']} {x['staff_last']}".strip()),

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from aftercare.models import Message, MessageStatus
+from aftercare.models import CheckIn, CheckInAnswer, Message, MessageKind, MessageStatus, SpecialistQueueEntry
+from aftercare.services import actives_follow_checkin
 from clinic import demo as clinic_demo
 from clinic.models import (
     Appointment,
@@ -70,6 +72,18 @@ class DemoProgramme:
     session_today: bool = False
     stopped_yesterday: bool = False
     allergies: str = ""
+    # The consultation's history and analysis beyond the defaults (a caution travels from here
+    # into the aftercare, as it does when a real session is signed).
+    history: tuple[tuple[str, Any], ...] = ()
+    email_consent: bool = True
+    phone: str = ""
+    extraction_method: str = ""
+    interval_days: int = 21
+    # The day-1 check-in answer to the latest signed session, and the patient's note.
+    checkin_answer: str = ""
+    checkin_note: str = ""
+    # The latest session's "right after" email bounced (the manager's failed list).
+    bounced: bool = False
 
 
 PROGRAMMES = (
@@ -121,6 +135,84 @@ PROGRAMMES = (
         remaining=(),
         stopped_yesterday=True,
     ),
+    # Patients a few days into their aftercare, each with the whole story behind the messages
+    # (consultation, consented plan, signed session): the aftercare adapts to their cautions
+    # and answers. Lucia is pregnant (no ibuprofen, no retinoid) and still red on day 1, so
+    # her "bring actives back" waits two more days; Priya is phototype V (pigment-mark
+    # advice) and worried, so she is on the specialist's queue; Tom is diabetic (a day-3
+    # check-in) and gets no email; Noah's "right after" email bounced.
+    DemoProgramme(
+        "Sofia",
+        "Lindqvist",
+        date(1992, 5, 30),
+        "sofia.lindqvist@example.com",
+        consultation_days_ago=17,
+        signed_days_ago=(3,),
+        sessions_planned=4,
+        baseline={"forehead": {"closed_comedones": 18}, "nose": {"open_comedones": 9}},
+        remaining=(0.95,),
+        phone="+447700900111",
+        checkin_answer="fine",
+    ),
+    DemoProgramme(
+        "Noah",
+        "Williams",
+        date(1988, 10, 7),
+        "noah.williams@example.com",
+        consultation_days_ago=15,
+        signed_days_ago=(1,),
+        sessions_planned=4,
+        baseline={"chin": {"pustules": 12}, "forehead": {"closed_comedones": 8}},
+        remaining=(1.0,),
+        phone="+447700900112",
+        extraction_method="lancet",
+        bounced=True,
+    ),
+    DemoProgramme(
+        "Lucia",
+        "Ferreira",
+        date(1997, 7, 19),
+        "lucia.ferreira@example.com",
+        consultation_days_ago=16,
+        signed_days_ago=(2,),
+        sessions_planned=3,
+        baseline={"forehead": {"open_comedones": 22}, "nose": {"open_comedones": 10}},
+        remaining=(0.95,),
+        history=(("pregnant_or_breastfeeding", True), ("topical_retinoid", False)),
+        phone="+447700900113",
+        extraction_method="comedone_extractor",
+        checkin_answer="red_or_sensitive",
+    ),
+    DemoProgramme(
+        "Priya",
+        "Shah",
+        date(1985, 2, 14),
+        "priya.shah@example.com",
+        consultation_days_ago=16,
+        signed_days_ago=(2,),
+        sessions_planned=4,
+        baseline={"chin": {"pustules": 4, "closed_comedones": 9}, "left_cheek": {"closed_comedones": 7}},
+        remaining=(1.0,),
+        history=(("fitzpatrick", 5),),
+        phone="+447700900114",
+        checkin_answer="worried",
+        checkin_note="My chin is still swollen.",
+    ),
+    DemoProgramme(
+        "Tom",
+        "Becker",
+        date(2001, 11, 5),
+        "",
+        consultation_days_ago=19,
+        signed_days_ago=(5,),
+        sessions_planned=3,
+        baseline={"nose": {"closed_comedones": 14}, "chin": {"closed_comedones": 8}},
+        remaining=(0.9,),
+        history=(("immunosuppressed_or_diabetic", True),),
+        email_consent=False,
+        phone="+447700900115",
+        extraction_method="manual_cotton",
+    ),
 )
 
 
@@ -148,8 +240,9 @@ def _extracted(present: Counts) -> dict[str, dict[str, int]]:
 
 
 def _free_start(location: Location, day: date, practitioner: User, room: Room, minutes: int) -> datetime:
-    """The first hour from 12:00 on ``day`` when neither the practitioner nor the room is booked."""
-    for hour in range(12, 20):
+    """The first hour from 12:00 on ``day`` (then the morning) when neither the practitioner nor
+    the room is booked, within the clinic's working hours (09:00 to 17:00)."""
+    for hour in (12, 13, 14, 15, 16, 9, 10, 11):
         start = datetime.combine(day, time(hour, 0), tzinfo=location.zone)
         end = start + timedelta(minutes=minutes)
         busy = (
@@ -205,10 +298,44 @@ def _aftercare_so_far(session: TreatmentSession) -> None:
         past.update(status=MessageStatus.SKIPPED_NO_CONSENT)
 
 
+def _answers(spec: DemoProgramme, session: TreatmentSession, location: Location) -> int:
+    """What the patient answered to the latest session's aftercare, as the patient's click records it."""
+    source = f"treatment_session:{session.pk}"
+    if spec.bounced:
+        # The mail server refused the address: the manager's failed list shows it.
+        Message.objects.filter(source=source, kind=MessageKind.AFTERCARE_RIGHT_AFTER).update(
+            status=MessageStatus.FAILED,
+            sent_at=None,
+            attempts=1,
+            last_error="SMTPRecipientsRefused: 550 5.1.1 mailbox unavailable",
+        )
+    if not spec.checkin_answer:
+        return 0
+    message = Message.objects.filter(
+        source=source, kind=MessageKind.CHECKIN_DAY1, status=MessageStatus.SENT, sent_at__isnull=False
+    ).first()
+    if message is None or message.sent_at is None:
+        return 0
+    answer = CheckInAnswer(spec.checkin_answer)
+    checkin = CheckIn.objects.create(
+        message=message,
+        patient=session.patient,
+        answer=answer,
+        note=spec.checkin_note,
+        answered_at=message.sent_at + timedelta(hours=2),
+    )
+    actives_follow_checkin(checkin_message=message, answer=answer)
+    if answer == CheckInAnswer.WORRIED:
+        SpecialistQueueEntry.objects.create(
+            checkin=checkin, patient=session.patient, location=location, created_at=checkin.answered_at
+        )
+    return 1
+
+
 @transaction.atomic
 def seed() -> dict[str, int]:
     clinic_demo.seed()  # idempotent: the locations and staff this builds on
-    created = {"products": 0, "lots": 0, "programmes": 0, "sessions": 0}
+    created = {"products": 0, "lots": 0, "programmes": 0, "sessions": 0, "checkins": 0}
     lots = []
     today_utc = timezone.localdate()
     for name, ingredient, allergens, lot_specs in PRODUCTS:
@@ -241,16 +368,24 @@ def seed() -> dict[str, int]:
     today = location.today()
 
     for spec in PROGRAMMES:
+        consulted_on = today - timedelta(days=spec.consultation_days_ago)
+        # Registered (and asked about email) when the consultation was booked, a week before it.
+        registered = datetime.combine(consulted_on - timedelta(days=7), time(9), tzinfo=location.zone)
         patient, made = Patient.objects.get_or_create(
             first_name=spec.first_name,
             last_name=spec.last_name,
             date_of_birth=spec.born,
-            defaults={"email": spec.email, "email_consent": True, "email_consent_at": timezone.now()},
+            defaults={
+                "email": spec.email,
+                "phone": spec.phone,
+                "email_consent": spec.email_consent,
+                "email_consent_at": registered if spec.email_consent else None,
+                "created_at": registered,
+            },
         )
         if not made:
             continue
         created["programmes"] += 1
-        consulted_on = today - timedelta(days=spec.consultation_days_ago)
         consultation_appointment = _appointment(
             kind_type=consultation_type,
             patient=patient,
@@ -279,21 +414,26 @@ def seed() -> dict[str, int]:
             gags_score=grade.total,
             gags_band=grade.band,
             iga=2,
-            rules_outcome="recommended",
-            rules_reasons=["IND_PERSISTENT_WHITEHEADS", "IND_WIDESPREAD_CONGESTION"],
             ruleset_version="2026.1",
             signed_at=consultation_appointment.end,
+            created_at=consultation_appointment.start,
         )
+        for field, value in spec.history:
+            setattr(consultation, field, value)
+        # The decision is the rules' own on these findings; a programme follows only a recommendation.
         # The cautions travel with the patient (here: the topical retinoid, paused before sessions).
         assessment = rules.assess(consultation.findings())
+        if assessment.outcome != "recommended":
+            raise RuntimeError(f"the demo's {spec.first_name} is not recommended: {assessment.reasons}")
+        consultation.rules_outcome, consultation.rules_reasons = assessment.outcome, list(assessment.reasons)
         consultation.cautions, consultation.lancet_allowed = list(assessment.cautions), assessment.lancet_allowed
         consultation.save()
         plan = TreatmentPlan.objects.create(
             consultation=consultation,
             patient=patient,
             sessions_planned=spec.sessions_planned,
-            interval_days=21,
-            focus_zones=["forehead", "nose", "chin"],
+            interval_days=spec.interval_days,
+            focus_zones=list(spec.baseline),
             home_care="Gentle cleanser morning and night; adapalene 0.1% gel three nights a week; "
             "a barrier-repair moisturiser; SPF 50 every morning.",
             prescribes_retinoid=True,
@@ -306,8 +446,10 @@ def seed() -> dict[str, int]:
             consent_name=patient.full_name,
             consented_at=consultation_appointment.end,
             created_by=specialist,
+            created_at=consultation_appointment.end,
         )
         number = 0
+        session: TreatmentSession | None = None
         for days_ago, fraction in zip(spec.signed_days_ago, spec.remaining, strict=True):
             number += 1
             appointment = _appointment(
@@ -339,7 +481,7 @@ def seed() -> dict[str, int]:
                 cleanse_product="Gentle gel cleanser",
                 exfoliation="enzyme",
                 softening="steam",
-                extraction_method="manual_gauze" if number % 2 else "comedone_extractor",
+                extraction_method=spec.extraction_method or ("manual_gauze" if number % 2 else "comedone_extractor"),
                 lesions_present=_scaled(spec.baseline, fraction),
                 lesions_extracted=_extracted(_scaled(spec.baseline, fraction)),
                 pain=3 if number == 1 else 2,
@@ -351,6 +493,8 @@ def seed() -> dict[str, int]:
             )
             _aftercare_so_far(session)
             created["sessions"] += 1
+        if session is not None:
+            created["checkins"] += _answers(spec, session, location)
         if spec.session_today:
             number += 1
             appointment = _appointment(

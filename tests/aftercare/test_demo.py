@@ -1,50 +1,55 @@
 from __future__ import annotations
 
 import pytest
+import time_machine
 
 from aftercare import demo
-from aftercare.models import Message, MessageKind, MessageStatus, SpecialistQueueEntry
+from aftercare.models import AppointmentReply, Message, MessageKind, MessageStatus, SpecialistQueueEntry
 from clinic import demo as clinic_demo
+from treatments import demo as treatments_demo
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_shows_aftercare_in_use_and_a_second_run_adds_nothing() -> None:
     clinic_demo.seed()
+    treatments_demo.seed()
     first = demo.seed()
-    assert first["aftercare_messages"] > 20
-    assert first["queue_entries"] == 1
+    assert first == {"reschedule_requests": 1}
+    assert Message.objects.filter(kind=MessageKind.AFTERCARE_RIGHT_AFTER).count() >= 7
+    assert SpecialistQueueEntry.objects.open().count() == 1
     statuses = set(Message.objects.values_list("status", flat=True))
     assert {
         MessageStatus.SENT,
         MessageStatus.SCHEDULED,
         MessageStatus.FAILED,
         MessageStatus.SKIPPED_NO_CONSENT,
+        MessageStatus.CANCELLED,
     } <= statuses
     count = Message.objects.count()
-    assert demo.seed() == {"aftercare_messages": 0, "checkins": 0, "queue_entries": 0}
+    assert demo.seed() == {"reschedule_requests": 0}
+    assert treatments_demo.seed()["sessions"] == 0
     assert Message.objects.count() == count
-    assert SpecialistQueueEntry.objects.open().count() == 1
+    assert AppointmentReply.objects.count() == 1
 
 
-def test_the_demo_shows_aftercare_adapting_to_cautions_and_answers() -> None:
-    clinic_demo.seed()
-    demo.seed()
-    chloe = Message.objects.filter(patient__first_name="Chloé")
-    assert chloe.get(kind=MessageKind.ACTIVES_RETURN).status == MessageStatus.CANCELLED
-    assert chloe.get(kind=MessageKind.ACTIVES_WAIT).status == MessageStatus.SCHEDULED
-    assert "ibuprofen or acetaminophen" not in chloe.get(kind=MessageKind.AFTERCARE_RIGHT_AFTER).body_text
-    assert Message.objects.filter(patient__first_name="Eva", kind=MessageKind.CHECKIN_DAY3).exists()
-
-
-def test_the_demo_has_a_reschedule_request_on_the_front_desks_worklist() -> None:
+# A Wednesday in December (London is on UTC): before noon today's 14:00 was reminded
+# yesterday; at 15:00 Thursday's first booking was reminded this morning.
+@pytest.mark.parametrize(("now", "expected_day"), [("2026-12-02 11:30:00+00:00", 2), ("2026-12-02 15:00:00+00:00", 3)])
+def test_the_demo_has_a_reschedule_request_on_the_front_desks_worklist(now: str, expected_day: int) -> None:
     from aftercare.selectors import open_reschedule_requests
     from clinic.models import Location
 
-    clinic_demo.seed()
-    demo.seed()
-    demo.seed()
-    location = Location.objects.active().first()
-    assert location is not None
-    [request] = open_reschedule_requests(location)
+    with time_machine.travel(now, tick=False):
+        clinic_demo.seed()
+        demo.seed()
+        demo.seed()
+        location = Location.objects.active().first()
+        assert location is not None
+        [request] = open_reschedule_requests(location)
+    assert location.local(request.appointment.start).day == expected_day
     assert request.appointment.start > request.answered_at
+    # The reminder it answers is the appointment's own, as the booking messages write it.
+    assert request.message.source == f"appointment:{request.appointment.pk}"
+    assert request.message.sent_at is not None
+    assert request.message.sent_at < request.answered_at

@@ -38,6 +38,8 @@ def test_the_desk_filters_the_patients_timeline_to_messages_and_opens_one(page: 
     expect(timeline.get_by_role("link", name="Messages")).to_have_attribute("aria-current", "true")
     expect(timeline.locator('[data-timeline-kind="appointments"]')).to_have_count(0)
     expect(timeline.locator('[data-timeline-kind="messages"]')).to_have_count(1)
+    # The selected pill wears the theme's teal (--clinic-accent #1f6f6b), not Bootstrap's blue.
+    expect(timeline.get_by_role("link", name="Messages")).to_have_css("background-color", "rgb(31, 111, 107)")
     page.get_by_text("The message as sent").click()
     expect(page.get_by_text("Your consultation is booked.")).to_be_visible()
     assert "kind=messages" in page.url

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from aftercare.models import CheckIn, SpecialistQueueEntry
+from clinic import phones
 from clinic.models import AppointmentStatus, TimeOff, User
 from clinic.roles import Role
 from reports import operations, summaries
@@ -238,6 +239,10 @@ def test_rebooking_share_and_the_overdue_worklist(manager: User) -> None:
     assert [row[0].text for row in overdue.rows] == [b_plan.patient.full_name]
     assert overdue.rows[0][4].text == "2026-03-24"  # 3 March + 21 days
     assert overdue.rows[0][5].text == "7"
+    # The desk dials from the national form on screen; the CSV keeps E.164.
+    phone = overdue.rows[0][1]
+    assert (phone.text, phone.csv_text) == (phones.display(b_plan.patient.phone), b_plan.patient.phone)
+    assert phone.text.startswith("07700")
     # Refreshed at 12:00 UTC, shown in London time (BST since 29 March).
     assert "last refreshed 2026-03-31 13:00" in report.notes[1]
 

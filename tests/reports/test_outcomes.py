@@ -10,6 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from aftercare.models import CheckIn
+from clinic import phones
 from clinic.models import AccessEvent, User
 from clinic.roles import Role
 from reports import outcomes, summaries
@@ -168,12 +169,17 @@ def test_lot_recall_lists_every_session_with_contact_and_is_audited(
     patients = [s.patient for s in scene["sessions"][:2]]
     for patient in patients:
         assert patient.full_name in body
-        assert patient.phone in body
+        # On screen in the national form, as everywhere in the app; never the stored E.164.
+        assert phones.display(patient.phone) in body
+        assert patient.phone not in body
     events = AccessEvent.objects.filter(user=specialist, page=f"lot_recall:{chosen_lot.pk}", listed=True)
     assert sorted(events.values_list("patient_id", flat=True)) == sorted(p.pk for p in patients)
     export = client.get("/reports/recall/", {"lot": chosen_lot.pk, "export": "csv"})
     assert export["Content-Type"].startswith("text/csv")
-    assert patients[0].email in export.content.decode()
+    exported = export.content.decode()
+    assert patients[0].email in exported
+    # The CSV keeps E.164 (what a dialer or an SMS gateway imports), without the formula guard's apostrophe.
+    assert f",{patients[0].phone}," in exported
 
 
 def test_outcome_reports_run_the_same_number_of_queries_whatever_the_data(manager: User) -> None:

@@ -73,6 +73,24 @@ def test_a_held_programmes_booked_sessions_are_on_the_front_desks_worklist(scene
     assert calls[0].patient_name == scene.patient.full_name
 
 
+def test_a_patient_with_several_held_sessions_is_on_the_worklist_once(scene: TreatmentScene) -> None:
+    second = _next_booked_session(scene)
+    third = AppointmentFactory(
+        appointment_type=ExtractionTypeFactory(),
+        patient=scene.patient,
+        practitioner=scene.aesthetician,
+        room=second.appointment.room,
+        start=NOW + timedelta(days=42),
+        status=AppointmentStatus.BOOKED,
+    )
+    PlanSession.objects.create(plan=scene.plan, number=3, appointment=third)
+    _stop(scene)
+    calls = held_sessions_to_call(second.appointment.location)
+    # One row for the patient, on the earliest held session, saying how many are held.
+    assert [(call.patient_id, call.appointment_id) for call in calls] == [(scene.patient.pk, second.appointment_id)]
+    assert "2 booked sessions, from session 2" in calls[0].reason
+
+
 def test_the_front_desk_home_lists_the_patients_to_call(scene: TreatmentScene, front_desk: User) -> None:
     later = _next_booked_session(scene)
     _stop(scene)
