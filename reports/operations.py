@@ -34,7 +34,7 @@ from consultations.models import Consultation, TreatmentPlan
 from reports import summaries
 from reports.forms import Filters
 from reports.framework import Cell, Drill, Report, ReportSpec, Table, base_params, number, percent, rows
-from reports.summaries import BOOKED_DAY, PLAN_PROGRESS, SESSION_REBOOKED
+from reports.summaries import BOOKED_DAY, FUNNEL, PLAN_PROGRESS, SESSION_REBOOKED
 from treatments.charts import line_chart
 from treatments.models import ProgressReview, TreatmentSession
 
@@ -371,22 +371,13 @@ def utilisation_build(filters: Filters, user: User, drill: Drill) -> Report:
 
 # --- Programme funnel ------------------------------------------------------------------------
 
+# The steps' times come from the funnel summary (reports/summaries.py, refreshed from beat).
 # MATERIALIZED: each step reads the timestamps several times; inlined, PostgreSQL would
 # repeat the per-plan subqueries for every reference.
 FUNNEL_CTE = f"""
 WITH c AS MATERIALIZED (
-  SELECT co.id, co.patient_id, co.signed_at AS t1,
-    CASE WHEN coalesce(nullif(co.override_outcome, ''), co.rules_outcome) = 'recommended'
-      THEN co.signed_at END AS t2,
-    pl.consented_at AS t3,
-    (SELECT min(s.signed_at) FROM {T["session"]} s
-      WHERE s.plan_id = pl.id AND s.session_number = 1 AND s.status = 'signed') AS t4,
-    (SELECT CASE WHEN count(*) >= pl.sessions_planned THEN max(s.signed_at) END FROM {T["session"]} s
-      WHERE s.plan_id = pl.id AND s.status = 'signed') AS t5,
-    (SELECT min(r.decided_at) FROM {T["review"]} r WHERE r.plan_id = pl.id) AS t6
-  FROM {T["consultation"]} co JOIN {T["appt"]} a ON a.id = co.appointment_id
-  LEFT JOIN {T["plan"]} pl ON pl.consultation_id = co.id
-  WHERE co.status = 'signed' AND a.start >= %(start)s AND a.start < %(end)s AND a.location_id = ANY(%(locs)s)
+  SELECT f.id, f.patient_id, f.t1, f.t2, f.t3, f.t4, f.t5, f.t6 FROM {FUNNEL} f
+  WHERE f.start >= %(start)s AND f.start < %(end)s AND f.location_id = ANY(%(locs)s)
 ), steps AS (
   SELECT c.*, t2 IS NOT NULL AS s2,
     t2 IS NOT NULL AND t3 IS NOT NULL AS s3,
@@ -455,6 +446,7 @@ def funnel_build(filters: Filters, user: User, drill: Drill) -> Report:
             )
         ],
         chart,
+        notes=[summaries.refreshed_note(FUNNEL, filters.zone)],
     )
 
 
