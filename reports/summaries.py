@@ -111,7 +111,8 @@ def refresh_summaries() -> None:
     for name in SUMMARIES:
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {name}")
+                # Through the owner's function (reports/migrations/0006): the app's role owns nothing.
+                cursor.execute("SELECT reports_refresh_summary(%s)", [name])
             SummaryRefresh.objects.update_or_create(name=name, defaults={"refreshed_at": timezone.now()})
 
 
