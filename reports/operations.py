@@ -255,18 +255,24 @@ off AS (
   GROUP BY o.staff_id
 ),
 shifts AS (
-  SELECT s.staff_id, s.location_id, days.day,
-    tstzmultirange(tstzrange((days.day + s.start_time) AT TIME ZONE l.time_zone,
-                             (days.day + s.end_time) AT TIME ZONE l.time_zone))
-      - coalesce(off.ranges, '{{}}'::tstzmultirange) AS free
+  -- free: the shift less time off, only for those with time off in the range (the rest, most
+  -- rows, skip the range arithmetic).
+  SELECT s.staff_id, s.location_id, days.day, b.lo, b.hi,
+    CASE WHEN off.ranges IS NOT NULL THEN tstzmultirange(tstzrange(b.lo, b.hi)) - off.ranges END AS free
   FROM days JOIN {T["schedule"]} s ON s.weekday = extract(isodow FROM days.day)::int - 1
   JOIN {T["location"]} l ON l.id = s.location_id
+  CROSS JOIN LATERAL (
+    SELECT (days.day + s.start_time) AT TIME ZONE l.time_zone AS lo,
+      (days.day + s.end_time) AT TIME ZONE l.time_zone AS hi
+  ) b
   LEFT JOIN off ON off.staff_id = s.staff_id
   WHERE s.location_id = ANY(%(locs)s)
 ),
 work AS (
   SELECT staff_id, day,
-    sum((SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0) FROM unnest(free) AS r) / 60) AS minutes
+    sum(CASE WHEN free IS NULL THEN extract(epoch FROM hi - lo)
+      ELSE (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0) FROM unnest(free) AS r)
+    END) / 60 AS minutes
   FROM shifts
   GROUP BY staff_id, day
 ),
@@ -277,8 +283,9 @@ booked AS (
   GROUP BY 1, 2
 ),
 open_hours AS (
-  SELECT location_id, day, extract(epoch FROM max(upper(free)) - min(lower(free))) / 60 AS minutes
-  FROM shifts WHERE NOT isempty(free)
+  SELECT location_id, day,
+    extract(epoch FROM max(coalesce(upper(free), hi)) - min(coalesce(lower(free), lo))) / 60 AS minutes
+  FROM shifts WHERE free IS NULL OR NOT isempty(free)
   GROUP BY location_id, day
 ),
 room_work AS (
