@@ -1,4 +1,4 @@
-"""`python -m bench reports`: each report's p95 over 90 days and over a year, at 1x (and 10x).
+"""`python -m bench reports`: each report's p95 over 90 days and over a year, at 1x and 10x.
 
 The data: the booking generator's appointments (bench/data.py) plus its clinical layer
 (consultations, plans, signed sessions with present-lesion counts, reviews, aftercare

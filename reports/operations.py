@@ -34,7 +34,7 @@ from consultations.models import Consultation, TreatmentPlan
 from reports import summaries
 from reports.forms import Filters
 from reports.framework import Cell, Drill, Report, ReportSpec, Table, base_params, number, percent, phone_cell, rows
-from reports.summaries import BOOKED_DAY, PLAN_PROGRESS, SESSION_REBOOKED
+from reports.summaries import BOOKED_DAY, FUNNEL, PLAN_PROGRESS, SESSION_REBOOKED
 from treatments.charts import line_chart
 from treatments.models import ProgressReview, TreatmentSession
 
@@ -255,18 +255,24 @@ off AS (
   GROUP BY o.staff_id
 ),
 shifts AS (
-  SELECT s.staff_id, s.location_id, days.day,
-    tstzmultirange(tstzrange((days.day + s.start_time) AT TIME ZONE l.time_zone,
-                             (days.day + s.end_time) AT TIME ZONE l.time_zone))
-      - coalesce(off.ranges, '{{}}'::tstzmultirange) AS free
+  -- free: the shift less time off, only for those with time off in the range (the rest, most
+  -- rows, skip the range arithmetic).
+  SELECT s.staff_id, s.location_id, days.day, b.lo, b.hi,
+    CASE WHEN off.ranges IS NOT NULL THEN tstzmultirange(tstzrange(b.lo, b.hi)) - off.ranges END AS free
   FROM days JOIN {T["schedule"]} s ON s.weekday = extract(isodow FROM days.day)::int - 1
   JOIN {T["location"]} l ON l.id = s.location_id
+  CROSS JOIN LATERAL (
+    SELECT (days.day + s.start_time) AT TIME ZONE l.time_zone AS lo,
+      (days.day + s.end_time) AT TIME ZONE l.time_zone AS hi
+  ) b
   LEFT JOIN off ON off.staff_id = s.staff_id
   WHERE s.location_id = ANY(%(locs)s)
 ),
 work AS (
   SELECT staff_id, day,
-    sum((SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0) FROM unnest(free) AS r) / 60) AS minutes
+    sum(CASE WHEN free IS NULL THEN extract(epoch FROM hi - lo)
+      ELSE (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0) FROM unnest(free) AS r)
+    END) / 60 AS minutes
   FROM shifts
   GROUP BY staff_id, day
 ),
@@ -277,8 +283,9 @@ booked AS (
   GROUP BY 1, 2
 ),
 open_hours AS (
-  SELECT location_id, day, extract(epoch FROM max(upper(free)) - min(lower(free))) / 60 AS minutes
-  FROM shifts WHERE NOT isempty(free)
+  SELECT location_id, day,
+    extract(epoch FROM max(coalesce(upper(free), hi)) - min(coalesce(lower(free), lo))) / 60 AS minutes
+  FROM shifts WHERE free IS NULL OR NOT isempty(free)
   GROUP BY location_id, day
 ),
 room_work AS (
@@ -371,22 +378,13 @@ def utilisation_build(filters: Filters, user: User, drill: Drill) -> Report:
 
 # --- Programme funnel ------------------------------------------------------------------------
 
+# The steps' times come from the funnel summary (reports/summaries.py, refreshed from beat).
 # MATERIALIZED: each step reads the timestamps several times; inlined, PostgreSQL would
 # repeat the per-plan subqueries for every reference.
 FUNNEL_CTE = f"""
 WITH c AS MATERIALIZED (
-  SELECT co.id, co.patient_id, co.signed_at AS t1,
-    CASE WHEN coalesce(nullif(co.override_outcome, ''), co.rules_outcome) = 'recommended'
-      THEN co.signed_at END AS t2,
-    pl.consented_at AS t3,
-    (SELECT min(s.signed_at) FROM {T["session"]} s
-      WHERE s.plan_id = pl.id AND s.session_number = 1 AND s.status = 'signed') AS t4,
-    (SELECT CASE WHEN count(*) >= pl.sessions_planned THEN max(s.signed_at) END FROM {T["session"]} s
-      WHERE s.plan_id = pl.id AND s.status = 'signed') AS t5,
-    (SELECT min(r.decided_at) FROM {T["review"]} r WHERE r.plan_id = pl.id) AS t6
-  FROM {T["consultation"]} co JOIN {T["appt"]} a ON a.id = co.appointment_id
-  LEFT JOIN {T["plan"]} pl ON pl.consultation_id = co.id
-  WHERE co.status = 'signed' AND a.start >= %(start)s AND a.start < %(end)s AND a.location_id = ANY(%(locs)s)
+  SELECT f.id, f.patient_id, f.t1, f.t2, f.t3, f.t4, f.t5, f.t6 FROM {FUNNEL} f
+  WHERE f.start >= %(start)s AND f.start < %(end)s AND f.location_id = ANY(%(locs)s)
 ), steps AS (
   SELECT c.*, t2 IS NOT NULL AS s2,
     t2 IS NOT NULL AND t3 IS NOT NULL AS s3,
@@ -455,6 +453,7 @@ def funnel_build(filters: Filters, user: User, drill: Drill) -> Report:
             )
         ],
         chart,
+        notes=[summaries.refreshed_note(FUNNEL, filters.zone)],
     )
 
 

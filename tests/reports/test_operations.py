@@ -197,6 +197,18 @@ def _funnel_scene() -> None:
         appointment__start=march(5),
         appointment__status="completed",
     )
+    summaries.refresh_summaries()
+
+
+def test_funnel_from_the_summary_equals_the_one_computed_from_the_raw_rows(
+    manager: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _funnel_scene()
+    from_summary = build(operations.funnel_build, manager)
+    assert from_summary.tables[0].rows[0][1].text == "3"
+    raw = f"({summaries.FUNNEL_SQL})"
+    monkeypatch.setattr(operations, "FUNNEL_SQL", operations.FUNNEL_SQL.replace(summaries.FUNNEL, raw))
+    assert build(operations.funnel_build, manager).tables == from_summary.tables
 
 
 def test_funnel_counts_each_step_and_the_median_days_between(manager: User) -> None:
