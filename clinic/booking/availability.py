@@ -60,9 +60,11 @@ class _Days:
         # midnight before the day's own (wall-clock arithmetic, 23 or 25 hours across DST).
         self.day_before = [(start - timedelta(days=1)).timestamp() for start, _ in bounds]
         self.start, self.end = bounds[0][0], bounds[-1][1]
-        # No clock change that day: 24 hours, and one UTC offset at both ends.
+        # No clock change that day: 24 hours elapse (timestamps: subtracting two datetimes of
+        # one zone gives the wall-clock difference), and one UTC offset at both ends.
         self.steady = [
-            end - start == timedelta(days=1) and start.utcoffset() == end.utcoffset() for start, end in bounds
+            day_end - day_start == 86400 and start.utcoffset() == end.utcoffset()
+            for day_start, day_end, (start, end) in zip(self.starts, self.ends, bounds, strict=True)
         ]
 
     def spread(
