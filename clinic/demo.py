@@ -208,17 +208,21 @@ DEMO_TODAY = (
     ("aesthetician", "Room 2", "Extraction session", 4, time(9, 30), AppointmentStatus.NO_SHOW, ""),
     ("aesthetician", "Room 2", "Extraction session", 5, time(11, 0), AppointmentStatus.IN_PROGRESS, ""),
     ("aesthetician", "Room 2", "Extraction session", 0, time(13, 0), AppointmentStatus.CHECKED_IN, ""),
-    ("aesthetician", "Room 2", "Extraction session", 2, time(14, 30), AppointmentStatus.CONFIRMED, ""),
-    ("aesthetician", "Room 3", "Extraction session", 1, time(16, 0), AppointmentStatus.CANCELLED, "Patient is unwell"),
+    # Ben missed his 10:00 consultation; the desk rebooked him for 16:00 and he then cancelled.
+    # (No extraction for Ben or Chloé: neither has a consented plan.)
+    ("specialist", "Room 1", "Free consultation", 1, time(16, 0), AppointmentStatus.CANCELLED, "Patient is unwell"),
 )
 # Upcoming: (days ahead, practitioner, room, type, patient index, local start, status)
 DEMO_UPCOMING = (
     (1, "specialist", "Room 1", "Free consultation", 5, time(9, 30), AppointmentStatus.CONFIRMED),
-    (1, "aesthetician", "Room 2", "Extraction session", 0, time(10, 0), AppointmentStatus.BOOKED),
+    # Ben, unwell today, rebooked his consultation for the next working day.
+    (1, "specialist", "Room 1", "Free consultation", 1, time(10, 30), AppointmentStatus.BOOKED),
+    # Anna's second session keeps her plan's 21 days (18 working days is at least 21 days).
+    (18, "aesthetician", "Room 2", "Extraction session", 0, time(10, 0), AppointmentStatus.BOOKED),
     # Eva missed today's extraction (above); her plan's session is this rebooked one.
     (2, "aesthetician", "Room 2", "Extraction session", 4, time(9, 30), AppointmentStatus.BOOKED),
     (2, "specialist", "Room 1", "Progress review", 4, time(11, 0), AppointmentStatus.BOOKED),
-    (3, "aesthetician", "Room 2", "Extraction session", 5, time(15, 0), AppointmentStatus.BOOKED),
+    (19, "aesthetician", "Room 2", "Extraction session", 5, time(15, 0), AppointmentStatus.BOOKED),
     (7, "specialist", "Room 1", "Progress review", 0, time(9, 0), AppointmentStatus.BOOKED),
 )
 # How each status is reached from "booked", for the change history.

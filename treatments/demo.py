@@ -92,8 +92,9 @@ PROGRAMMES = (
         "Whitfield",
         date(1996, 8, 21),
         "grace.whitfield@example.com",
-        consultation_days_ago=30,
-        signed_days_ago=(21, 7),
+        # Sessions 21 days apart (the plan's interval): 42 and 21 days ago, and today.
+        consultation_days_ago=45,
+        signed_days_ago=(42, 21),
         sessions_planned=6,
         baseline={
             "forehead": {"closed_comedones": 24, "papules": 3},

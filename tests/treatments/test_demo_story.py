@@ -167,3 +167,34 @@ def test_graces_completed_sessions_have_their_messages(loaded: None) -> None:
     assert graces.count() == 2
     for session in graces:
         assert Message.objects.filter(source=f"treatment_session:{session.pk}", status="sent").exists()
+
+
+def test_every_extraction_booking_belongs_to_a_patient_with_a_plan_consented_before_it(loaded: None) -> None:
+    extractions = Appointment.objects.filter(appointment_type__kind=AppointmentKind.EXTRACTION).select_related(
+        "patient"
+    )
+    assert extractions.count() > 100
+    for appointment in extractions:
+        consented = TreatmentPlan.objects.filter(
+            patient=appointment.patient, consented_at__isnull=False, consented_at__lte=appointment.start
+        )
+        assert consented.exists(), (appointment.patient.full_name, appointment.start, appointment.status)
+
+
+def test_a_plans_booked_extractions_keep_its_interval(loaded: None) -> None:
+    for plan in TreatmentPlan.objects.filter(consented_at__isnull=False).select_related("patient"):
+        starts = sorted(
+            Appointment.objects.filter(
+                patient=plan.patient,
+                appointment_type__kind=AppointmentKind.EXTRACTION,
+                start__gte=plan.consented_at,
+            )
+            .exclude(status__in=[AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW])
+            .values_list("start", flat=True)
+        )
+        for before, after in zip(starts, starts[1:], strict=False):
+            assert after - before >= timedelta(days=plan.interval_days) - timedelta(hours=12), (
+                plan.patient.full_name,
+                before,
+                after,
+            )
