@@ -79,6 +79,17 @@ def start_embedded_postgres(*, runtime_role: str | None = RUNTIME_ROLE) -> tuple
     return f"postgresql://{runtime_role}@/{DB_NAME}?host={socket_dir}", owner_url, server
 
 
+def embedded_postgres_running() -> bool:
+    """Whether a server already runs on var/pgdata (`make run` in another terminal, say)."""
+    pidfile = VAR_DIR / "pgdata" / "postmaster.pid"
+    try:
+        pid = int(pidfile.read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
 def stop_embedded_postgres(server: PostgresServer) -> None:
     with contextlib.suppress(Exception):
         server.stop()  # pg_ctl stop -w
@@ -95,6 +106,14 @@ class EmbeddedRedis:
     @property
     def url(self) -> str:
         return f"unix://{self.socket}"
+
+    def running(self) -> bool:
+        import redis
+
+        client = redis.Redis(unix_socket_path=str(self.socket), socket_connect_timeout=1)
+        with contextlib.suppress(redis.RedisError, OSError):
+            return bool(client.ping())
+        return False
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
@@ -174,15 +193,25 @@ def services(*, as_owner: bool = False) -> Iterator[dict[str, str]]:
     started_pg: PostgresServer | None = None
     started_redis: EmbeddedRedis | None = None
     try:
+        # Stop only what this call started: a server that was already up belongs to another
+        # command of this checkout (`make test` while `make run` serves) and keeps running.
         if not env.get("DATABASE_URL"):
-            say("DATABASE_URL is unset: starting the embedded PostgreSQL (data in var/pgdata)")
-            runtime_url, owner_url, started_pg = start_embedded_postgres()
+            already = embedded_postgres_running()
+            say(
+                f"DATABASE_URL is unset: {'using' if already else 'starting'} the embedded PostgreSQL"
+                " (data in var/pgdata)"
+            )
+            runtime_url, owner_url, server = start_embedded_postgres()
+            started_pg = None if already else server
             env["DATABASE_URL"] = owner_url if as_owner else runtime_url
             env["DATABASE_MIGRATE_URL"] = owner_url
         if not env.get("REDIS_URL"):
-            say("REDIS_URL is unset: starting the embedded Redis (data in var/redis)")
-            started_redis = start_embedded_redis()
-            env["REDIS_URL"] = started_redis.url
+            redis_dir = VAR_DIR / "redis"
+            already = EmbeddedRedis(socket=redis_dir / "redis.sock", pidfile=redis_dir / "redis.pid").running()
+            say(f"REDIS_URL is unset: {'using' if already else 'starting'} the embedded Redis (data in var/redis)")
+            instance = start_embedded_redis()
+            started_redis = None if already else instance
+            env["REDIS_URL"] = instance.url
         yield env
     finally:
         if started_redis is not None:

@@ -127,3 +127,54 @@ def test_a_web_server_that_never_answers_is_reported_and_the_stack_keeps_running
     assert out.count("the web server has not answered yet") == 1
     assert children[0].process is not None
     assert children[0].process.poll() is not None
+
+
+def test_a_second_command_leaves_the_embedded_redis_it_found_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `make run` in one terminal, `make test` (or a manage.py command) in another: the second
+    # must not stop the first one's services when it ends. A real embedded redis-server.
+    monkeypatch.setattr(devstack, "VAR_DIR", tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "postgres://unused@127.0.0.1/unused")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    first = devstack.start_embedded_redis()
+    try:
+        assert first.running()
+        with devstack.services() as env:
+            assert env["REDIS_URL"] == first.url
+        assert first.running()  # still serving `make run`
+        with devstack.services():
+            pass
+        assert first.running()
+    finally:
+        first.stop()
+    assert not first.running()
+    # Started by the call itself, it is stopped by it.
+    with devstack.services() as env:
+        assert first.running()
+    assert not first.running()
+
+
+def test_a_second_command_leaves_the_embedded_postgres_it_found_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stopped: list[object] = []
+    handle = object()
+    monkeypatch.setattr(devstack, "VAR_DIR", tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setattr(devstack, "start_embedded_postgres", lambda: ("postgresql://app@/clinic", "owner", handle))
+    monkeypatch.setattr(devstack, "stop_embedded_postgres", stopped.append)
+    # A live postmaster.pid (this test's own pid): the server belongs to another command.
+    (tmp_path / "pgdata").mkdir()
+    (tmp_path / "pgdata" / "postmaster.pid").write_text(f"{os.getpid()}\n{tmp_path / 'pgdata'}\n")
+    assert devstack.embedded_postgres_running()
+    with devstack.services():
+        pass
+    assert stopped == []
+    # No server before the call: the call started it and stops it.
+    (tmp_path / "pgdata" / "postmaster.pid").unlink()
+    assert not devstack.embedded_postgres_running()
+    with devstack.services():
+        pass
+    assert stopped == [handle]
