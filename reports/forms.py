@@ -71,7 +71,8 @@ def preset_range(preset: str, today: date) -> tuple[date, date]:
 
 
 class ReportFilterForm(forms.Form):
-    preset = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
+    # The select shows the period the report uses when none is chosen (the last 30 days).
+    preset = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False, initial=Preset.LAST_30)
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("Until (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     location = forms.ModelChoiceField(
@@ -83,6 +84,9 @@ class ReportFilterForm(forms.Form):
     by = forms.ChoiceField(label=_("Break down by"), choices=(), required=False)
 
     def __init__(self, data: Any, *, user: User, breakdowns: tuple[tuple[str, Any], ...] = (), **kwargs: Any) -> None:
+        if data is not None and not data.get("preset"):
+            data = data.copy()
+            data["preset"] = Preset.LAST_30
         super().__init__(data, **kwargs)
         self.user = user
         self.fields["location"].queryset = Location.objects.active().filter(pk__in=user.location_ids())  # type: ignore[attr-defined]

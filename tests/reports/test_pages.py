@@ -22,6 +22,17 @@ def test_a_range_that_ends_before_it_starts_is_refused_beside_the_field(client: 
     assert "The range ends before it starts." in response.content.decode()
 
 
+@pytest.mark.parametrize("query", [{}, {"late_hours": "24"}])
+def test_the_period_select_shows_the_default_range_the_report_uses(
+    client: Client, manager: User, query: dict[str, str]
+) -> None:
+    # No period chosen: the report covers the last 30 days, and the select says so (not "This week").
+    client.force_login(manager)
+    page = client.get("/reports/appointments/", query).content.decode()
+    assert '<option value="30d" selected>' in page
+    assert '<option value="week" selected>' not in page
+
+
 def test_a_custom_range_without_dates_asks_for_them(client: Client, manager: User) -> None:
     client.force_login(manager)
     response = client.get("/reports/funnel/", {"preset": "custom"})
