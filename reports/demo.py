@@ -222,7 +222,7 @@ def seed() -> dict[str, int]:
             phone=f"+4477009{10000 + index:05d}",  # stored in E.164, as the patient forms store it
             email_consent=True,
             email_consent_at=now - timedelta(days=DAYS),
-            created_at=now - timedelta(days=DAYS),
+            created_at=now - timedelta(days=DAYS + 14),  # registered before the first booking
         )
         made_counts["history_patients"] += 1
         roll = rng.random()
@@ -284,7 +284,8 @@ def seed() -> dict[str, int]:
         response = rng.choice((0.25, 0.35, 0.45, 0.5, 0.6, 0.8, 1.0))
         keeps_booking = rng.random() < 0.85
         day = starts_on
-        booked_at: datetime | None = None
+        # The first session is booked when the plan is consented, each later one as the last ends.
+        booked_at: datetime | None = plan.consented_at
         for number in range(1, 5):
             status = AppointmentStatus.NO_SHOW if rng.random() < 0.05 else AppointmentStatus.COMPLETED
             appointment = book(patient, extraction_type, day, worker, rooms[index % 2], status, booked_at)
@@ -322,8 +323,13 @@ def seed() -> dict[str, int]:
             if checkin is not None and checkin.status == "sent" and rng.random() < 0.75:
                 answer = rng.choices(("fine", "red_or_sensitive", "worried"), (70, 20, 10))[0]
                 answered = (checkin.sent_at or checkin.due_at) + timedelta(hours=rng.randint(1, 10))
-                reply = CheckIn.objects.create(message=checkin, patient=patient, answer=answer, answered_at=answered)
-                if answer == "worried":
+                # Sent this morning and "answered" later today: the patient has not answered yet.
+                reply = (
+                    CheckIn.objects.create(message=checkin, patient=patient, answer=answer, answered_at=answered)
+                    if answered <= now
+                    else None
+                )
+                if reply is not None and answer == "worried":
                     resolved = answered + timedelta(hours=rng.choice((1, 2, 3, 5, 8, 20)))
                     SpecialistQueueEntry.objects.create(
                         checkin=reply,

@@ -562,4 +562,28 @@ def seed() -> dict[str, int]:
                 booked_by=desk,
             )
             PlanSession.objects.create(plan=plan, number=later, appointment=appointment)
+    booked_before_they_start()
     return created
+
+
+def booked_before_they_start() -> None:
+    """The demo writes past visits today; their "booked at" goes back to before they started:
+    a day before, but never before the patient registered or, for a session, before the plan
+    it belongs to was consented."""
+    for appointment in Appointment.objects.filter(created_at__gt=F("start")).select_related(
+        "patient", "appointment_type"
+    ):
+        floors = [appointment.start - timedelta(days=1), appointment.patient.created_at]
+        if appointment.appointment_type.kind == AppointmentKind.EXTRACTION:
+            consented = (
+                TreatmentPlan.objects.filter(
+                    patient=appointment.patient, consented_at__isnull=False, consented_at__lte=appointment.start
+                )
+                .order_by("-consented_at")
+                .values_list("consented_at", flat=True)
+                .first()
+            )
+            if consented is not None:
+                floors.append(consented)
+        booked = min(max(floors), appointment.start)
+        Appointment.objects.filter(pk=appointment.pk).update(created_at=booked)

@@ -198,3 +198,14 @@ def test_a_plans_booked_extractions_keep_its_interval(loaded: None) -> None:
                 before,
                 after,
             )
+
+
+def test_every_appointment_was_booked_before_it_started_and_after_the_patient_registered(loaded: None) -> None:
+    appointments = Appointment.objects.select_related("patient", "appointment_type")
+    assert appointments.count() > 100
+    for appointment in appointments:
+        story = (appointment.patient.created_at, appointment.created_at, appointment.start)
+        assert appointment.patient.created_at <= appointment.created_at <= appointment.start, story
+        if appointment.appointment_type.kind == AppointmentKind.EXTRACTION:
+            consents = TreatmentPlan.objects.filter(patient=appointment.patient).values_list("consented_at", flat=True)
+            assert any(c is not None and c <= appointment.created_at for c in consents), (story, list(consents))
