@@ -213,6 +213,36 @@ def _values(patient: Patient, location: Location) -> dict[str, str]:
     }
 
 
+def _outbox_row(
+    *,
+    patient: Patient,
+    location: Location,
+    kind: str,
+    due_at: datetime,
+    rendered: rendering.Rendered,
+    token: uuid.UUID,
+    source: str,
+    key: str,
+    attachment_ics: str = "",
+) -> Message:
+    """An unsaved outbox row, due at ``due_at``, with the rendered email."""
+    return Message(
+        patient=patient,
+        location=location,
+        kind=kind,
+        due_at=due_at,
+        next_attempt_at=due_at,
+        attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
+        subject=rendered.subject,
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
+        attachment_ics=attachment_ics,
+        token=token,
+        source=source,
+        idempotency_key=key,
+    )
+
+
 def _build(
     *,
     patient: Patient,
@@ -244,21 +274,16 @@ def _build(
         contact=contact_lines(location),
         extra_actions=actions,
     )
-    rendered = rendering.render(content)
-    message = Message(
+    message = _outbox_row(
         patient=patient,
         location=location,
         kind=template.kind,
         due_at=due_at,
-        next_attempt_at=due_at,
-        attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
-        subject=rendered.subject,
-        body_text=rendered.body_text,
-        body_html=rendered.body_html,
-        attachment_ics=attachment_ics,
+        rendered=rendering.render(content),
         token=token,
         source=source,
-        idempotency_key=key,
+        key=key,
+        attachment_ics=attachment_ics,
     )
     # The bytes that go on the wire, built once here rather than on every send.
     return outgoing.stamp(message) if wire_bytes else message
@@ -1143,19 +1168,15 @@ def patient_email_send(
             contact=contact_lines(location),
         )
     )
-    message = Message(
+    message = _outbox_row(
         patient=patient,
         location=location,
         kind=kind,
         due_at=now,
-        next_attempt_at=now,
-        attempt_limit=settings.AFTERCARE_MAX_ATTEMPTS,
-        subject=rendered.subject,
-        body_text=rendered.body_text,
-        body_html=rendered.body_html,
+        rendered=rendered,
         token=token,
         source=source,
-        idempotency_key=source,
+        key=source,
     )
     if Message.objects.filter(patient=patient, kind=kind, idempotency_key=source).exists():
         return False
