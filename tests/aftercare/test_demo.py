@@ -11,6 +11,7 @@ from treatments import demo as treatments_demo
 pytestmark = pytest.mark.django_db
 
 
+@time_machine.travel("2026-12-02 11:30:00+00:00", tick=True)  # a working morning: see test below
 def test_the_demo_shows_aftercare_in_use_and_a_second_run_adds_nothing() -> None:
     clinic_demo.seed()
     treatments_demo.seed()
