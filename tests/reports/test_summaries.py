@@ -27,3 +27,13 @@ def test_the_runtime_role_may_not_refresh_a_view_itself_nor_anything_else_throug
         runtime_conn.execute(f"REFRESH MATERIALIZED VIEW {summaries.FUNNEL}")
     with pytest.raises(errors.RaiseException):
         runtime_conn.execute("SELECT reports_refresh_summary(%s)", ["clinic_patient"])
+
+
+def test_the_function_refuses_a_view_that_is_not_one_of_the_reports_summaries(
+    runtime_conn: psycopg.Connection[tuple[object, ...]],  # noqa: F811
+) -> None:
+    # A materialized view of another app, and a name that only looks like a summary.
+    with pytest.raises(errors.RaiseException):
+        runtime_conn.execute("SELECT reports_refresh_summary(%s)", ["reports_summaryrefresh"])
+    with pytest.raises(errors.RaiseException):
+        runtime_conn.execute("SELECT reports_refresh_summary(%s)", ["reports_nothing_here"])
