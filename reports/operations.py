@@ -35,7 +35,7 @@ from reports import summaries
 from reports.forms import Filters
 from reports.framework import Cell, Drill, Report, ReportSpec, Table, base_params, number, percent, phone_cell, rows
 from reports.summaries import BOOKED_DAY, FUNNEL, PLAN_PROGRESS, SESSION_REBOOKED
-from treatments.charts import line_chart
+from treatments.charts import bar_chart, line_chart
 from treatments.models import ProgressReview, TreatmentSession
 
 T = {
@@ -145,7 +145,7 @@ def appointments_build(filters: Filters, user: User, drill: Drill) -> Report:
         _("First-visit consultations"),
     )
     names = [entry["name"] for entry in by_type.values()]
-    chart = line_chart(
+    chart = bar_chart(
         title=_("Appointments by type"),
         x_labels=names or [_("none")],
         series=[
@@ -435,7 +435,7 @@ def funnel_build(filters: Filters, user: User, drill: Drill) -> Report:
                 Cell(number(days) if days is not None else "—", drill(step=i), numeric=True),
             )
         )
-    chart = line_chart(
+    chart = bar_chart(
         title=_("Patients reaching each step"), x_labels=[str(i) for i in range(1, 7)], series=[(_("Patients"), counts)]
     )
     return Report(
@@ -574,7 +574,7 @@ def rebooking_build(filters: Filters, user: User, drill: Drill) -> Report:
         )
         for r in overdue
     )
-    chart = line_chart(
+    chart = bar_chart(
         title=_("Sessions and next session booked, by aesthetician"),
         x_labels=[_staff_name(r) for r in found if r["id"] is not None] or [_("none")],
         series=[
@@ -733,7 +733,7 @@ def aftercare_build(filters: Filters, user: User, drill: Drill) -> Report:
         ),
         (_("“Worried” → resolved, p95 hours"), Cell(number(c["resolve_p95"]), drill(answer="worried"), c["resolved"])),
     ]
-    chart = line_chart(
+    chart = bar_chart(
         title=_("Check-in answers"),
         x_labels=[str(answer_labels[a]) for a in CheckInAnswer.values],
         series=[(_("Answers"), [c["fine"], c["red"], c["worried"]])],

@@ -43,7 +43,7 @@ from reports.framework import (
     too_few,
 )
 from reports.summaries import PLAN_OUTCOME
-from treatments.charts import line_chart
+from treatments.charts import bar_chart
 from treatments.models import ExtractionMethod, Product, ProductLot, ProgressReview, TreatmentSession
 
 T = {
@@ -245,7 +245,7 @@ def outcomes_build(filters: Filters, user: User, drill: Drill) -> Report:
         )
     # Only groups with enough plans to tell: a point drawn for n=1 would read as a finding.
     by_group = [r for r in found if not r["is_all"] and enough(r["responder_n"])]
-    chart = line_chart(
+    chart = bar_chart(
         title=_("Responder rate (%%) by %(group)s") % {"group": str(dict(BREAKDOWNS)[group]).lower()},
         x_labels=[_group_label(group, r["grp"] or "")[:14] for r in by_group] or [_("none")],
         series=[
@@ -357,7 +357,7 @@ def adverse_build(filters: Filters, user: User, drill: Drill) -> Report:
     for _key, label in SIGNALS:
         headers += [_("%(signal)s per 100 sessions") % {"signal": label}, _("count")]
     by_group = [r for r in found if not r["is_all"] and enough(r["n"])]
-    chart = line_chart(
+    chart = bar_chart(
         title=_("Signals per 100 sessions"),
         x_labels=[_group_label(group if group == "method" else "", r["grp"] or "")[:14] for r in by_group]
         or [_("none")],

@@ -1,4 +1,8 @@
-"""Line charts drawn on the server as SVG: geometry here, markup in ``treatments/_chart.html``.
+"""Charts drawn on the server as SVG: geometry here, markup in ``treatments/_chart.html``.
+
+Line charts for values over time (a patient's lesion counts, utilisation by week); bar charts
+for figures side by side across categories (appointment types, aestheticians, methods), where
+a line joining the points would suggest an order or a trend that is not there.
 
 No JavaScript and no library: the chart is plain SVG in the page, so it prints as it shows.
 Each series has its own colour, dash pattern and marker shape, so it stays readable printed
@@ -16,6 +20,8 @@ HEIGHT = 260
 LEFT, RIGHT, TOP, BOTTOM = 52, 16, 16, 52
 
 # Colour (AA against white for the lines' width), dash pattern, marker: one style per series.
+# A bar series is told apart by its fill pattern too (solid, hatched, dotted, cross-hatched),
+# so bars stay readable printed in black and white.
 STYLES: tuple[tuple[str, str, str], ...] = (
     ("#1f6f6b", "", "circle"),
     ("#9a5b00", "6 4", "square"),
@@ -53,6 +59,26 @@ class Marker:
         return f"{x:.1f},{y - 5.5:.1f} {x + 5.5:.1f},{y:.1f} {x:.1f},{y + 5.5:.1f} {x - 5.5:.1f},{y:.1f}"
 
 
+FILLS = ("solid", "hatch", "dots", "cross")
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    value: int
+
+    @property
+    def label_x(self) -> str:
+        return f"{self.x + self.width / 2:.1f}"
+
+    @property
+    def label_y(self) -> str:
+        return f"{self.y - 4:.1f}"
+
+
 @dataclass(frozen=True)
 class Line:
     label: str
@@ -60,6 +86,8 @@ class Line:
     colour: str
     dash: str
     markers: tuple[Marker, ...]
+    bars: tuple[Bar, ...] = ()
+    fill: str = "solid"
 
     @property
     def points(self) -> str:
@@ -79,6 +107,9 @@ class Chart:
     x_ticks: tuple[Tick, ...]
     y_ticks: tuple[Tick, ...]
     lines: tuple[Line, ...]
+    kind: str = "line"  # or "bar"
+    # Bars carry their value above them while there is room to read it.
+    bar_labels: bool = False
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
@@ -137,3 +168,52 @@ def line_chart(
         markers = tuple(Marker(x_at(i), y_at(v), v, shape) for i, v in enumerate(values))
         lines.append(Line(label, tuple(values), colour, dash, markers))
     return Chart(title=title, x_ticks=x_ticks, y_ticks=y_ticks, lines=tuple(lines))
+
+
+def bar_chart(*, title: str, x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]]) -> Chart:
+    """Grouped bars: for each x label, one bar per series (label, one value per x label), on a
+    shared y axis starting at 0."""
+    count = max(len(x_labels), 1)
+    maximum = max((max(values, default=0) for _, values in series), default=0)
+    step = nice_step(maximum)
+    top_value = max(step, math.ceil(maximum / step) * step)
+    plot_width = WIDTH - LEFT - RIGHT
+    plot_height = HEIGHT - TOP - BOTTOM
+    band = plot_width / count
+    # The bars of one label fill 70% of its band, side by side; the rest is the gap between labels.
+    bar_width = 0.7 * band / max(len(series), 1)
+
+    def y_at(value: int) -> float:
+        return TOP + plot_height - value * plot_height / top_value
+
+    y_ticks = tuple(Tick(y_at(value), str(value)) for value in range(0, top_value + 1, step))
+    # A label longer than its band would run into the next one: cut it to fit (about 9 units a character).
+    room = max(int(band // 9), 3)
+    x_ticks = tuple(
+        Tick(LEFT + band * (index + 0.5), label if len(label) <= room else label[: room - 1] + "…")
+        for index, label in enumerate(x_labels)
+    )
+    lines = []
+    for index, (label, values) in enumerate(series):
+        colour, dash, shape = STYLES[index % len(STYLES)]
+        if len(values) != len(x_labels):
+            raise ValueError(f"series {label!r} has {len(values)} values for {len(x_labels)} x labels")
+        bars = tuple(
+            Bar(
+                x=LEFT + band * (i + 0.15) + index * bar_width,
+                y=y_at(v),
+                width=bar_width,
+                height=TOP + plot_height - y_at(v),
+                value=v,
+            )
+            for i, v in enumerate(values)
+        )
+        lines.append(Line(label, tuple(values), colour, dash, (), bars, FILLS[index % len(FILLS)]))
+    return Chart(
+        title=title,
+        x_ticks=x_ticks,
+        y_ticks=y_ticks,
+        lines=tuple(lines),
+        kind="bar",
+        bar_labels=bar_width >= 14,
+    )

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from clinic.models import User
-from tests.factories import PatientFactory
-from tests.reports.scene import appointment, march
+from tests.factories import PatientFactory, StaffScheduleFactory
+from tests.reports.scene import appointment, central, march
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +71,22 @@ def test_csv_export_defuses_spreadsheet_formulas_in_names(client: Client, manage
         {"preset": "custom", "start": "2026-03-01", "end": "2026-03-31", "export": "csv"},
     )
     assert "'=HYPERLINK(1) X" in response.content.decode()
+
+
+def test_figures_across_categories_are_drawn_as_bars_and_utilisation_over_time_as_a_line(
+    client: Client, manager: User
+) -> None:
+    patient = PatientFactory()
+    kept = appointment(patient, march(2))
+    appointment(patient, march(3), status="no_show")
+    StaffScheduleFactory(staff=kept.practitioner, location=central(), weekday=0)
+    client.force_login(manager)
+    query = {"preset": "custom", "start": "2026-03-01", "end": "2026-03-31"}
+    by_type = client.get("/reports/appointments/", query).content.decode()
+    # Three series (completed, cancelled, no-show), told apart by fill: solid, then two patterns.
+    assert 'fill="url(#chart-report-fill-2)"' in by_type
+    assert 'fill="url(#chart-report-fill-3)"' in by_type
+    assert "<polyline" not in by_type
+    over_time = client.get("/reports/utilisation/", query).content.decode()
+    assert "<polyline" in over_time
+    assert "chart-report-fill-" not in over_time
