@@ -201,8 +201,9 @@ DEMO_TODAY = (
     ("specialist", "Room 1", "Free consultation", 0, time(9, 0), AppointmentStatus.COMPLETED, ""),
     ("specialist", "Room 1", "Free consultation", 1, time(10, 0), AppointmentStatus.NO_SHOW, ""),
     ("specialist", "Room 1", "Free consultation", 2, time(11, 0), AppointmentStatus.CHECKED_IN, ""),
-    ("specialist", "Room 1", "Progress review", 3, time(12, 0), AppointmentStatus.CONFIRMED, ""),
-    ("specialist", "Room 1", "Free consultation", 4, time(14, 0), AppointmentStatus.BOOKED, ""),
+    # Daniel, referred to his GP a month ago for the nodules, comes back to be re-assessed (he
+    # has no plan, so no progress review: a review follows a programme).
+    ("specialist", "Room 1", "Free consultation", 3, time(12, 0), AppointmentStatus.CONFIRMED, ""),
     # Not "completed": a completed extraction has a signed session log, which the clinic's demo
     # cannot write (tests/treatments/test_demo_story.py checks the demo for such holes).
     ("aesthetician", "Room 2", "Extraction session", 4, time(9, 30), AppointmentStatus.NO_SHOW, ""),
@@ -214,7 +215,6 @@ DEMO_TODAY = (
 )
 # Upcoming: (days ahead, practitioner, room, type, patient index, local start, status)
 DEMO_UPCOMING = (
-    (1, "specialist", "Room 1", "Free consultation", 5, time(9, 30), AppointmentStatus.CONFIRMED),
     # Ben, unwell today, rebooked his consultation for the next working day.
     (1, "specialist", "Room 1", "Free consultation", 1, time(10, 30), AppointmentStatus.BOOKED),
     # Anna's second session keeps her plan's 21 days (18 working days is at least 21 days).

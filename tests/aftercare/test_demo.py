@@ -34,9 +34,10 @@ def test_the_demo_shows_aftercare_in_use_and_a_second_run_adds_nothing() -> None
     assert AppointmentReply.objects.count() == 1
 
 
-# A Wednesday in December (London is on UTC): before noon today's 14:00 was reminded
-# yesterday; at 15:00 Thursday's first booking was reminded this morning.
-@pytest.mark.parametrize(("now", "expected_day"), [("2026-12-02 11:30:00+00:00", 2), ("2026-12-02 15:00:00+00:00", 3)])
+# A Wednesday in December (London is on UTC): today's later visits are kept, so the request is
+# on Thursday's first booking (10:30), whose reminder went out this morning (a day ahead) -
+# the same story before noon and in the afternoon.
+@pytest.mark.parametrize(("now", "expected_day"), [("2026-12-02 11:30:00+00:00", 3), ("2026-12-02 15:00:00+00:00", 3)])
 def test_the_demo_has_a_reschedule_request_on_the_front_desks_worklist(now: str, expected_day: int) -> None:
     from aftercare.selectors import open_reschedule_requests
     from clinic.models import Location

@@ -184,6 +184,30 @@ def test_every_extraction_booking_belongs_to_a_patient_with_a_plan_consented_bef
         assert consented.exists(), (appointment.patient.full_name, appointment.start, appointment.status)
 
 
+def test_every_progress_review_belongs_to_a_patient_whose_plan_was_consented_before_it(loaded: None) -> None:
+    reviews = Appointment.objects.filter(appointment_type__kind=AppointmentKind.REVIEW).exclude(
+        status=AppointmentStatus.CANCELLED
+    )
+    assert reviews.exists()
+    for appointment in reviews.select_related("patient"):
+        consented = TreatmentPlan.objects.filter(
+            patient=appointment.patient, consented_at__isnull=False, consented_at__lte=appointment.start
+        )
+        assert consented.exists(), (appointment.patient.full_name, appointment.start, appointment.status)
+
+
+def test_no_patient_on_an_active_plan_is_booked_a_new_consultation(loaded: None) -> None:
+    now = timezone.now()
+    on_plan = TreatmentPlan.objects.filter(status="active", consented_at__lte=now).values("patient_id")
+    ahead = Appointment.objects.filter(
+        appointment_type__kind=AppointmentKind.CONSULTATION,
+        patient_id__in=on_plan,
+        start__gt=now,
+        status__in=(AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED),
+    )
+    assert not ahead.exists(), [(a.patient.full_name, a.start) for a in ahead]
+
+
 def test_a_plans_booked_extractions_keep_its_interval(loaded: None) -> None:
     for plan in TreatmentPlan.objects.filter(consented_at__isnull=False).select_related("patient"):
         starts = sorted(
