@@ -457,12 +457,19 @@ def _generate(scale: Scale) -> None:
 
 # --- The clinical layer the reports read (bench/reports.py) ---------------------------------
 # Added on top of the booking data in a database of its own: consultations for completed
-# consultation appointments, a four-session plan for most, a signed session for every
-# completed extraction of a patient with a plan, progress reviews, each session's aftercare
-# message and next-day check-in (sent, answered or not), and the specialist's queue for
-# "worried" answers. Each row is filled generically where a NOT NULL column has no default.
+# consultation appointments, a three-session plan for some, the plan's signed sessions and
+# its progress review, each session's aftercare message and next-day check-in (sent, answered
+# or not), and the specialist's queue for "worried" answers. Each row is filled generically
+# where a NOT NULL column has no default.
+#
+# Every share is of the appointments, whatever the scale: the booking data's patients are
+# random (at 1x a patient has about 2 appointments, at 10x about 10), so a plan's sessions and
+# review are completed appointments of its location near the plan's dates, given to the
+# plan's patient (the original patient ids are kept in bench_original_patient, and put back
+# before a new clinical layer is made). 10x then holds ten times the sessions and reviews of
+# 1x, not ten times the chance that a random patient's next visit follows a plan.
 
-CLINICAL_VERSION = "clinical-1"
+CLINICAL_VERSION = "clinical-2"
 
 
 def _insert(conn: psycopg.Connection[tuple[object, ...]], table: str, columns: dict[str, str], source: str) -> None:
@@ -525,6 +532,14 @@ def _generate_clinical(scale: Scale) -> None:
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET work_mem = '64MB'")
         conn.execute("DROP TABLE IF EXISTS bench_clinical")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_original_patient (appointment_id bigint PRIMARY KEY, patient_id bigint)"
+        )
+        conn.execute(
+            "UPDATE clinic_appointment a SET patient_id = o.patient_id FROM bench_original_patient o"
+            " WHERE o.appointment_id = a.id"
+        )
+        conn.execute("TRUNCATE bench_original_patient")
         for table in (
             "aftercare_specialistqueueentry",
             "aftercare_checkin",
@@ -575,7 +590,7 @@ def _generate_clinical(scale: Scale) -> None:
                 "consultation_id": "c.id",
                 "patient_id": "c.patient_id",
                 "status": "'active'",
-                "sessions_planned": "4",
+                "sessions_planned": "3",
                 "interval_days": "21",
                 "focus_zones": "'{forehead,nose}'",
                 "goals": "'Fewer blackheads'",
@@ -587,12 +602,41 @@ def _generate_clinical(scale: Scale) -> None:
                 "created_by_id": "c.specialist_id",
                 "created_at": "c.signed_at",
             },
-            "FROM consultations_consultation c WHERE c.rules_outcome = 'recommended' AND c.id % 7 <> 0",
+            # About one consultation in four goes on to a consented plan.
+            "FROM consultations_consultation c WHERE c.rules_outcome = 'recommended' AND c.id % 7 IN (0, 1, 2)",
+        )
+        # Each plan's sessions (at 7, 28 and 49 days from its consultation) and its review (at 77
+        # days): a completed appointment of the kind at the plan's location, at or after that day
+        # (one of the next 16, picked by the plan's id, so that plans begun the same day do not
+        # all want the same visit); a visit wanted by two plans goes to one (some plans then
+        # stop short, as some do). Those visits become the plan patient's.
+        conn.execute(
+            """CREATE TEMPORARY TABLE bench_pick AS
+            SELECT DISTINCT ON (x.appointment_id) x.appointment_id, x.plan_id, x.patient_id, x.kind, x.step
+            FROM (
+                SELECT pl.id AS plan_id, pl.patient_id, w.kind, w.step, pick.id AS appointment_id
+                FROM consultations_treatmentplan pl
+                JOIN consultations_consultation co ON co.id = pl.consultation_id
+                JOIN clinic_appointment ca ON ca.id = co.appointment_id
+                CROSS JOIN (VALUES ('extraction', 1, 7), ('extraction', 2, 28), ('extraction', 3, 49),
+                                   ('review', 1, 77)) AS w(kind, step, days)
+                CROSS JOIN LATERAL (
+                    SELECT a.id FROM clinic_appointment a JOIN clinic_appointmenttype t ON t.id = a.appointment_type_id
+                    WHERE a.location_id = ca.location_id AND a.start >= ca.start + make_interval(days => w.days)
+                      AND a.status = 'completed' AND t.kind = w.kind
+                    ORDER BY a.start OFFSET (pl.id % 16) LIMIT 1
+                ) pick
+            ) x
+            ORDER BY x.appointment_id, x.plan_id"""
         )
         conn.execute(
-            "CREATE INDEX IF NOT EXISTS bench_plan_patient ON consultations_treatmentplan (patient_id, starts_on)"
+            "INSERT INTO bench_original_patient SELECT a.id, a.patient_id FROM clinic_appointment a"
+            " JOIN bench_pick p ON p.appointment_id = a.id"
         )
-        # A signed session for each completed extraction of a patient with a plan begun by then.
+        conn.execute(
+            "UPDATE clinic_appointment a SET patient_id = p.patient_id FROM bench_pick p WHERE p.appointment_id = a.id"
+        )
+        # A signed session for each visit picked for a plan, numbered in order.
         _insert(
             conn,
             "treatments_treatmentsession",
@@ -601,8 +645,8 @@ def _generate_clinical(scale: Scale) -> None:
                 "patient_id": "x.patient_id",
                 "aesthetician_id": "x.practitioner_id",
                 "plan_id": "x.plan_id",
-                "session_number": "1 + (x.n - 1) % 4",
-                "sessions_planned": "4",
+                "session_number": "x.n",
+                "sessions_planned": "3",
                 "status": "'signed'",
                 "started_at": "x.start",
                 "rescreened_at": "x.start",
@@ -619,17 +663,12 @@ def _generate_clinical(scale: Scale) -> None:
                 "signed_by_id": "x.practitioner_id",
             },
             """FROM (
-                SELECT a.*, pl.id AS plan_id, row_number() OVER (PARTITION BY pl.id ORDER BY a.start) AS n
-                FROM clinic_appointment a JOIN clinic_appointmenttype t ON t.id = a.appointment_type_id
-                CROSS JOIN LATERAL (
-                    SELECT p.id FROM consultations_treatmentplan p
-                    WHERE p.patient_id = a.patient_id AND p.starts_on <= a.start::date
-                    ORDER BY p.starts_on DESC LIMIT 1
-                ) pl
-                WHERE t.kind = 'extraction' AND a.status = 'completed'
+                SELECT a.*, p.plan_id, row_number() OVER (PARTITION BY p.plan_id ORDER BY a.start) AS n
+                FROM bench_pick p JOIN clinic_appointment a ON a.id = p.appointment_id
+                WHERE p.kind = 'extraction'
             ) x""",
         )
-        # A progress review for each completed review appointment of a patient with a plan.
+        # The plan's progress review.
         _insert(
             conn,
             "treatments_progressreview",
@@ -644,13 +683,11 @@ def _generate_clinical(scale: Scale) -> None:
                 "gags_total": "a.id % 18",
                 "decided_at": "a.start + interval '25 minutes'",
             },
-            """FROM clinic_appointment a JOIN clinic_appointmenttype t ON t.id = a.appointment_type_id
-            CROSS JOIN LATERAL (
-                SELECT p.id FROM consultations_treatmentplan p
-                WHERE p.patient_id = a.patient_id AND p.starts_on <= a.start::date
-                ORDER BY p.starts_on DESC LIMIT 1
-            ) pl
-            WHERE t.kind = 'review' AND a.status = 'completed'""",
+            # Only a plan with a session signed by then is reviewed.
+            """FROM bench_pick p JOIN clinic_appointment a ON a.id = p.appointment_id
+            JOIN consultations_treatmentplan pl ON pl.id = p.plan_id
+            WHERE p.kind = 'review' AND EXISTS (
+                SELECT 1 FROM treatments_treatmentsession s WHERE s.plan_id = pl.id AND s.started_at < a.start)""",
         )
         # Each session's aftercare email and next-day check-in: 92% sent, 4% failed, 4% no consent.
         for kind, due in (("aftercare_right_after", "interval '1 hour'"), ("checkin_day1", "interval '1 day'")):
