@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinic.field_groups import FieldGroup, sees
-from clinic.models import Appointment, Patient, User
+from clinic.models import Appointment, Location, Patient, User
 from consultations.grading import Lesion
 from consultations.models import Consultation, TreatmentPlan
 from reports import summaries
@@ -42,12 +42,13 @@ from reports.framework import (
     rows,
     too_few,
 )
-from reports.summaries import PLAN_OUTCOME
+from reports.summaries import PLAN_OUTCOME, SESSION_SIGNALS_DAY
 from treatments.charts import bar_chart
 from treatments.models import ExtractionMethod, Product, ProductLot, ProgressReview, TreatmentSession
 
 T = {
     "appt": Appointment._meta.db_table,
+    "location": Location._meta.db_table,
     "user": User._meta.db_table,
     "patient": Patient._meta.db_table,
     "consultation": Consultation._meta.db_table,
@@ -293,6 +294,8 @@ def outcome_records(filters: Filters, params: dict[str, str], user: User) -> Tab
 
 # --- Adverse signals -------------------------------------------------------------------------
 
+# The report's groups, over the session-signals summary or the live sessions (both "s"): the
+# display names of the aesthetician and the lot are joined at read time (u, l, pr).
 ADVERSE_GROUPS = {
     "method": "s.extraction_method",
     "aesthetician": "concat_ws(' ', u.first_name, u.last_name)",
@@ -304,6 +307,36 @@ ADVERSE_BREAKDOWNS = (
     ("lot", gettext_lazy("Product lot")),
 )
 
+
+# The figures sum the session-signals summary's rows of the chosen breakdown (reports/summaries.py):
+# a few per location and local day whatever the number of sessions, read through its key's
+# (location, breakdown, day) prefix. A range is of local days of each location, as in the
+# summary. Summed by the summary's key first (k), then named: the names (a display name may be
+# shared) are made once per key, not once per day. The other breakdowns' rows have 0 for the
+# aesthetician and lot (and a session without a lot has lot 0): LEFT JOINs, which match nothing
+# there. coalesce: with no session at all, the total row still reads 0.
+ADVERSE_SQL = f"""
+WITH k AS (
+  SELECT s.extraction_method, s.aesthetician_id, s.product_lot_id, sum(s.sessions) AS sessions,
+    sum(s.complication) AS complication, sum(s.worried) AS worried, sum(s.still_red) AS still_red
+  FROM {SESSION_SIGNALS_DAY} s
+  WHERE s.location_id = ANY(%(locs)s) AND s.breakdown = %(breakdown)s AND s.day BETWEEN %(first)s AND %(last)s
+  GROUP BY 1, 2, 3
+), g AS (
+  SELECT s.sessions, s.complication, s.worried, s.still_red, {{group}} AS grp
+  FROM k s LEFT JOIN {T["user"]} u ON u.id = s.aesthetician_id
+  LEFT JOIN {T["lot"]} l ON l.id = s.product_lot_id LEFT JOIN {T["product"]} pr ON pr.id = l.product_id
+)
+SELECT grp, grouping(grp) AS is_all, coalesce(sum(sessions), 0)::bigint AS n,
+  coalesce(sum(complication), 0)::bigint AS complication, coalesce(sum(worried), 0)::bigint AS worried,
+  coalesce(sum(still_red), 0)::bigint AS still_red
+FROM g GROUP BY GROUPING SETS ((grp), ()) ORDER BY is_all DESC, grp
+"""
+
+# The drill-down lists the live sessions, by the same definition as the summary: signed, the
+# appointment's start on a local day of its location in the range. The instant bounds widened
+# by two days (any two zones are less than 27 hours apart) only let the (location, start)
+# index narrow the scan; the local day decides.
 ADVERSE_CTE = f"""
 WITH s AS (
   SELECT s.id, s.patient_id, s.started_at, s.session_number, s.extraction_method,
@@ -314,9 +347,12 @@ WITH s AS (
       WHERE m.source = 'treatment_session:' || s.id AND c.answer = 'red_or_sensitive') AS still_red,
     {{group}} AS grp
   FROM {T["session"]} s JOIN {T["appt"]} a ON a.id = s.appointment_id
+  JOIN {T["location"]} lo ON lo.id = a.location_id
   JOIN {T["user"]} u ON u.id = s.aesthetician_id
   LEFT JOIN {T["lot"]} l ON l.id = s.product_lot_id LEFT JOIN {T["product"]} pr ON pr.id = l.product_id
-  WHERE s.status = 'signed' AND a.start >= %(start)s AND a.start < %(end)s AND a.location_id = ANY(%(locs)s)
+  WHERE s.status = 'signed' AND a.location_id = ANY(%(locs)s)
+    AND a.start >= %(start)s - interval '2 days' AND a.start < %(end)s + interval '2 days'
+    AND (a.start AT TIME ZONE lo.time_zone)::date BETWEEN %(first)s AND %(last)s
 )
 """
 
@@ -329,14 +365,7 @@ SIGNALS = (
 
 def adverse_build(filters: Filters, user: User, drill: Drill) -> Report:
     group = filters.by if filters.by in ADVERSE_GROUPS else "method"
-    found = rows(
-        ADVERSE_CTE.format(group=ADVERSE_GROUPS[group])
-        + """SELECT grp, grouping(grp) AS is_all, count(*) AS n,
-        count(*) FILTER (WHERE complication) AS complication, count(*) FILTER (WHERE worried) AS worried,
-        count(*) FILTER (WHERE still_red) AS still_red
-        FROM s GROUP BY GROUPING SETS ((grp), ()) ORDER BY is_all DESC, grp""",
-        base_params(filters),
-    )
+    found = rows(ADVERSE_SQL.format(group=ADVERSE_GROUPS[group]), base_params(filters) | {"breakdown": group})
     table_rows = []
     for r in found:
         value = "" if r["is_all"] else (r["grp"] or "")
@@ -366,7 +395,11 @@ def adverse_build(filters: Filters, user: User, drill: Drill) -> Report:
             for key, label in SIGNALS
         ],
     )
-    return Report([Table(_("Adverse signals per 100 signed sessions"), tuple(headers), tuple(table_rows))], chart)
+    return Report(
+        [Table(_("Adverse signals per 100 signed sessions"), tuple(headers), tuple(table_rows))],
+        chart,
+        notes=[summaries.refreshed_note(SESSION_SIGNALS_DAY, filters.zone)],
+    )
 
 
 def adverse_records(filters: Filters, params: dict[str, str], user: User) -> Table:
@@ -454,8 +487,8 @@ SPECS = (
         slug="adverse",
         title=gettext_lazy("Adverse signals"),
         definition=gettext_lazy(
-            "Signed sessions in the range: those with a complication logged, a “worried” or a “still red” "
-            "check-in answer, per 100 sessions."
+            "Signed sessions in the range (by the local day of each location): those with a complication "
+            "logged, a “worried” or a “still red” check-in answer, per 100 sessions."
         ),
         audience="outcomes",
         build=adverse_build,

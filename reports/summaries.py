@@ -8,6 +8,10 @@
 
 ``reports_booked_day``: booked minutes per location, day, practitioner and room (utilisation).
 
+``reports_session_signals_day``: signed sessions and those with an adverse signal per
+location and local day, by extraction method, by aesthetician and by product lot (adverse
+signals).
+
 ``reports_plan_outcome``: each reviewed plan's baseline and first-review lesion counts by
 type, grades and breakdown values (see reports.outcomes.PLAN_OUTCOME_SQL), read by the
 outcome reports through its (location, review time) index.
@@ -39,7 +43,8 @@ PLAN_OUTCOME = "reports_plan_outcome"
 BOOKED_DAY = "reports_booked_day"
 SESSION_REBOOKED = "reports_session_rebooked"
 FUNNEL = "reports_funnel"
-SUMMARIES = (PLAN_PROGRESS, PLAN_OUTCOME, BOOKED_DAY, SESSION_REBOOKED, FUNNEL)
+SESSION_SIGNALS_DAY = "reports_session_signals_day"
+SUMMARIES = (PLAN_PROGRESS, PLAN_OUTCOME, BOOKED_DAY, SESSION_REBOOKED, FUNNEL, SESSION_SIGNALS_DAY)
 
 # The view's query, as reports/migrations/0001_initial.py created it (the test compares the
 # view with this query run on the live rows).
@@ -102,6 +107,43 @@ SELECT co.id, co.patient_id, a.location_id, a.start, co.signed_at AS t1,
 FROM consultations_consultation co JOIN clinic_appointment a ON a.id = co.appointment_id
 LEFT JOIN consultations_treatmentplan pl ON pl.consultation_id = co.id
 WHERE co.status = 'signed'
+"""
+
+# Signed sessions per location and local day of the appointment's start, counted three ways:
+# by extraction method, by aesthetician and by product lot (the adverse-signals report's
+# breakdowns, one at a time): how many, and how many had a complication logged, a "worried" or
+# a "still red" check-in answer. The report sums a few rows per day whatever the number of
+# sessions; a row per method, aesthetician and lot together would be about a row per session.
+# The key is never NULL (REFRESH ... CONCURRENTLY matches rows by it and would rewrite every row
+# with a NULL at each refresh): a row of one breakdown has '' and 0 in the other two columns,
+# and 0 is also the lot of a session without one (no lot has id 0).
+# The check-ins are matched to their session once per refresh, by the message's source
+# ('treatment_session:<id>'): only the sources with one of the two answers, each once.
+# Made by reports/migrations/0010.
+SESSION_SIGNALS_DAY_SQL = """
+WITH answered AS (
+  SELECT m.source, bool_or(c.answer = 'worried') AS worried, bool_or(c.answer = 'red_or_sensitive') AS still_red
+  FROM aftercare_message m JOIN aftercare_checkin c ON c.message_id = m.id
+  WHERE c.answer IN ('worried', 'red_or_sensitive')
+  GROUP BY m.source
+), signed AS (
+  SELECT a.location_id, (a.start AT TIME ZONE l.time_zone)::date AS day, s.extraction_method, s.aesthetician_id,
+    s.product_lot_id, cardinality(s.complications) > 0 AS complication, g.worried, g.still_red
+  FROM treatments_treatmentsession s JOIN clinic_appointment a ON a.id = s.appointment_id
+  JOIN clinic_location l ON l.id = a.location_id
+  LEFT JOIN answered g ON g.source = 'treatment_session:' || s.id
+  WHERE s.status = 'signed'
+)
+SELECT location_id, day,
+  CASE WHEN grouping(extraction_method) = 0 THEN 'method' WHEN grouping(aesthetician_id) = 0 THEN 'aesthetician'
+    ELSE 'lot' END AS breakdown,
+  coalesce(extraction_method, '') AS extraction_method, coalesce(aesthetician_id, 0) AS aesthetician_id,
+  coalesce(product_lot_id, 0) AS product_lot_id, count(*) AS sessions,
+  count(*) FILTER (WHERE complication) AS complication, count(*) FILTER (WHERE worried) AS worried,
+  count(*) FILTER (WHERE still_red) AS still_red
+FROM signed
+GROUP BY GROUPING SETS ((location_id, day, extraction_method), (location_id, day, aesthetician_id),
+  (location_id, day, product_lot_id))
 """
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import pgtrigger
 import pytest
 from django.db import connection
 from django.test import Client
@@ -11,12 +15,14 @@ from django.test.utils import CaptureQueriesContext
 
 from aftercare.models import CheckIn
 from clinic import phones
-from clinic.models import AccessEvent, User
+from clinic.models import AccessEvent, Appointment, Location, User
 from clinic.roles import Role
 from reports import outcomes, summaries
+from reports.forms import Filters
 from reports.framework import Drill, Table
-from tests.factories import MessageFactory, TreatmentPlanFactory, UserFactory
-from tests.reports.scene import central, filters, lot, march, review, signed_session
+from tests.factories import LocationFactory, MessageFactory, RoomFactory, TreatmentPlanFactory, UserFactory
+from tests.reports.scene import UTC, central, filters, lot, march, review, signed_session
+from treatments.models import TreatmentSession
 
 pytestmark = pytest.mark.django_db
 
@@ -223,3 +229,110 @@ def test_the_plan_outcome_summary_waits_for_its_refresh(scene: dict[str, Any], m
     assert _build(outcomes.outcomes_build, manager, "method").tables[0].rows[0][1].text == before
     summaries.refresh_summaries()
     assert _build(outcomes.outcomes_build, manager, "method").tables[0].rows[0][1].text == str(int(before) + 1)
+
+
+def _signals_scene() -> tuple[Location, Location]:
+    """Sessions with every signal, none, two of one group on one day, no lot, and two locations'
+    local days (New York's 31 March ends at 04:00 UTC on 1 April)."""
+    ada = UserFactory(username="aes-ada", role=Role.AESTHETICIAN, first_name="Ada", last_name="Nurse")
+    bea = UserFactory(username="aes-bea", role=Role.AESTHETICIAN, first_name="Bea", last_name="Smith")
+    new_york = LocationFactory(name="Uptown", time_zone="America/New_York")
+    uptown_room = RoomFactory(location=new_york, name="Room 1")
+    # The database refuses a signed session without a lot (session_signed_is_complete); the
+    # summary does not rely on it: a session with none is a group of its own. Dropped inside
+    # this test's transaction only.
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE treatments_treatmentsession DROP CONSTRAINT session_signed_is_complete")
+    scene = (
+        # (start, aesthetician, method, lot, complication, check-in answers, in New York)
+        (march(2, 9), ada, "manual_gauze", "BP-1", True, (), False),
+        (march(2, 14), ada, "manual_gauze", "BP-1", False, (), False),  # the same group, the same day
+        (march(3), bea, "lancet", "BP-9", False, ("worried",), False),
+        (march(4), ada, "lancet", "BP-9", True, ("worried", "red_or_sensitive"), False),
+        (march(5), bea, "manual_gauze", None, False, ("red_or_sensitive",), False),
+        (march(6), bea, "comedone_extractor", "BP-1", False, ("fine",), False),
+        (march(7), ada, "manual_gauze", None, False, (), False),
+        # 00:30 on 1 April in London (BST): not in March.
+        (datetime(2026, 3, 31, 23, 30, tzinfo=UTC), ada, "lancet", "BP-1", True, (), False),
+        # 22:00 on 31 March in New York: in March there, though 1 April in London.
+        (datetime(2026, 4, 1, 2, tzinfo=UTC), bea, "lancet", "BP-9", False, ("worried",), True),
+        # 23:00 on 28 February in New York: not in March there, though 1 March in London.
+        (datetime(2026, 3, 1, 4, tzinfo=UTC), ada, "manual_gauze", "BP-1", True, (), True),
+    )
+    for index, (start, worker, method, lot_number, complication, answers, uptown) in enumerate(scene):
+        session = signed_session(
+            plan=TreatmentPlanFactory(sessions_planned=3),
+            number=1,
+            start=start,
+            aesthetician=worker,
+            method=method,
+            complications=["swelling"] if complication else [],
+        )
+        with pgtrigger.ignore("treatments.TreatmentSession:final_is_locked"):  # a signed session is final
+            TreatmentSession.objects.filter(pk=session.pk).update(product_lot=lot(lot_number) if lot_number else None)
+        if uptown:
+            Appointment.objects.filter(pk=session.appointment_id).update(location=new_york, room=uptown_room)
+        for number, answer in enumerate(answers):
+            message = MessageFactory(
+                patient=session.patient,
+                kind="checkin_day1",
+                status="sent",
+                sent_at=start + timedelta(days=1),
+                source=f"treatment_session:{session.pk}",
+                idempotency_key=f"signals-{index}-{number}",
+            )
+            CheckIn.objects.create(message=message, patient=session.patient, answer=answer)
+    summaries.refresh_summaries()
+    summaries.refresh_summaries()  # concurrently, over the rows already there: the same figures
+    return central(), new_york
+
+
+def _both(locations: tuple[Location, Location], by: str) -> Filters:
+    return replace(filters(locations[0], by=by), location_ids=tuple(x.pk for x in locations))
+
+
+@pytest.mark.parametrize("by", [key for key, _label in outcomes.ADVERSE_BREAKDOWNS])
+def test_every_adverse_figure_from_the_summary_equals_the_one_computed_from_the_raw_rows(
+    manager: User, monkeypatch: pytest.MonkeyPatch, by: str
+) -> None:
+    chosen = _both(_signals_scene(), by)
+    from_summary = outcomes.adverse_build(chosen, manager, Drill("adverse", chosen))
+    assert from_summary.tables[0].rows[0][1].text == "8"  # the scene's sessions in March, both zones
+    raw = f"({summaries.SESSION_SIGNALS_DAY_SQL})"
+    monkeypatch.setattr(outcomes, "ADVERSE_SQL", outcomes.ADVERSE_SQL.replace(summaries.SESSION_SIGNALS_DAY, raw))
+    assert outcomes.adverse_build(chosen, manager, Drill("adverse", chosen)).tables == from_summary.tables
+
+
+@pytest.mark.parametrize("by", [key for key, _label in outcomes.ADVERSE_BREAKDOWNS])
+def test_the_adverse_drill_down_lists_the_sessions_each_figure_counts(manager: User, by: str) -> None:
+    chosen = _both(_signals_scene(), by)
+    table = outcomes.adverse_build(chosen, manager, Drill("adverse", chosen)).tables[0]
+    for row in table.rows:
+        link = parse_qs(urlsplit(row[1].href).query, keep_blank_values=True)
+        extra = {"group": link["group"][0]} if "group" in link else {}
+        assert str(len(outcomes.adverse_records(chosen, extra, manager).rows)) == row[1].text
+        for (signal, _label), cell in zip(outcomes.SIGNALS, row[3::2], strict=True):
+            listed = outcomes.adverse_records(chosen, {"signal": signal, **extra}, manager)
+            assert str(len(listed.rows)) == cell.text, (row[0].text, signal)
+
+
+def test_adverse_signals_by_each_locations_local_day(manager: User) -> None:
+    chosen = _both(_signals_scene(), "method")
+    table = outcomes.adverse_build(chosen, manager, Drill("adverse", chosen)).tables[0]
+
+    # In March: London's 2 (twice), 3, 4, 5, 6 and 7 March, and New York's 31 March: 8 sessions.
+    # Complications: 2 and 4 March; worried: 3 and 4 March and New York's 31 March; still red:
+    # 4 and 5 March. Neither 1 April in London nor 28 February in New York counts.
+    def counts(label: str) -> list[str]:  # sessions, complications, worried, still red
+        row = next(r for r in table.rows if r[0].text == label)
+        return [row[i].text for i in (1, 3, 5, 7)]
+
+    assert counts("All sessions") == ["8", "2", "3", "2"]
+    assert counts("Lancet") == ["3", "1", "3", "1"]  # 3 March, 4 March and New York's 31 March
+    assert counts("Manual, fingers wrapped in gauze") == ["4", "1", "0", "1"]  # 2 March twice, 5 and 7 March
+    assert counts("Comedone extractor") == ["1", "0", "0", "0"]  # a "fine" answer only
+    by_lot = outcomes.adverse_build(replace(chosen, by="lot"), manager, Drill("adverse", chosen)).tables[0]
+    assert _row(by_lot, "not recorded")["Sessions"].text == "2"  # 5 and 7 March
+    by_worker = outcomes.adverse_build(replace(chosen, by="aesthetician"), manager, Drill("adverse", chosen)).tables[0]
+    assert _row(by_worker, "Ada Nurse")["Sessions"].text == "4"  # 2 March twice, 4 and 7 March
+    assert _row(by_worker, "Bea Smith")["Sessions"].text == "4"  # 3, 5, 6 March and New York's 31 March
