@@ -99,7 +99,7 @@ def test_the_late_cancellation_figure_drills_down_to_its_appointment(
 
 def _appointment_day_scene(manager: User) -> Location:
     """Every status, first visits and not, and cancellations with every kind of notice, over two
-    types and two locations (one twelve hours ahead of London, where the local day differs).
+    types and two locations (one thirteen hours ahead of London in March, so the local day differs).
     Returns that second location."""
     extraction = ExtractionTypeFactory()
     # P1: first visit on the 2nd; the extraction and the later consultation are not first visits.
