@@ -16,6 +16,10 @@ from clinic.models import Location, User
 
 # A custom range longer than this is refused: the reports are built for up to a few years.
 MAX_RANGE_DAYS = 3 * 366
+# The most hours before the start a late cancellation may be chosen by (two weeks): the
+# appointment-day summary (reports.summaries.APPOINTMENT_DAY_SQL) keeps a cancellation's
+# notice only up to this, so a larger maximum needs that summary remade.
+LATE_HOURS_MAX = 24 * 14
 
 
 class Preset:
@@ -79,7 +83,7 @@ class ReportFilterForm(forms.Form):
         label=_("Location"), queryset=Location.objects.none(), required=False, empty_label=_("All my locations")
     )
     late_hours = forms.IntegerField(
-        label=_("Late cancellation: hours before the start"), min_value=1, max_value=24 * 14, required=False
+        label=_("Late cancellation: hours before the start"), min_value=1, max_value=LATE_HOURS_MAX, required=False
     )
     by = forms.ChoiceField(label=_("Break down by"), choices=(), required=False)
 

@@ -34,7 +34,7 @@ from consultations.models import Consultation, TreatmentPlan
 from reports import summaries
 from reports.forms import Filters
 from reports.framework import Cell, Drill, Report, ReportSpec, Table, base_params, number, percent, phone_cell, rows
-from reports.summaries import BOOKED_DAY, FUNNEL, PLAN_PROGRESS, SESSION_REBOOKED
+from reports.summaries import APPOINTMENT_DAY, BOOKED_DAY, FUNNEL, PLAN_PROGRESS, SESSION_REBOOKED
 from treatments.charts import bar_chart, line_chart
 from treatments.models import ProgressReview, TreatmentSession
 
@@ -70,18 +70,19 @@ def _staff_name(row: dict[str, Any]) -> str:
 
 # --- Appointments by type and status --------------------------------------------------------
 
+# The counts come from the appointment-day summary (reports/summaries.py), a few rows per
+# location and local day: the range is each location's own local days, as in utilisation.
+# A cancellation is late when its notice in whole hours (lead_h) is under the chosen hours:
+# summaries.APPOINTMENT_DAY_SQL shows this is the raw rule (a change to 'cancelled' later than
+# the start less the chosen hours).
 APPOINTMENTS_SQL = f"""
-SELECT t.id AS type_id, t.name AS type_name, a.status, count(*) AS n,
-  count(*) FILTER (WHERE a.status = 'cancelled' AND EXISTS (
-      SELECT 1 FROM {T["change"]} c WHERE c.appointment_id = a.id AND c.to_status = 'cancelled'
-        AND c.at > a.start - make_interval(hours => %(late)s))) AS late,
-  count(*) FILTER (WHERE t.kind = 'consultation' AND a.status NOT IN {RELEASED} AND NOT EXISTS (
-      SELECT 1 FROM {T["appt"]} p WHERE p.patient_id = a.patient_id AND p.start < a.start
-        AND p.status NOT IN {RELEASED})) AS first_visit
-FROM {T["appt"]} a JOIN {T["type"]} t ON t.id = a.appointment_type_id
-WHERE a.start >= %(start)s AND a.start < %(end)s AND a.location_id = ANY(%(locs)s)
-GROUP BY t.id, t.name, a.status
-ORDER BY t.name, a.status
+SELECT t.id AS type_id, t.name AS type_name, d.status, sum(d.n)::bigint AS n,
+  coalesce(sum(d.n) FILTER (WHERE d.status = 'cancelled' AND d.lead_h < %(late)s), 0)::bigint AS late,
+  sum(d.first_visit)::bigint AS first_visit
+FROM {APPOINTMENT_DAY} d JOIN {T["type"]} t ON t.id = d.appointment_type_id
+WHERE d.location_id = ANY(%(locs)s) AND d.day BETWEEN %(first)s AND %(last)s
+GROUP BY t.id, t.name, d.status
+ORDER BY t.name, d.status
 """
 
 STATUSES = tuple(AppointmentStatus)
@@ -162,19 +163,32 @@ def appointments_build(filters: Filters, user: User, drill: Drill) -> Report:
         (_("Late cancellations"), Cell(str(totals["late"]), drill(status="late"))),
         (_("First-visit consultations"), Cell(str(totals["first"]), drill(status="first"))),
     ]
-    return Report([Table(_("Appointments by type and status"), headers, tuple(table_rows))], chart, figures)
+    return Report(
+        [Table(_("Appointments by type and status"), headers, tuple(table_rows))],
+        chart,
+        figures,
+        notes=[summaries.refreshed_note(APPOINTMENT_DAY, filters.zone)],
+    )
 
 
+# The records behind a figure of the appointments or the utilisation report: the range (and
+# a drilled day or week) is each location's own local days, as the summaries those reports
+# read count them. The bounds on a.start, two days wider than the range in the viewer's zone
+# (no two zones are more than 26 hours apart), only let the (location, start) index narrow
+# the rows; the local day decides.
 APPOINTMENT_RECORDS_SQL = f"""
 SELECT a.id, a.start, a.status, t.name AS type_name, p.first_name, p.last_name,
   u.first_name AS staff_first, u.last_name AS staff_last, u.username
 FROM {T["appt"]} a JOIN {T["type"]} t ON t.id = a.appointment_type_id
+JOIN {T["location"]} l ON l.id = a.location_id
 JOIN {T["patient"]} p ON p.id = a.patient_id JOIN {T["user"]} u ON u.id = a.practitioner_id
-WHERE a.start >= %(start)s AND a.start < %(end)s AND a.location_id = ANY(%(locs)s)
+WHERE a.location_id = ANY(%(locs)s)
+  AND a.start >= %(start)s - interval '2 days' AND a.start < %(end)s + interval '2 days'
+  AND (a.start AT TIME ZONE l.time_zone)::date BETWEEN %(first)s AND %(last)s
   AND (%(type)s::bigint IS NULL OR a.appointment_type_id = %(type)s)
   AND (%(practitioner)s::bigint IS NULL OR a.practitioner_id = %(practitioner)s)
   AND (%(room)s::bigint IS NULL OR a.room_id = %(room)s)
-  AND (%(day)s::date IS NULL OR (a.start AT TIME ZONE %(zone)s)::date
+  AND (%(day)s::date IS NULL OR (a.start AT TIME ZONE l.time_zone)::date
        BETWEEN %(day)s::date AND %(day)s::date + %(days)s - 1)
   AND CASE %(status)s
     WHEN '' THEN true
@@ -794,9 +808,10 @@ SPECS = (
         slug="appointments",
         title=gettext_lazy("Appointments"),
         definition=gettext_lazy(
-            "Appointments starting in the range, by type and status; no-show rate = no-shows ÷ appointments not "
-            "cancelled; a late cancellation is cancelled less than the chosen hours before the start; a first-visit "
-            "consultation is a consultation of a patient with no earlier appointment kept."
+            "Appointments starting in the range (each location's local days), by type and status; no-show rate = "
+            "no-shows ÷ appointments not cancelled; a late cancellation is cancelled less than the chosen hours "
+            "before the start; a first-visit consultation is a consultation of a patient with no earlier "
+            "appointment kept."
         ),
         audience="operations",
         build=appointments_build,

@@ -12,6 +12,10 @@
 location and local day, by extraction method, by aesthetician and by product lot (adverse
 signals).
 
+``reports_appointment_day``: appointments per location, local day, type, status and (for
+cancellations) whole hours of notice, with the first-visit consultations among them
+(the appointments report).
+
 ``reports_plan_outcome``: each reviewed plan's baseline and first-review lesion counts by
 type, grades and breakdown values (see reports.outcomes.PLAN_OUTCOME_SQL), read by the
 outcome reports through its (location, review time) index.
@@ -44,7 +48,16 @@ BOOKED_DAY = "reports_booked_day"
 SESSION_REBOOKED = "reports_session_rebooked"
 FUNNEL = "reports_funnel"
 SESSION_SIGNALS_DAY = "reports_session_signals_day"
-SUMMARIES = (PLAN_PROGRESS, PLAN_OUTCOME, BOOKED_DAY, SESSION_REBOOKED, FUNNEL, SESSION_SIGNALS_DAY)
+APPOINTMENT_DAY = "reports_appointment_day"
+SUMMARIES = (
+    PLAN_PROGRESS,
+    PLAN_OUTCOME,
+    BOOKED_DAY,
+    SESSION_REBOOKED,
+    FUNNEL,
+    SESSION_SIGNALS_DAY,
+    APPOINTMENT_DAY,
+)
 
 # The view's query, as reports/migrations/0001_initial.py created it (the test compares the
 # view with this query run on the live rows).
@@ -144,6 +157,48 @@ SELECT location_id, day,
 FROM signed
 GROUP BY GROUPING SETS ((location_id, day, extraction_method), (location_id, day, aesthetician_id),
   (location_id, day, product_lot_id))
+"""
+
+# Appointments per location, local day, type, status and notice, with how many of them are
+# first-visit consultations: the appointments report sums these (a few rows per location and
+# day) instead of every appointment. Made by reports/migrations/0008.
+#
+# lead_h, the notice a cancellation gave: with m the time of the appointment's last change to
+# 'cancelled' and x = extract(epoch FROM a.start - m) (exact: numeric, microseconds),
+# lead_h = floor(x / 3600) held between -1 and 336 (forms.LATE_HOURS_MAX). The report counts a
+# cancellation as late when lead_h < L, L the chosen hours (an integer, 1 <= L <= 336), and
+# that is exactly the raw rule "some change to 'cancelled' has at > a.start - L hours":
+#   - some change has at > start - L h  <=>  m > start - L h  <=>  x < 3600 L  <=>  x / 3600 < L;
+#   - for an integer L, floor(y) < L <=> y < L: if y < L then floor(y) <= y < L; if floor(y) < L
+#     then floor(y) <= L - 1, and y < floor(y) + 1 <= L;
+#   - holding floor(y) between -1 and 336 keeps the comparison: L >= 1 > -1, so any negative
+#     floor(y) (cancelled after the start: x < 0) is < L and so is -1; L <= 336, so any
+#     floor(y) >= 336 is not < L and neither is 336.
+# -1 then reads "cancelled after the start" and 336 "two weeks' notice or more".
+# Appointments not cancelled, and cancelled ones with no recorded change to 'cancelled' (the
+# raw rule finds no change, so never late), get 337: never < L. A sentinel rather than NULL:
+# REFRESH ... CONCURRENTLY matches old and new rows on the unique index's columns with "=",
+# so a row with a NULL there never matches and would be deleted and written again at every
+# refresh (most rows are not cancellations).
+#
+# first_visit keeps the raw definition: a consultation, not released, of a patient with no
+# earlier appointment kept (at any location).
+APPOINTMENT_DAY_SQL = """
+SELECT a.location_id, (a.start AT TIME ZONE l.time_zone)::date AS day, a.appointment_type_id, a.status,
+  CASE WHEN a.status = 'cancelled' AND c.at IS NOT NULL
+    THEN greatest(-1, least(336, floor(extract(epoch FROM a.start - c.at) / 3600)))::int
+    ELSE 337 END AS lead_h,
+  count(*) AS n,
+  count(*) FILTER (WHERE t.kind = 'consultation' AND a.status NOT IN ('cancelled', 'no_show') AND NOT EXISTS (
+      SELECT 1 FROM clinic_appointment p WHERE p.patient_id = a.patient_id AND p.start < a.start
+        AND p.status NOT IN ('cancelled', 'no_show'))) AS first_visit
+FROM clinic_appointment a JOIN clinic_location l ON l.id = a.location_id
+JOIN clinic_appointmenttype t ON t.id = a.appointment_type_id
+LEFT JOIN (
+  SELECT appointment_id, max(at) AS at FROM clinic_appointmentstatuschange WHERE to_status = 'cancelled'
+  GROUP BY appointment_id
+) c ON c.appointment_id = a.id
+GROUP BY 1, 2, 3, 4, 5
 """
 
 

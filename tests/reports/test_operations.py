@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import time_machine
@@ -12,14 +14,16 @@ from django.test.utils import CaptureQueriesContext
 
 from aftercare.models import CheckIn, SpecialistQueueEntry
 from clinic import phones
-from clinic.models import AppointmentStatus, TimeOff, User
+from clinic.models import AppointmentStatus, AppointmentStatusChange, Location, TimeOff, User
 from clinic.roles import Role
 from reports import operations, summaries
+from reports.forms import LATE_HOURS_MAX
 from reports.framework import Drill, Report, Table
 from tests.factories import (
     AppointmentFactory,
     ConsultationFactory,
     ExtractionTypeFactory,
+    LocationFactory,
     MessageFactory,
     PatientFactory,
     RoomFactory,
@@ -58,6 +62,7 @@ def appointment_scene(manager: User) -> dict[str, Any]:
     appointment(d, march(5), appointment_type=extraction)
     appointment(d, march(6))  # not a first visit: D was here on the 5th
     appointment(d, march(20, 10) - timedelta(days=40))  # February: outside the range
+    summaries.refresh_summaries()  # the report reads the appointment-day summary
     return {"late": late, "a": a}
 
 
@@ -90,6 +95,129 @@ def test_the_late_cancellation_figure_drills_down_to_its_appointment(
 ) -> None:
     records = operations.appointment_records(filters(central()), {"status": "late"}, manager)
     assert [row[0].href for row in records.rows] == [f"/appointments/{appointment_scene['late'].pk}/"]
+
+
+def _appointment_day_scene(manager: User) -> Location:
+    """Every status, first visits and not, and cancellations with every kind of notice, over two
+    types and two locations (one thirteen hours ahead of London in March, so the local day differs).
+    Returns that second location."""
+    extraction = ExtractionTypeFactory()
+    # P1: first visit on the 2nd; the extraction and the later consultation are not first visits.
+    p1 = PatientFactory()
+    appointment(p1, march(2))
+    appointment(p1, march(12), appointment_type=extraction, status=AppointmentStatus.CONFIRMED)
+    appointment(p1, march(20), status=AppointmentStatus.BOOKED)
+    # P2: a no-show (released, not kept) then a consultation checked in: that one is a first visit.
+    p2 = PatientFactory()
+    appointment(p2, march(3), status=AppointmentStatus.NO_SHOW)
+    appointment(p2, march(4, 11), status=AppointmentStatus.CHECKED_IN)
+    # P3: a cancellation with no recorded change (never late), then a first visit in progress.
+    p3 = PatientFactory()
+    appointment(p3, march(5), status=AppointmentStatus.CANCELLED, cancel_reason="Rang")
+    appointment(p3, march(6), status=AppointmentStatus.IN_PROGRESS)
+    # P4: kept a visit in February (outside the range), so March's consultation is not a first visit.
+    p4 = PatientFactory()
+    appointment(p4, march(10) - timedelta(days=30), appointment_type=extraction)
+    appointment(p4, march(7), status=AppointmentStatus.BOOKED)
+    # Cancellations by notice (start less the last change to 'cancelled').
+    notices = (
+        timedelta(hours=24),  # exactly 24 h: late only with more than 24 hours chosen
+        timedelta(hours=24) - timedelta(microseconds=1),  # a hair under 24 h: late with 24
+        timedelta(hours=1),  # exactly 1 h: late from 2 hours
+        timedelta(minutes=30),
+        timedelta(minutes=-10),  # cancelled after the start: always late
+        timedelta(0),  # at the start
+        timedelta(hours=48),
+        timedelta(hours=336),  # two weeks exactly: never late (at most 336 hours may be chosen)
+        timedelta(hours=336) - timedelta(minutes=1),  # late with 336
+        timedelta(hours=500),
+    )
+    for index, notice in enumerate(notices):
+        kind = extraction if index % 2 else None
+        cancelled = appointment(
+            PatientFactory(),
+            march(8 + index, 14),
+            status=AppointmentStatus.CANCELLED,
+            cancel_reason="Rang",
+            **({"appointment_type": kind} if kind else {}),
+        )
+        _cancelled_at(cancelled, cancelled.start - notice, manager)
+    # Cancelled 100 h ahead, put back, cancelled again 2 h ahead: the last cancellation counts.
+    twice = appointment(PatientFactory(), march(25, 9), status=AppointmentStatus.CANCELLED, cancel_reason="Rang")
+    _cancelled_at(twice, twice.start - timedelta(hours=100), manager)
+    _cancelled_at(twice, twice.start - timedelta(hours=2), manager)
+    # Cancelled 2 h ahead, then put back and kept: not a cancellation at all.
+    kept = appointment(PatientFactory(), march(26, 9))
+    _cancelled_at(kept, kept.start - timedelta(hours=2), manager)
+    # Auckland (UTC+13 in March): 12:00 UTC on 28 February is 1 March there, in the range; 12:00
+    # UTC on 31 March is 1 April there, outside it.
+    harbour = LocationFactory(name="Harbour", time_zone="Pacific/Auckland")
+    room = RoomFactory(location=harbour, name="Harbour 1")
+    appointment(PatientFactory(), march(1, 12) - timedelta(days=1), room=room)
+    appointment(PatientFactory(), march(31, 12), room=room)
+    appointment(PatientFactory(), march(16, 12), room=room, status=AppointmentStatus.NO_SHOW)
+    summaries.refresh_summaries()
+    return harbour
+
+
+def _cancelled_at(appointment: Any, at: datetime, by: User) -> None:
+    AppointmentStatusChange.objects.create(
+        appointment=appointment,
+        from_status=AppointmentStatus.BOOKED,
+        to_status=AppointmentStatus.CANCELLED,
+        by=by,
+        at=at,
+        reason="Patient rang",
+    )
+
+
+# Late cancellations in _appointment_day_scene for each chosen number of hours, worked out by
+# hand from the notices (a cancellation is late when its notice is under the chosen hours).
+SCENE_LATE = {1: 3, 2: 4, 24: 6, 25: 7, 48: 7, 336: 9}
+
+
+def test_appointments_from_the_summary_equal_the_ones_computed_from_the_raw_rows(
+    manager: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harbour = _appointment_day_scene(manager)
+    for late_hours, late in SCENE_LATE.items():
+        chosen = replace(filters(central(), late_hours=late_hours), location_ids=(central().pk, harbour.pk))
+        from_summary = operations.appointments_build(chosen, manager, Drill("appointments", chosen))
+        assert cell(from_summary.tables[0], "All types", "Late cancellations") == str(late)
+        # 20 in central (P4's February visit is outside the range), 2 of the 3 at Harbour.
+        assert cell(from_summary.tables[0], "All types", "Total") == "22"
+        # P1's, P2's and P3's, the kept one on the 26th and Harbour's on (its) 1 March.
+        assert cell(from_summary.tables[0], "All types", "First-visit consultations") == "5"
+        with monkeypatch.context() as patched:
+            raw = f"({summaries.APPOINTMENT_DAY_SQL})"
+            patched.setattr(
+                operations, "APPOINTMENTS_SQL", operations.APPOINTMENTS_SQL.replace(summaries.APPOINTMENT_DAY, raw)
+            )
+            from_raw = operations.appointments_build(chosen, manager, Drill("appointments", chosen))
+        assert from_raw.tables == from_summary.tables
+        assert from_raw.figures == from_summary.figures
+        # Each count drills down to exactly the records it counts.
+        for row in from_summary.tables[0].rows:
+            for figure in row[1:]:
+                if figure.href and figure.text.isdigit():
+                    params = dict(parse_qsl(urlsplit(figure.href).query))
+                    records = operations.appointment_records(chosen, params, manager)
+                    assert len(records.rows) == int(figure.text), (late_hours, params)
+
+
+def test_the_drill_down_lists_each_locations_own_local_days_as_the_report_counts_them(manager: User) -> None:
+    harbour = _appointment_day_scene(manager)
+    # The viewer's zone is London's; Harbour's range is still 1 to 31 March as the clock there reads.
+    chosen = filters(harbour)
+    report = operations.appointments_build(chosen, manager, Drill("appointments", chosen))
+    assert cell(report.tables[0], "All types", "Total") == "2"
+    records = operations.appointment_records(chosen, {}, manager)
+    assert [row[0].text for row in records.rows] == ["2026-02-28 12:00", "2026-03-16 12:00"]
+
+
+def test_the_summary_keeps_a_cancellations_notice_up_to_the_most_hours_the_form_allows() -> None:
+    assert LATE_HOURS_MAX == 336
+    assert "least(336," in summaries.APPOINTMENT_DAY_SQL
 
 
 def test_utilisation_is_booked_over_working_minutes(manager: User) -> None:

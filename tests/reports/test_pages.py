@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from clinic.models import User
+from reports import summaries
 from tests.factories import PatientFactory, StaffScheduleFactory
 from tests.reports.scene import appointment, central, march
 
@@ -51,6 +52,7 @@ def test_csv_export_holds_the_same_figures_as_the_table(client: Client, manager:
     patient = PatientFactory()
     appointment(patient, march(2))
     appointment(patient, march(3), status="no_show")
+    summaries.refresh_summaries()  # the report reads the appointment-day summary
     client.force_login(manager)
     query = {"preset": "custom", "start": "2026-03-01", "end": "2026-03-31"}
     response = client.get("/reports/appointments/", query | {"export": "csv"})
