@@ -328,14 +328,21 @@ def utilisation_build(filters: Filters, user: User, drill: Drill) -> Report:
     table_rows = []
     series: dict[str, dict[date, float]] = {}
     periods: set[date] = set()
+    # A row per practitioner or room and period (thousands for a big location over a year):
+    # the link's common part (the filters, the period, kept appointments) is encoded once and
+    # each row appends its own id and day, which need no escaping (an integer, an ISO date).
+    held = drill(period=period, status="held")
+    of = {"practitioner": Cell(_("Practitioner")), "room": Cell(_("Room"))}
     for r in found:
-        name = _staff_name(r) if r["kind"] == "practitioner" else r["staff_first"]
-        link = drill(**{r["kind"]: r["id"], "day": r["period"].isoformat(), "period": period, "status": "held"})
+        kind = r["kind"]
+        name = _staff_name(r) if kind == "practitioner" else r["staff_first"]
+        day = r["period"].isoformat()
+        link = f"{held}&{kind}={int(r['id'])}&day={day}"
         table_rows.append(
             (
-                Cell(_("Practitioner") if r["kind"] == "practitioner" else _("Room")),
+                of[kind],
                 Cell(name),
-                Cell(r["period"].isoformat()),
+                Cell(day),
                 Cell(number(r["booked"], 0), link, numeric=True),
                 Cell(number(r["work"], 0), numeric=True),
                 Cell(percent(r["booked"], r["work"]), link, numeric=True),

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
 from aftercare.models import CheckIn, SpecialistQueueEntry
@@ -151,6 +152,34 @@ def test_utilisation_subtracts_time_off_from_working_minutes(manager: User) -> N
     by_week = {(r[0].text, r[1].text, r[2].text): r for r in weekly.tables[0].rows}
     assert by_week[("Practitioner", a.get_full_name(), "2026-03-02")][4].text == "300"  # 300 + 0
     assert by_week[("Practitioner", b.get_full_name(), "2026-03-02")][4].text == "360"
+
+
+def test_utilisation_figures_drill_down_to_the_kept_appointments_of_their_row(manager: User) -> None:
+    practitioner = UserFactory(username="pract", role=Role.SPECIALIST)
+    StaffScheduleFactory(staff=practitioner, location=central(), weekday=0)
+    room = RoomFactory(location=central(), name="Room 1")
+    patient = PatientFactory()
+    kept = appointment(patient, march(2, 10), practitioner=practitioner, room=room)
+    appointment(patient, march(2, 12), practitioner=practitioner, room=room, status="cancelled", cancel_reason="x")
+    appointment(patient, march(3, 10), practitioner=practitioner, room=room)  # another day
+    summaries.refresh_summaries()
+    chosen = filters(central(), first=date(2026, 3, 2), last=date(2026, 3, 8), by="day")
+    drill = Drill("utilisation", chosen)
+    report = operations.utilisation_build(chosen, manager, drill)
+    rows = {(r[0].text, r[1].text, r[2].text): r for r in report.tables[0].rows}
+    for key, params in (
+        (("Practitioner", practitioner.get_full_name(), "2026-03-02"), {"practitioner": practitioner.pk}),
+        (("Room", "Room 1", "2026-03-02"), {"room": room.pk}),
+    ):
+        href = rows[key][3].href
+        assert rows[key][5].href == href
+        # The same link (in another order) as the report's drill gives for that row.
+        path, query = href.split("?")
+        expected_path, expected_query = drill(day="2026-03-02", period="day", status="held", **params).split("?")
+        assert path == expected_path
+        assert QueryDict(query) == QueryDict(expected_query)
+        records = operations.appointment_records(chosen, QueryDict(query).dict(), manager)
+        assert [row[0].href for row in records.rows] == [f"/appointments/{kept.pk}/"]
 
 
 def test_utilisation_from_the_booked_day_summary_equals_the_one_computed_from_the_raw_rows(
