@@ -244,6 +244,9 @@ def appointment_records(filters: Filters, params: dict[str, str], user: User) ->
 # across DST) as a time range, less the staff member's time off (the ranges merged first, so
 # two overlapping absences are not subtracted twice). A room is open from the first to the
 # last minute anyone is still working at its location that day.
+# Each side is summed per practitioner (or room) and period before the two are paired, and a
+# day is truncated to its period as a timestamp without a zone (plain date arithmetic: the
+# days are local days already).
 UTILISATION_SQL = f"""
 WITH days AS (
   SELECT d::date AS day FROM generate_series(%(first)s::date, %(last)s::date, interval '1 day') AS d
@@ -269,54 +272,55 @@ shifts AS (
   WHERE s.location_id = ANY(%(locs)s)
 ),
 work AS (
-  SELECT staff_id, day,
+  -- Straight to each practitioner's period (not per day first): the join below then pairs a
+  -- row per practitioner and period, not one per day.
+  SELECT staff_id, date_trunc(%(period)s, day::timestamp)::date AS period,
     sum(CASE WHEN free IS NULL THEN extract(epoch FROM hi - lo)
       ELSE (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0) FROM unnest(free) AS r)
     END) / 60 AS minutes
   FROM shifts
-  GROUP BY staff_id, day
+  GROUP BY 1, 2
 ),
 booked AS (
-  SELECT b.practitioner_id AS staff_id, b.day, sum(b.minutes) AS minutes
+  SELECT b.practitioner_id AS staff_id, date_trunc(%(period)s, b.day::timestamp)::date AS period,
+    sum(b.minutes) AS minutes
   FROM {BOOKED_DAY} b
   WHERE b.location_id = ANY(%(locs)s) AND b.day BETWEEN %(first)s AND %(last)s
   GROUP BY 1, 2
 ),
 open_hours AS (
-  SELECT location_id, day,
-    extract(epoch FROM max(coalesce(upper(free), hi)) - min(coalesce(lower(free), lo))) / 60 AS minutes
-  FROM shifts WHERE free IS NULL OR NOT isempty(free)
-  GROUP BY location_id, day
+  -- Each day's open minutes at a location, summed per period: the same for every room there.
+  SELECT location_id, date_trunc(%(period)s, day::timestamp)::date AS period, sum(minutes) AS minutes
+  FROM (
+    SELECT location_id, day,
+      extract(epoch FROM max(coalesce(upper(free), hi)) - min(coalesce(lower(free), lo))) / 60 AS minutes
+    FROM shifts WHERE free IS NULL OR NOT isempty(free)
+    GROUP BY location_id, day
+  ) d
+  GROUP BY 1, 2
 ),
 room_work AS (
-  SELECT r.id AS room_id, o.day, o.minutes FROM {T["room"]} r JOIN open_hours o ON o.location_id = r.location_id
+  SELECT r.id AS room_id, o.period, o.minutes FROM {T["room"]} r JOIN open_hours o ON o.location_id = r.location_id
   WHERE r.is_active
 ),
 room_booked AS (
-  SELECT b.room_id, b.day, sum(b.minutes) AS minutes
+  SELECT b.room_id, date_trunc(%(period)s, b.day::timestamp)::date AS period, sum(b.minutes) AS minutes
   FROM {BOOKED_DAY} b
   WHERE b.location_id = ANY(%(locs)s) AND b.day BETWEEN %(first)s AND %(last)s
   GROUP BY 1, 2
 )
-SELECT 'practitioner' AS kind, x.staff_id AS id, u.first_name AS staff_first, u.last_name AS staff_last,
-  u.username, date_trunc(%(period)s, x.day)::date AS period,
-  coalesce(sum(x.booked), 0)::float AS booked, coalesce(sum(x.work), 0)::float AS work
-FROM (
-  SELECT coalesce(w.staff_id, b.staff_id) AS staff_id, coalesce(w.day, b.day) AS day,
-    b.minutes AS booked, w.minutes AS work
-  FROM work w FULL JOIN booked b ON b.staff_id = w.staff_id AND b.day = w.day
-) x JOIN {T["user"]} u ON u.id = x.staff_id
-GROUP BY x.staff_id, u.first_name, u.last_name, u.username, 6
+SELECT 'practitioner' AS kind, u.id, u.first_name AS staff_first, u.last_name AS staff_last,
+  u.username, coalesce(w.period, b.period) AS period,
+  coalesce(b.minutes, 0)::float AS booked, coalesce(w.minutes, 0)::float AS work
+FROM work w FULL JOIN booked b ON b.staff_id = w.staff_id AND b.period = w.period
+JOIN {T["user"]} u ON u.id = coalesce(w.staff_id, b.staff_id)
 UNION ALL
-SELECT 'room', x.room_id, r.name, '', '', date_trunc(%(period)s, x.day)::date,
-  coalesce(sum(x.booked), 0)::float, coalesce(sum(x.work), 0)::float
-FROM (
-  SELECT coalesce(w.room_id, b.room_id) AS room_id, coalesce(w.day, b.day) AS day,
-    b.minutes AS booked, w.minutes AS work
-  FROM room_work w FULL JOIN room_booked b ON b.room_id = w.room_id AND b.day = w.day
-) x JOIN {T["room"]} r ON r.id = x.room_id
-GROUP BY x.room_id, r.name, 6
-ORDER BY 1, 3, 4, 6
+SELECT 'room', r.id, r.name, '', '', coalesce(w.period, b.period),
+  coalesce(b.minutes, 0)::float, coalesce(w.minutes, 0)::float
+FROM room_work w FULL JOIN room_booked b ON b.room_id = w.room_id AND b.period = w.period
+JOIN {T["room"]} r ON r.id = coalesce(w.room_id, b.room_id)
+-- The id before the period: two people of the same name keep their rows apart.
+ORDER BY 1, 3, 4, 2, 6
 """
 
 PERIODS = (("week", gettext_lazy("By week")), ("day", gettext_lazy("By day")))

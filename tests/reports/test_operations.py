@@ -182,6 +182,20 @@ def test_utilisation_figures_drill_down_to_the_kept_appointments_of_their_row(ma
         assert [row[0].href for row in records.rows] == [f"/appointments/{kept.pk}/"]
 
 
+def test_utilisation_keeps_the_rows_of_two_people_of_the_same_name_together(manager: User) -> None:
+    twins = [UserFactory(username=f"twin-{n}", first_name="Sam", last_name="Lee", role=Role.SPECIALIST) for n in (1, 2)]
+    for twin in twins:
+        for weekday in (0, 1):
+            StaffScheduleFactory(staff=twin, location=central(), weekday=weekday)
+    summaries.refresh_summaries()
+    report = build(operations.utilisation_build, manager, first=date(2026, 3, 2), last=date(2026, 3, 3), by="day")
+    rows = [r for r in report.tables[0].rows if r[0].text == "Practitioner"]
+    assert [(r[1].text, r[2].text) for r in rows] == [("Sam Lee", "2026-03-02"), ("Sam Lee", "2026-03-03")] * 2
+    # Each person's two days, one after the other (ordered by who, then by day).
+    who = [QueryDict(r[3].href.split("?")[1])["practitioner"] for r in rows]
+    assert who == [str(twins[0].pk)] * 2 + [str(twins[1].pk)] * 2
+
+
 def test_utilisation_from_the_booked_day_summary_equals_the_one_computed_from_the_raw_rows(
     manager: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
