@@ -182,6 +182,23 @@ def test_utilisation_figures_drill_down_to_the_kept_appointments_of_their_row(ma
         assert [row[0].href for row in records.rows] == [f"/appointments/{kept.pk}/"]
 
 
+def test_utilisation_shows_booked_minutes_off_schedule_and_working_minutes_with_nothing_booked(
+    manager: User,
+) -> None:
+    booked_only = UserFactory(username="pract-booked", role=Role.SPECIALIST)  # no working hours at all
+    working_only = UserFactory(username="pract-working", role=Role.SPECIALIST)
+    StaffScheduleFactory(staff=working_only, location=central(), weekday=0)  # Mondays, 480 min
+    closed = RoomFactory(location=central(), name="Old room", is_active=False)
+    appointment(PatientFactory(), march(3, 10), practitioner=booked_only, room=closed)  # Tuesday, 45 min
+    summaries.refresh_summaries()
+    report = build(operations.utilisation_build, manager, first=date(2026, 3, 2), last=date(2026, 3, 8), by="week")
+    rows = {(r[0].text, r[1].text, r[2].text): [c.text for c in r[3:]] for r in report.tables[0].rows}
+    assert rows[("Practitioner", booked_only.get_full_name(), "2026-03-02")] == ["45", "0", "—"]
+    assert rows[("Practitioner", working_only.get_full_name(), "2026-03-02")] == ["0", "480", "0.0%"]
+    # A room no longer in use has no open minutes, but what was booked in it still shows.
+    assert rows[("Room", "Old room", "2026-03-02")] == ["45", "0", "—"]
+
+
 def test_utilisation_keeps_the_rows_of_two_people_of_the_same_name_together(manager: User) -> None:
     twins = [UserFactory(username=f"twin-{n}", first_name="Sam", last_name="Lee", role=Role.SPECIALIST) for n in (1, 2)]
     for twin in twins:
