@@ -258,6 +258,9 @@ def appointment_records(filters: Filters, params: dict[str, str], user: User) ->
 # across DST) as a time range, less the staff member's time off (the ranges merged first, so
 # two overlapping absences are not subtracted twice). A room is open from the first to the
 # last minute anyone is still working at its location that day.
+# Each side is summed per practitioner (or room) and period before the two are paired, and a
+# day is truncated to its period as a timestamp without a zone (plain date arithmetic: the
+# days are local days already).
 UTILISATION_SQL = f"""
 WITH days AS (
   SELECT d::date AS day FROM generate_series(%(first)s::date, %(last)s::date, interval '1 day') AS d
@@ -283,54 +286,55 @@ shifts AS (
   WHERE s.location_id = ANY(%(locs)s)
 ),
 work AS (
-  SELECT staff_id, day,
+  -- Straight to each practitioner's period (not per day first): the join below then pairs a
+  -- row per practitioner and period, not one per day.
+  SELECT staff_id, date_trunc(%(period)s, day::timestamp)::date AS period,
     sum(CASE WHEN free IS NULL THEN extract(epoch FROM hi - lo)
       ELSE (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0) FROM unnest(free) AS r)
     END) / 60 AS minutes
   FROM shifts
-  GROUP BY staff_id, day
+  GROUP BY 1, 2
 ),
 booked AS (
-  SELECT b.practitioner_id AS staff_id, b.day, sum(b.minutes) AS minutes
+  SELECT b.practitioner_id AS staff_id, date_trunc(%(period)s, b.day::timestamp)::date AS period,
+    sum(b.minutes) AS minutes
   FROM {BOOKED_DAY} b
   WHERE b.location_id = ANY(%(locs)s) AND b.day BETWEEN %(first)s AND %(last)s
   GROUP BY 1, 2
 ),
 open_hours AS (
-  SELECT location_id, day,
-    extract(epoch FROM max(coalesce(upper(free), hi)) - min(coalesce(lower(free), lo))) / 60 AS minutes
-  FROM shifts WHERE free IS NULL OR NOT isempty(free)
-  GROUP BY location_id, day
+  -- Each day's open minutes at a location, summed per period: the same for every room there.
+  SELECT location_id, date_trunc(%(period)s, day::timestamp)::date AS period, sum(minutes) AS minutes
+  FROM (
+    SELECT location_id, day,
+      extract(epoch FROM max(coalesce(upper(free), hi)) - min(coalesce(lower(free), lo))) / 60 AS minutes
+    FROM shifts WHERE free IS NULL OR NOT isempty(free)
+    GROUP BY location_id, day
+  ) d
+  GROUP BY 1, 2
 ),
 room_work AS (
-  SELECT r.id AS room_id, o.day, o.minutes FROM {T["room"]} r JOIN open_hours o ON o.location_id = r.location_id
+  SELECT r.id AS room_id, o.period, o.minutes FROM {T["room"]} r JOIN open_hours o ON o.location_id = r.location_id
   WHERE r.is_active
 ),
 room_booked AS (
-  SELECT b.room_id, b.day, sum(b.minutes) AS minutes
+  SELECT b.room_id, date_trunc(%(period)s, b.day::timestamp)::date AS period, sum(b.minutes) AS minutes
   FROM {BOOKED_DAY} b
   WHERE b.location_id = ANY(%(locs)s) AND b.day BETWEEN %(first)s AND %(last)s
   GROUP BY 1, 2
 )
-SELECT 'practitioner' AS kind, x.staff_id AS id, u.first_name AS staff_first, u.last_name AS staff_last,
-  u.username, date_trunc(%(period)s, x.day)::date AS period,
-  coalesce(sum(x.booked), 0)::float AS booked, coalesce(sum(x.work), 0)::float AS work
-FROM (
-  SELECT coalesce(w.staff_id, b.staff_id) AS staff_id, coalesce(w.day, b.day) AS day,
-    b.minutes AS booked, w.minutes AS work
-  FROM work w FULL JOIN booked b ON b.staff_id = w.staff_id AND b.day = w.day
-) x JOIN {T["user"]} u ON u.id = x.staff_id
-GROUP BY x.staff_id, u.first_name, u.last_name, u.username, 6
+SELECT 'practitioner' AS kind, u.id, u.first_name AS staff_first, u.last_name AS staff_last,
+  u.username, coalesce(w.period, b.period) AS period,
+  coalesce(b.minutes, 0)::float AS booked, coalesce(w.minutes, 0)::float AS work
+FROM work w FULL JOIN booked b ON b.staff_id = w.staff_id AND b.period = w.period
+JOIN {T["user"]} u ON u.id = coalesce(w.staff_id, b.staff_id)
 UNION ALL
-SELECT 'room', x.room_id, r.name, '', '', date_trunc(%(period)s, x.day)::date,
-  coalesce(sum(x.booked), 0)::float, coalesce(sum(x.work), 0)::float
-FROM (
-  SELECT coalesce(w.room_id, b.room_id) AS room_id, coalesce(w.day, b.day) AS day,
-    b.minutes AS booked, w.minutes AS work
-  FROM room_work w FULL JOIN room_booked b ON b.room_id = w.room_id AND b.day = w.day
-) x JOIN {T["room"]} r ON r.id = x.room_id
-GROUP BY x.room_id, r.name, 6
-ORDER BY 1, 3, 4, 6
+SELECT 'room', r.id, r.name, '', '', coalesce(w.period, b.period),
+  coalesce(b.minutes, 0)::float, coalesce(w.minutes, 0)::float
+FROM room_work w FULL JOIN room_booked b ON b.room_id = w.room_id AND b.period = w.period
+JOIN {T["room"]} r ON r.id = coalesce(w.room_id, b.room_id)
+-- The id before the period: two people of the same name keep their rows apart.
+ORDER BY 1, 3, 4, 2, 6
 """
 
 PERIODS = (("week", gettext_lazy("By week")), ("day", gettext_lazy("By day")))
@@ -342,14 +346,21 @@ def utilisation_build(filters: Filters, user: User, drill: Drill) -> Report:
     table_rows = []
     series: dict[str, dict[date, float]] = {}
     periods: set[date] = set()
+    # A row per practitioner or room and period (thousands for a big location over a year):
+    # the link's common part (the filters, the period, kept appointments) is encoded once and
+    # each row appends its own id and day, which need no escaping (an integer, an ISO date).
+    held = drill(period=period, status="held")
+    of = {"practitioner": Cell(_("Practitioner")), "room": Cell(_("Room"))}
     for r in found:
-        name = _staff_name(r) if r["kind"] == "practitioner" else r["staff_first"]
-        link = drill(**{r["kind"]: r["id"], "day": r["period"].isoformat(), "period": period, "status": "held"})
+        kind = r["kind"]
+        name = _staff_name(r) if kind == "practitioner" else r["staff_first"]
+        day = r["period"].isoformat()
+        link = f"{held}&{kind}={int(r['id'])}&day={day}"
         table_rows.append(
             (
-                Cell(_("Practitioner") if r["kind"] == "practitioner" else _("Room")),
+                of[kind],
                 Cell(name),
-                Cell(r["period"].isoformat()),
+                Cell(day),
                 Cell(number(r["booked"], 0), link, numeric=True),
                 Cell(number(r["work"], 0), numeric=True),
                 Cell(percent(r["booked"], r["work"]), link, numeric=True),
@@ -393,34 +404,43 @@ def utilisation_build(filters: Filters, user: User, drill: Drill) -> Report:
 # --- Programme funnel ------------------------------------------------------------------------
 
 # The steps' times come from the funnel summary (reports/summaries.py, refreshed from beat).
-# MATERIALIZED: each step reads the timestamps several times; inlined, PostgreSQL would
-# repeat the per-plan subqueries for every reference.
-FUNNEL_CTE = f"""
-WITH c AS MATERIALIZED (
-  SELECT f.id, f.patient_id, f.t1, f.t2, f.t3, f.t4, f.t5, f.t6 FROM {FUNNEL} f
-  WHERE f.start >= %(start)s AND f.start < %(end)s AND f.location_id = ANY(%(locs)s)
-), steps AS (
-  SELECT c.*, t2 IS NOT NULL AS s2,
+# A consultation reaches a step when it reached every step before it too.
+FUNNEL_REACHED = """t2 IS NOT NULL AS s2,
     t2 IS NOT NULL AND t3 IS NOT NULL AS s3,
     t2 IS NOT NULL AND t3 IS NOT NULL AND t4 IS NOT NULL AS s4,
     t2 IS NOT NULL AND t3 IS NOT NULL AND t4 IS NOT NULL AND t5 IS NOT NULL AS s5,
-    t2 IS NOT NULL AND t3 IS NOT NULL AND t4 IS NOT NULL AND t5 IS NOT NULL AND t6 IS NOT NULL AS s6
+    t2 IS NOT NULL AND t3 IS NOT NULL AND t4 IS NOT NULL AND t5 IS NOT NULL AND t6 IS NOT NULL AS s6"""
+FUNNEL_WHERE = "f.start >= %(start)s AND f.start < %(end)s AND f.location_id = ANY(%(locs)s)"
+
+# The drill-down's consultations. MATERIALIZED: each step reads the timestamps several times;
+# inlined, PostgreSQL would repeat the per-plan subqueries for every reference (when the
+# summary's query stands in for it, as in the test).
+FUNNEL_CTE = f"""
+WITH c AS MATERIALIZED (
+  SELECT f.id, f.patient_id, f.t1, f.t2, f.t3, f.t4, f.t5, f.t6 FROM {FUNNEL} f WHERE {FUNNEL_WHERE}
+), steps AS (
+  SELECT c.*, {FUNNEL_REACHED}
   FROM c
 )
 """
 
-FUNNEL_SQL = (
-    FUNNEL_CTE
-    + """
+# The figures: one pass over the summary's rows in the range (copying them into a CTE first
+# took half the time), the days between steps in double precision (date_part; the median is
+# computed in it anyway, and numeric extract() with its division cost a third of the rest).
+# The medians need every value, so this reads each consultation in the range: it grows with
+# the data.
+FUNNEL_SQL = f"""
 SELECT count(*) AS n1, count(*) FILTER (WHERE s2) AS n2, count(*) FILTER (WHERE s3) AS n3,
   count(*) FILTER (WHERE s4) AS n4, count(*) FILTER (WHERE s5) AS n5, count(*) FILTER (WHERE s6) AS n6,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t3 - t2) / 86400) FILTER (WHERE s3) AS d3,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t4 - t3) / 86400) FILTER (WHERE s4) AS d4,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t5 - t4) / 86400) FILTER (WHERE s5) AS d5,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t6 - t5) / 86400) FILTER (WHERE s6) AS d6
-FROM steps
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', t3 - t2) / 86400) FILTER (WHERE s3) AS d3,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', t4 - t3) / 86400) FILTER (WHERE s4) AS d4,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', t5 - t4) / 86400) FILTER (WHERE s5) AS d5,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', t6 - t5) / 86400) FILTER (WHERE s6) AS d6
+FROM (
+  SELECT f.t2, f.t3, f.t4, f.t5, f.t6, {FUNNEL_REACHED}
+  FROM {FUNNEL} f WHERE {FUNNEL_WHERE}
+) steps
 """
-)
 
 FUNNEL_STEPS = (
     gettext_lazy("Consultation signed"),

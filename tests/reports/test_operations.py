@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import time_machine
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
 from aftercare.models import CheckIn, SpecialistQueueEntry
@@ -279,6 +280,65 @@ def test_utilisation_subtracts_time_off_from_working_minutes(manager: User) -> N
     by_week = {(r[0].text, r[1].text, r[2].text): r for r in weekly.tables[0].rows}
     assert by_week[("Practitioner", a.get_full_name(), "2026-03-02")][4].text == "300"  # 300 + 0
     assert by_week[("Practitioner", b.get_full_name(), "2026-03-02")][4].text == "360"
+
+
+def test_utilisation_figures_drill_down_to_the_kept_appointments_of_their_row(manager: User) -> None:
+    practitioner = UserFactory(username="pract", role=Role.SPECIALIST)
+    StaffScheduleFactory(staff=practitioner, location=central(), weekday=0)
+    room = RoomFactory(location=central(), name="Room 1")
+    patient = PatientFactory()
+    kept = appointment(patient, march(2, 10), practitioner=practitioner, room=room)
+    appointment(patient, march(2, 12), practitioner=practitioner, room=room, status="cancelled", cancel_reason="x")
+    appointment(patient, march(3, 10), practitioner=practitioner, room=room)  # another day
+    summaries.refresh_summaries()
+    chosen = filters(central(), first=date(2026, 3, 2), last=date(2026, 3, 8), by="day")
+    drill = Drill("utilisation", chosen)
+    report = operations.utilisation_build(chosen, manager, drill)
+    rows = {(r[0].text, r[1].text, r[2].text): r for r in report.tables[0].rows}
+    for key, params in (
+        (("Practitioner", practitioner.get_full_name(), "2026-03-02"), {"practitioner": practitioner.pk}),
+        (("Room", "Room 1", "2026-03-02"), {"room": room.pk}),
+    ):
+        href = rows[key][3].href
+        assert rows[key][5].href == href
+        # The same link (in another order) as the report's drill gives for that row.
+        path, query = href.split("?")
+        expected_path, expected_query = drill(day="2026-03-02", period="day", status="held", **params).split("?")
+        assert path == expected_path
+        assert QueryDict(query) == QueryDict(expected_query)
+        records = operations.appointment_records(chosen, QueryDict(query).dict(), manager)
+        assert [row[0].href for row in records.rows] == [f"/appointments/{kept.pk}/"]
+
+
+def test_utilisation_shows_booked_minutes_off_schedule_and_working_minutes_with_nothing_booked(
+    manager: User,
+) -> None:
+    booked_only = UserFactory(username="pract-booked", role=Role.SPECIALIST)  # no working hours at all
+    working_only = UserFactory(username="pract-working", role=Role.SPECIALIST)
+    StaffScheduleFactory(staff=working_only, location=central(), weekday=0)  # Mondays, 480 min
+    closed = RoomFactory(location=central(), name="Old room", is_active=False)
+    appointment(PatientFactory(), march(3, 10), practitioner=booked_only, room=closed)  # Tuesday, 45 min
+    summaries.refresh_summaries()
+    report = build(operations.utilisation_build, manager, first=date(2026, 3, 2), last=date(2026, 3, 8), by="week")
+    rows = {(r[0].text, r[1].text, r[2].text): [c.text for c in r[3:]] for r in report.tables[0].rows}
+    assert rows[("Practitioner", booked_only.get_full_name(), "2026-03-02")] == ["45", "0", "—"]
+    assert rows[("Practitioner", working_only.get_full_name(), "2026-03-02")] == ["0", "480", "0.0%"]
+    # A room no longer in use has no open minutes, but what was booked in it still shows.
+    assert rows[("Room", "Old room", "2026-03-02")] == ["45", "0", "—"]
+
+
+def test_utilisation_keeps_the_rows_of_two_people_of_the_same_name_together(manager: User) -> None:
+    twins = [UserFactory(username=f"twin-{n}", first_name="Sam", last_name="Lee", role=Role.SPECIALIST) for n in (1, 2)]
+    for twin in twins:
+        for weekday in (0, 1):
+            StaffScheduleFactory(staff=twin, location=central(), weekday=weekday)
+    summaries.refresh_summaries()
+    report = build(operations.utilisation_build, manager, first=date(2026, 3, 2), last=date(2026, 3, 3), by="day")
+    rows = [r for r in report.tables[0].rows if r[0].text == "Practitioner"]
+    assert [(r[1].text, r[2].text) for r in rows] == [("Sam Lee", "2026-03-02"), ("Sam Lee", "2026-03-03")] * 2
+    # Each person's two days, one after the other (ordered by who, then by day).
+    who = [QueryDict(r[3].href.split("?")[1])["practitioner"] for r in rows]
+    assert who == [str(twins[0].pk)] * 2 + [str(twins[1].pk)] * 2
 
 
 def test_utilisation_from_the_booked_day_summary_equals_the_one_computed_from_the_raw_rows(
