@@ -344,7 +344,8 @@ def utilisation_build(filters: Filters, user: User, drill: Drill) -> Report:
     period = filters.by if filters.by in ("day", "week") else "week"
     found = rows(UTILISATION_SQL, base_params(filters) | {"period": period})
     table_rows = []
-    series: dict[str, dict[date, float]] = {}
+    # Keyed by the practitioner's id: two people of the same name are two lines.
+    series: dict[int, tuple[str, dict[date, float]]] = {}
     periods: set[date] = set()
     # A row per practitioner or room and period (thousands for a big location over a year):
     # the link's common part (the filters, the period, kept appointments) is encoded once and
@@ -368,12 +369,14 @@ def utilisation_build(filters: Filters, user: User, drill: Drill) -> Report:
         )
         if r["kind"] == "practitioner":
             periods.add(r["period"])
-            series.setdefault(name, {})[r["period"]] = (100 * r["booked"] / r["work"]) if r["work"] else 0
+            series.setdefault(r["id"], (name, {}))[1][r["period"]] = (100 * r["booked"] / r["work"]) if r["work"] else 0
     ordered = sorted(periods)
     chart = line_chart(
         title=_("Practitioners' utilisation, % of working minutes"),
         x_labels=[p.strftime("%d %b") for p in ordered] or [_("none")],
-        series=[(name, [round(values.get(p, 0)) for p in ordered] or [0]) for name, values in list(series.items())[:8]],
+        series=[
+            (name, [round(values.get(p, 0)) for p in ordered] or [0]) for name, values in list(series.values())[:8]
+        ],
     )
     return Report(
         [

@@ -339,6 +339,9 @@ def test_utilisation_keeps_the_rows_of_two_people_of_the_same_name_together(mana
     # Each person's two days, one after the other (ordered by who, then by day).
     who = [QueryDict(r[3].href.split("?")[1])["practitioner"] for r in rows]
     assert who == [str(twins[0].pk)] * 2 + [str(twins[1].pk)] * 2
+    # And the chart draws a line for each of them, not one line for the name.
+    assert report.chart is not None
+    assert [line.label for line in report.chart.lines] == ["Sam Lee", "Sam Lee"]
 
 
 def test_utilisation_from_the_booked_day_summary_equals_the_one_computed_from_the_raw_rows(
