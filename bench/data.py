@@ -606,8 +606,8 @@ def _generate_clinical(scale: Scale) -> None:
             "FROM consultations_consultation c WHERE c.rules_outcome = 'recommended' AND c.id % 7 IN (0, 1, 2)",
         )
         # Each plan's sessions (at 7, 28 and 49 days from its consultation) and its review (at 77
-        # days): a completed appointment of the kind at the plan's location, at or after that day
-        # (one of the next 16, picked by the plan's id, so that plans begun the same day do not
+        # days): a completed appointment of the kind at the plan's location, in the two weeks from that
+        # day (one of the next 16, picked by the plan's id, so that plans begun the same day do not
         # all want the same visit); a visit wanted by two plans goes to one (some plans then
         # stop short, as some do). Those visits become the plan patient's.
         conn.execute(
@@ -623,6 +623,7 @@ def _generate_clinical(scale: Scale) -> None:
                 CROSS JOIN LATERAL (
                     SELECT a.id FROM clinic_appointment a JOIN clinic_appointmenttype t ON t.id = a.appointment_type_id
                     WHERE a.location_id = ca.location_id AND a.start >= ca.start + make_interval(days => w.days)
+                      AND a.start < ca.start + make_interval(days => w.days + 14)
                       AND a.status = 'completed' AND t.kind = w.kind
                     ORDER BY a.start OFFSET (pl.id % 16) LIMIT 1
                 ) pick
