@@ -8,6 +8,11 @@
 
 ``reports_booked_day``: booked minutes per location, day, practitioner and room (utilisation).
 
+``reports_message_day``, ``reports_message_lag``, ``reports_worried_checkin``: patient
+messages per location, local due day, status and check-in answer; sent messages' due→sent
+lags as a histogram (a count per whole second); each "worried" check-in and how long it took
+to resolve (the aftercare report).
+
 ``reports_plan_outcome``: each reviewed plan's baseline and first-review lesion counts by
 type, grades and breakdown values (see reports.outcomes.PLAN_OUTCOME_SQL), read by the
 outcome reports through its (location, review time) index.
@@ -39,7 +44,19 @@ PLAN_OUTCOME = "reports_plan_outcome"
 BOOKED_DAY = "reports_booked_day"
 SESSION_REBOOKED = "reports_session_rebooked"
 FUNNEL = "reports_funnel"
-SUMMARIES = (PLAN_PROGRESS, PLAN_OUTCOME, BOOKED_DAY, SESSION_REBOOKED, FUNNEL)
+MESSAGE_DAY = "reports_message_day"
+MESSAGE_LAG = "reports_message_lag"
+WORRIED_CHECKIN = "reports_worried_checkin"
+SUMMARIES = (
+    PLAN_PROGRESS,
+    PLAN_OUTCOME,
+    BOOKED_DAY,
+    SESSION_REBOOKED,
+    FUNNEL,
+    MESSAGE_DAY,
+    MESSAGE_LAG,
+    WORRIED_CHECKIN,
+)
 
 # The view's query, as reports/migrations/0001_initial.py created it (the test compares the
 # view with this query run on the live rows).
@@ -102,6 +119,54 @@ SELECT co.id, co.patient_id, a.location_id, a.start, co.signed_at AS t1,
 FROM consultations_consultation co JOIN clinic_appointment a ON a.id = co.appointment_id
 LEFT JOIN consultations_treatmentplan pl ON pl.consultation_id = co.id
 WHERE co.status = 'signed'
+"""
+
+# The aftercare summaries' time key, for a message m (with its location l, LEFT JOINed).
+# day: the due time's local day at the message's location. A message with no location (its
+# location was deleted) has no zone of its own, and the view cannot read the clinic's default
+# from the settings: it is kept by the 15-minute slot its due time falls in (slot), which the
+# report counts by its own [start, end), exactly (every zone's midnight is on such a slot).
+# For a located message slot is its local day's midnight: one value per day, never NULL, so
+# REFRESH ... CONCURRENTLY matches the rows again instead of rewriting them (NULL never equals).
+MESSAGE_SLOT = """(m.due_at AT TIME ZONE l.time_zone)::date AS day,
+  CASE WHEN l.id IS NULL THEN date_bin('15 minutes', m.due_at, timestamptz '2000-01-01 00:00+00')
+    ELSE ((m.due_at AT TIME ZONE l.time_zone)::date)::timestamp AT TIME ZONE l.time_zone END AS slot"""
+
+# Patient messages (not a staff member's) by location, local due day, status, whether a
+# check-in and its answer ('' when none): the aftercare report's counts. Made by
+# reports/migrations/0009.
+MESSAGE_DAY_SQL = f"""
+SELECT m.location_id, {MESSAGE_SLOT},
+  m.status, m.kind IN ('checkin_day1', 'checkin_day3') AS checkin, coalesce(c.answer, '') AS answer, count(*) AS n
+FROM aftercare_message m LEFT JOIN clinic_location l ON l.id = m.location_id
+LEFT JOIN aftercare_checkin c ON c.message_id = m.id
+WHERE m.to_user_id IS NULL
+GROUP BY 1, 2, 3, 4, 5, 6
+"""
+
+# Sent patient messages' due→sent lag in whole seconds (rounded down), as a histogram: how
+# many messages of a location and local due day had each lag. Percentiles are not sums, but
+# percentile_cont over the range is exactly computable from the summed (lag, count) pairs
+# (operations.AFTERCARE_SQL). The dispatcher keeps lags to a few minutes, so a day has at
+# most a few hundred distinct lags however many messages it sends. Made by migrations/0009.
+MESSAGE_LAG_SQL = f"""
+SELECT m.location_id, {MESSAGE_SLOT},
+  floor(extract(epoch FROM m.sent_at - m.due_at))::bigint AS lag, count(*) AS n
+FROM aftercare_message m LEFT JOIN clinic_location l ON l.id = m.location_id
+WHERE m.to_user_id IS NULL AND m.status = 'sent'
+GROUP BY 1, 2, 3, 4
+"""
+
+# Each "worried" answer to a patient's check-in, by its message's location and due day, and
+# the seconds from the answer to the specialist resolving it (NULL while open, or with no
+# queue entry). Rare (a few a day), so a row each keeps the hours exact. Made by 0009.
+WORRIED_CHECKIN_SQL = f"""
+SELECT c.id AS checkin_id, m.location_id, {MESSAGE_SLOT},
+  extract(epoch FROM q.resolved_at - c.answered_at) AS resolved_after
+FROM aftercare_checkin c JOIN aftercare_message m ON m.id = c.message_id
+LEFT JOIN clinic_location l ON l.id = m.location_id
+LEFT JOIN aftercare_specialistqueueentry q ON q.checkin_id = c.id
+WHERE c.answer = 'worried' AND m.to_user_id IS NULL AND m.kind IN ('checkin_day1', 'checkin_day3')
 """
 
 
