@@ -682,9 +682,10 @@ SUMMARY_RANGE = """((s.location_id = ANY(%(locs)s) AND s.day BETWEEN %(first)s A
 # running count ("upto": messages with that lag or less) exceeds k.
 AFTERCARE_SQL = f"""
 WITH lags AS (
-  SELECT s.lag, sum(s.n) AS n FROM {MESSAGE_LAG} s WHERE {SUMMARY_RANGE} GROUP BY s.lag
+  SELECT h.lag, sum(h.n) AS n FROM {MESSAGE_LAG} s CROSS JOIN LATERAL unnest(s.lags, s.counts) AS h(lag, n)
+  WHERE {SUMMARY_RANGE} GROUP BY h.lag
 ), running AS (
-  SELECT lag, sum(n) OVER (ORDER BY lag) AS upto, sum(n) OVER () AS total FROM lags
+  SELECT lag, (sum(n) OVER (ORDER BY lag))::bigint AS upto, (sum(n) OVER ())::bigint AS total FROM lags
 ), at AS (
   SELECT p, p * (max(total)::float8 - 1) AS k FROM running, (VALUES (0.5::float8), (0.95::float8)) AS v(p) GROUP BY p
 ), pct AS (
@@ -705,16 +706,17 @@ GROUP BY GROUPING SETS ((s.status), ())
 # the worried-check-in summary (a row each).
 CHECKINS_SQL = f"""
 WITH w AS (
-  SELECT s.resolved_after FROM {WORRIED_CHECKIN} s WHERE {SUMMARY_RANGE}
+  SELECT count(s.resolved_hours) AS resolved,
+    percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY s.resolved_hours) AS hours
+  FROM {WORRIED_CHECKIN} s WHERE {SUMMARY_RANGE}
 )
 SELECT coalesce(sum(s.n) FILTER (WHERE s.status = 'sent'), 0)::bigint AS sent,
   coalesce(sum(s.n) FILTER (WHERE s.answer <> ''), 0)::bigint AS answered,
   coalesce(sum(s.n) FILTER (WHERE s.answer = 'fine'), 0)::bigint AS fine,
   coalesce(sum(s.n) FILTER (WHERE s.answer = 'red_or_sensitive'), 0)::bigint AS red,
   coalesce(sum(s.n) FILTER (WHERE s.answer = 'worried'), 0)::bigint AS worried,
-  (SELECT count(resolved_after) FROM w) AS resolved,
-  (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY resolved_after / 3600) FROM w) AS resolve_p50,
-  (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY resolved_after / 3600) FROM w) AS resolve_p95
+  (SELECT resolved FROM w) AS resolved, (SELECT hours[1] FROM w) AS resolve_p50,
+  (SELECT hours[2] FROM w) AS resolve_p95
 FROM {MESSAGE_DAY} s WHERE {SUMMARY_RANGE} AND s.checkin
 """
 

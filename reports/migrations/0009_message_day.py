@@ -18,16 +18,20 @@ GROUP BY 1, 2, 3, 4, 5, 6
 """
 
 MESSAGE_LAG_SQL = f"""
-SELECT m.location_id, {MESSAGE_SLOT},
-  floor(extract(epoch FROM m.sent_at - m.due_at))::bigint AS lag, count(*) AS n
-FROM aftercare_message m LEFT JOIN clinic_location l ON l.id = m.location_id
-WHERE m.to_user_id IS NULL AND m.status = 'sent'
-GROUP BY 1, 2, 3, 4
+SELECT location_id, day, slot, array_agg(lag ORDER BY lag) AS lags, array_agg(n ORDER BY lag) AS counts
+FROM (
+  SELECT m.location_id, {MESSAGE_SLOT},
+    floor(extract(epoch FROM m.sent_at - m.due_at))::integer AS lag, count(*)::integer AS n
+  FROM aftercare_message m LEFT JOIN clinic_location l ON l.id = m.location_id
+  WHERE m.to_user_id IS NULL AND m.status = 'sent'
+  GROUP BY 1, 2, 3, 4
+) h
+GROUP BY 1, 2, 3
 """
 
 WORRIED_CHECKIN_SQL = f"""
 SELECT c.id AS checkin_id, m.location_id, {MESSAGE_SLOT},
-  extract(epoch FROM q.resolved_at - c.answered_at) AS resolved_after
+  extract(epoch FROM q.resolved_at - c.answered_at)::float8 / 3600 AS resolved_hours
 FROM aftercare_checkin c JOIN aftercare_message m ON m.id = c.message_id
 LEFT JOIN clinic_location l ON l.id = m.location_id
 LEFT JOIN aftercare_specialistqueueentry q ON q.checkin_id = c.id
@@ -49,7 +53,7 @@ class Migration(migrations.Migration):
                 " (location_id, day, slot, status, checkin, answer) NULLS NOT DISTINCT",
                 f"CREATE MATERIALIZED VIEW reports_message_lag AS {MESSAGE_LAG_SQL}",
                 "CREATE UNIQUE INDEX reports_message_lag_key ON reports_message_lag"
-                " (location_id, day, slot, lag) NULLS NOT DISTINCT",
+                " (location_id, day, slot) NULLS NOT DISTINCT",
                 f"CREATE MATERIALIZED VIEW reports_worried_checkin AS {WORRIED_CHECKIN_SQL}",
                 "CREATE UNIQUE INDEX reports_worried_checkin_key ON reports_worried_checkin (checkin_id)",
                 "CREATE INDEX reports_worried_checkin_day ON reports_worried_checkin (location_id, day)",
