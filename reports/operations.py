@@ -686,13 +686,14 @@ WITH lags AS (
   WHERE {SUMMARY_RANGE} GROUP BY h.lag
 ), running AS (
   SELECT lag, (sum(n) OVER (ORDER BY lag))::bigint AS upto, (sum(n) OVER ())::bigint AS total FROM lags
-), at AS (
-  SELECT p, p * (max(total)::float8 - 1) AS k FROM running, (VALUES (0.5::float8), (0.95::float8)) AS v(p) GROUP BY p
+), positions AS (
+  SELECT v.p, v.p * (max(r.total)::float8 - 1) AS k
+  FROM running r CROSS JOIN (VALUES (0.5::float8), (0.95::float8)) AS v(p) GROUP BY v.p
 ), pct AS (
-  SELECT at.p, (lo + (hi - lo) * (at.k - floor(at.k))) / 60 AS minutes
-  FROM at CROSS JOIN LATERAL (
-    SELECT min(r.lag) FILTER (WHERE r.upto > floor(at.k))::float8 AS lo,
-      min(r.lag) FILTER (WHERE r.upto > ceil(at.k))::float8 AS hi
+  SELECT x.p, (b.lo + (b.hi - b.lo) * (x.k - floor(x.k))) / 60 AS minutes
+  FROM positions x CROSS JOIN LATERAL (
+    SELECT min(r.lag) FILTER (WHERE r.upto > floor(x.k))::float8 AS lo,
+      min(r.lag) FILTER (WHERE r.upto > ceil(x.k))::float8 AS hi
     FROM running r
   ) b
 )

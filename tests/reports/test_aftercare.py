@@ -211,6 +211,16 @@ def test_the_lag_percentiles_from_the_histogram_are_percentile_cont_over_the_mes
     assert total["p95"] == pytest.approx(p95 / 60, rel=1e-12)
 
 
+def test_the_lag_is_counted_in_whole_seconds_and_interpolated_between_them(manager: User) -> None:
+    for i, lag in enumerate((1, 2, 2.5, 2.999, 9.99)):  # to the second: 1, 2, 2, 2, 9
+        _sent(central(), march(2 + i, 9), lag)
+    summaries.refresh_summaries()
+    params = operations._aftercare_params(filters(central()), manager)
+    total = next(r for r in operations.rows(operations.AFTERCARE_SQL, params) if r["status"] is None)
+    assert total["p50"] == pytest.approx(2 / 60)  # the third of five
+    assert total["p95"] == pytest.approx((2 + 0.8 * (9 - 2)) / 60)  # position 0.95 × 4 = 3.8
+
+
 def test_no_sent_message_no_lag(manager: User) -> None:
     _message(central(), march(3, 9), status="failed")
     summaries.refresh_summaries()
