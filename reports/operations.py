@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.urls import reverse
@@ -682,8 +682,12 @@ SUMMARY_RANGE = """((s.location_id = ANY(%(locs)s) AND s.day BETWEEN %(first)s A
 # running count ("upto": messages with that lag or less) exceeds k.
 AFTERCARE_SQL = f"""
 WITH lags AS (
+  -- The whole weeks [weeks_from, weeks_to) from the week rows, the other days of the range
+  -- from the day rows (and the messages with no location, which have only those).
   SELECT h.lag, sum(h.n) AS n FROM {MESSAGE_LAG} s CROSS JOIN LATERAL unnest(s.lags, s.counts) AS h(lag, n)
-  WHERE {SUMMARY_RANGE} GROUP BY h.lag
+  WHERE (s.week AND s.location_id = ANY(%(locs)s) AND s.day >= %(weeks_from)s AND s.day < %(weeks_to)s)
+    OR (NOT s.week AND {SUMMARY_RANGE} AND (s.location_id IS NULL OR s.day < %(weeks_from)s OR s.day >= %(weeks_to)s))
+  GROUP BY h.lag
 ), running AS (
   SELECT lag, (sum(n) OVER (ORDER BY lag))::bigint AS upto, (sum(n) OVER ())::bigint AS total FROM lags
 ), positions AS (
@@ -698,7 +702,8 @@ WITH lags AS (
   ) b
 )
 SELECT s.status, coalesce(sum(s.n), 0)::bigint AS n,
-  (SELECT minutes FROM pct WHERE p = 0.5) AS p50, (SELECT minutes FROM pct WHERE p = 0.95) AS p95
+  (SELECT minutes FROM pct WHERE p = 0.5) AS p50, (SELECT minutes FROM pct WHERE p = 0.95) AS p95,
+  (SELECT max(total) FROM running) AS lagged
 FROM {MESSAGE_DAY} s WHERE {SUMMARY_RANGE}
 GROUP BY GROUPING SETS ((s.status), ())
 """
@@ -722,8 +727,22 @@ FROM {MESSAGE_DAY} s WHERE {SUMMARY_RANGE} AND s.checkin
 """
 
 
+def _whole_weeks(first: date, last: date) -> tuple[date, date]:
+    """The whole weeks (Monday to Sunday) in [first, last], as [Monday, Monday); empty (both
+    the day after ``last``) when there are none."""
+    monday = first + timedelta(days=-first.weekday() % 7)
+    after = last + timedelta(days=1)
+    end = after - timedelta(days=after.weekday())
+    return (monday, end) if monday < end else (after, after)
+
+
 def _aftercare_params(filters: Filters, user: User) -> dict[str, Any]:
-    return base_params(filters) | {"all": set(filters.location_ids) == set(user.location_ids())}
+    weeks_from, weeks_to = _whole_weeks(filters.first_day, filters.last_day)
+    return base_params(filters) | {
+        "all": set(filters.location_ids) == set(user.location_ids()),
+        "weeks_from": weeks_from,
+        "weeks_to": weeks_to,
+    }
 
 
 def aftercare_build(filters: Filters, user: User, drill: Drill) -> Report:

@@ -18,15 +18,22 @@ GROUP BY 1, 2, 3, 4, 5, 6
 """
 
 MESSAGE_LAG_SQL = f"""
-SELECT location_id, day, slot, array_agg(lag ORDER BY lag) AS lags, array_agg(n ORDER BY lag) AS counts
-FROM (
+WITH h AS (
   SELECT m.location_id, {MESSAGE_SLOT},
     floor(extract(epoch FROM m.sent_at - m.due_at))::integer AS lag, count(*)::integer AS n
   FROM aftercare_message m LEFT JOIN clinic_location l ON l.id = m.location_id
   WHERE m.to_user_id IS NULL AND m.status = 'sent'
   GROUP BY 1, 2, 3, 4
-) h
-GROUP BY 1, 2, 3
+), weeks AS (
+  SELECT location_id, day - (extract(isodow FROM day)::integer - 1) AS day, lag, sum(n)::integer AS n
+  FROM h WHERE location_id IS NOT NULL
+  GROUP BY 1, 2, 3
+)
+SELECT location_id, false AS week, day, slot, array_agg(lag ORDER BY lag) AS lags, array_agg(n ORDER BY lag) AS counts
+FROM h GROUP BY location_id, day, slot
+UNION ALL
+SELECT location_id, true, day, NULL, array_agg(lag ORDER BY lag), array_agg(n ORDER BY lag)
+FROM weeks GROUP BY location_id, day
 """
 
 WORRIED_CHECKIN_SQL = f"""
@@ -53,7 +60,7 @@ class Migration(migrations.Migration):
                 " (location_id, day, slot, status, checkin, answer) NULLS NOT DISTINCT",
                 f"CREATE MATERIALIZED VIEW reports_message_lag AS {MESSAGE_LAG_SQL}",
                 "CREATE UNIQUE INDEX reports_message_lag_key ON reports_message_lag"
-                " (location_id, day, slot) NULLS NOT DISTINCT",
+                " (location_id, week, day, slot) NULLS NOT DISTINCT",
                 f"CREATE MATERIALIZED VIEW reports_worried_checkin AS {WORRIED_CHECKIN_SQL}",
                 "CREATE UNIQUE INDEX reports_worried_checkin_key ON reports_worried_checkin (checkin_id)",
                 "CREATE INDEX reports_worried_checkin_day ON reports_worried_checkin (location_id, day)",

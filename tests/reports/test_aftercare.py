@@ -5,7 +5,7 @@ the messages the figures count."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -194,12 +194,16 @@ def test_the_lag_percentiles_from_the_histogram_are_percentile_cont_over_the_mes
     manager: User, lags: list[float]
 ) -> None:
     london = central()
+    # Over the month: the whole weeks (2-29 March) come from the week rows, the 1st, 30th and
+    # 31st from the day rows; each message is counted once.
     for i, lag in enumerate(lags):
-        _sent(london, march(2 + i % 20, 9), lag)
+        _sent(london, march(1 + (i * 7) % 31, 9), lag)
     summaries.refresh_summaries()
     chosen = filters(london)
     params = operations._aftercare_params(chosen, manager)
+    assert (params["weeks_from"], params["weeks_to"]) == (date(2026, 3, 2), date(2026, 3, 30))
     total = next(r for r in operations.rows(operations.AFTERCARE_SQL, params) if r["status"] is None)
+    assert total["lagged"] == len(lags)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY floor(extract(epoch FROM sent_at - due_at))),"
@@ -219,6 +223,33 @@ def test_the_lag_is_counted_in_whole_seconds_and_interpolated_between_them(manag
     total = next(r for r in operations.rows(operations.AFTERCARE_SQL, params) if r["status"] is None)
     assert total["p50"] == pytest.approx(2 / 60)  # the third of five
     assert total["p95"] == pytest.approx((2 + 0.8 * (9 - 2)) / 60)  # position 0.95 × 4 = 3.8
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "weeks"),
+    [
+        (date(2026, 3, 1), date(2026, 3, 31), (date(2026, 3, 2), date(2026, 3, 30))),  # Sunday to Tuesday
+        (date(2026, 3, 2), date(2026, 3, 8), (date(2026, 3, 2), date(2026, 3, 9))),  # one whole week
+        (date(2026, 3, 3), date(2026, 3, 9), (date(2026, 3, 10), date(2026, 3, 10))),  # seven days, no whole week
+        (date(2026, 3, 4), date(2026, 3, 4), (date(2026, 3, 5), date(2026, 3, 5))),
+    ],
+)
+def test_a_range_reads_its_whole_weeks_from_the_week_rows(first: date, last: date, weeks: tuple[date, date]) -> None:
+    assert operations._whole_weeks(first, last) == weeks
+
+
+def test_the_lag_of_a_range_without_a_whole_week_and_of_one_within_a_week(manager: User) -> None:
+    london = central()
+    for day, lag in ((3, 10), (4, 20), (5, 30), (9, 40), (10, 50)):
+        _sent(london, march(day, 9), lag)
+    summaries.refresh_summaries()
+    for first, last, lags in ((3, 9, [10, 20, 30, 40]), (2, 8, [10, 20, 30]), (4, 10, [20, 30, 40, 50])):
+        params = operations._aftercare_params(filters(london, date(2026, 3, first), date(2026, 3, last)), manager)
+        total = next(r for r in operations.rows(operations.AFTERCARE_SQL, params) if r["status"] is None)
+        assert total["lagged"] == len(lags)
+        middle = len(lags) // 2
+        median = lags[middle] if len(lags) % 2 else (lags[middle - 1] + lags[middle]) / 2
+        assert total["p50"] == pytest.approx(median / 60)
 
 
 def test_no_sent_message_no_lag(manager: User) -> None:
