@@ -703,7 +703,7 @@ WITH lags AS (
 )
 SELECT s.status, coalesce(sum(s.n), 0)::bigint AS n,
   (SELECT minutes FROM pct WHERE p = 0.5) AS p50, (SELECT minutes FROM pct WHERE p = 0.95) AS p95,
-  (SELECT max(total) FROM running) AS lagged
+  (SELECT max(total) FROM running) AS lagged  -- the sent messages the lags are over
 FROM {MESSAGE_DAY} s WHERE {SUMMARY_RANGE}
 GROUP BY GROUPING SETS ((s.status), ())
 """

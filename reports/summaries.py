@@ -150,9 +150,10 @@ GROUP BY 1, 2, 3, 4, 5, 6
 # (lag, count) pairs (operations.AFTERCARE_SQL). The dispatcher keeps lags to a few minutes,
 # so a day has at most a few hundred distinct lags however many messages it sends; one row a
 # day holding them in two arrays is read ~2.5x faster than a row per lag (and 1/7 the size).
-# The same per week too (week: day is the Monday; slot NULL, no message without a location):
-# a range reads its whole weeks from these and only the days either side from the day rows,
-# a fraction of the lags to add up. Made by reports/migrations/0009.
+# The same per week too (week: day is the Monday; messages with a location only, slot NULL,
+# so a refresh rewrites these few rows): a range reads its whole weeks from these and only
+# the days either side from the day rows, a fraction of the lags to add up. Made by
+# reports/migrations/0009.
 MESSAGE_LAG_SQL = f"""
 WITH h AS (
   SELECT m.location_id, {MESSAGE_SLOT},
@@ -174,7 +175,8 @@ FROM weeks GROUP BY location_id, day
 
 # Each "worried" answer to a patient's check-in, by its message's location and due day, and
 # the hours from the answer to the specialist resolving it (NULL while open, or with no queue
-# entry). Rare (a few a day), so a row each keeps the hours exact. Made by 0009.
+# entry). Rare (a handful a day at a busy location), so a row each: the report takes the
+# percentiles over the answers themselves. Made by reports/migrations/0009.
 WORRIED_CHECKIN_SQL = f"""
 SELECT c.id AS checkin_id, m.location_id, {MESSAGE_SLOT},
   extract(epoch FROM q.resolved_at - c.answered_at)::float8 / 3600 AS resolved_hours
