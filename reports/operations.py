@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.urls import reverse
@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aftercare.models import CheckIn, CheckInAnswer, Message, MessageStatus, SpecialistQueueEntry
+from aftercare.models import CheckIn, CheckInAnswer, Message, MessageStatus
 from clinic.field_groups import FieldGroup, sees
 from clinic.models import (
     Appointment,
@@ -34,7 +34,16 @@ from consultations.models import Consultation, TreatmentPlan
 from reports import summaries
 from reports.forms import Filters
 from reports.framework import Cell, Drill, Report, ReportSpec, Table, base_params, number, percent, phone_cell, rows
-from reports.summaries import APPOINTMENT_DAY, BOOKED_DAY, FUNNEL, PLAN_PROGRESS, SESSION_REBOOKED
+from reports.summaries import (
+    APPOINTMENT_DAY,
+    BOOKED_DAY,
+    FUNNEL,
+    MESSAGE_DAY,
+    MESSAGE_LAG,
+    PLAN_PROGRESS,
+    SESSION_REBOOKED,
+    WORRIED_CHECKIN,
+)
 from treatments.charts import bar_chart, line_chart
 from treatments.models import ProgressReview, TreatmentSession
 
@@ -54,7 +63,6 @@ T = {
     "review": ProgressReview._meta.db_table,
     "message": Message._meta.db_table,
     "checkin": CheckIn._meta.db_table,
-    "queue": SpecialistQueueEntry._meta.db_table,
 }
 RECORDS_LIMIT = 500
 RELEASED = "('cancelled', 'no_show')"
@@ -689,38 +697,90 @@ def rebooking_records(filters: Filters, params: dict[str, str], user: User) -> T
 
 # --- Aftercare -------------------------------------------------------------------------------
 
-MESSAGES_WHERE = """m.to_user_id IS NULL AND m.due_at >= %(start)s AND m.due_at < %(end)s
-  AND (m.location_id = ANY(%(locs)s) OR (m.location_id IS NULL AND %(all)s))"""
+# The messages of the range: a message by its due time's local day at its location (as the
+# summaries keep them); one with no location (its location was deleted) by its due time in
+# [start, end), if the user sees all their locations. The drill-down lists these live (with
+# the location l LEFT JOINed); the due-time bounds, two days wider than any zone's day, only
+# narrow the rows before the exact test.
+MESSAGES_WHERE = """m.to_user_id IS NULL
+  AND m.due_at >= %(start)s - interval '2 days' AND m.due_at < %(end)s + interval '2 days'
+  AND ((m.location_id = ANY(%(locs)s) AND (m.due_at AT TIME ZONE l.time_zone)::date BETWEEN %(first)s AND %(last)s)
+    OR (m.location_id IS NULL AND %(all)s AND m.due_at >= %(start)s AND m.due_at < %(end)s))"""
 
+# The same range on a row s of the aftercare summaries (summaries.MESSAGE_SLOT): through their
+# (location_id, day) index; a row of messages with no location by its 15-minute slot, which
+# lies in [start, end) exactly when its messages' due times do.
+SUMMARY_RANGE = """((s.location_id = ANY(%(locs)s) AND s.day BETWEEN %(first)s AND %(last)s)
+    OR (s.location_id IS NULL AND %(all)s AND s.slot >= %(start)s AND s.slot < %(end)s))"""
+
+# Counts by status from the message-day summary, and the due→sent lag's p50 and p95 (in whole
+# seconds, shown in minutes) from the lag histogram, computed as percentile_cont computes them
+# over the sent messages one by one: sorted, the value at position p × (N − 1) counted from 0,
+# interpolated linearly between the two around it. The k-th lag (from 0) is the least whose
+# running count ("upto": messages with that lag or less) exceeds k.
 AFTERCARE_SQL = f"""
-SELECT m.status, count(*) AS n,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM m.sent_at - m.due_at) / 60)
-    FILTER (WHERE m.status = 'sent') AS p50,
-  percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM m.sent_at - m.due_at) / 60)
-    FILTER (WHERE m.status = 'sent') AS p95
-FROM {T["message"]} m WHERE {MESSAGES_WHERE}
-GROUP BY GROUPING SETS ((m.status), ())
+WITH lags AS (
+  -- The whole weeks [weeks_from, weeks_to) from the week rows, the other days of the range
+  -- from the day rows (and the messages with no location, which have only those).
+  SELECT h.lag, sum(h.n) AS n FROM {MESSAGE_LAG} s CROSS JOIN LATERAL unnest(s.lags, s.counts) AS h(lag, n)
+  WHERE (s.week AND s.location_id = ANY(%(locs)s) AND s.day >= %(weeks_from)s AND s.day < %(weeks_to)s)
+    OR (NOT s.week AND {SUMMARY_RANGE} AND (s.location_id IS NULL OR s.day < %(weeks_from)s OR s.day >= %(weeks_to)s))
+  GROUP BY h.lag
+), running AS (
+  SELECT lag, (sum(n) OVER (ORDER BY lag))::bigint AS upto, (sum(n) OVER ())::bigint AS total FROM lags
+), positions AS (
+  SELECT v.p, v.p * (max(r.total)::float8 - 1) AS k
+  FROM running r CROSS JOIN (VALUES (0.5::float8), (0.95::float8)) AS v(p) GROUP BY v.p
+), pct AS (
+  SELECT x.p, (b.lo + (b.hi - b.lo) * (x.k - floor(x.k))) / 60 AS minutes
+  FROM positions x CROSS JOIN LATERAL (
+    SELECT min(r.lag) FILTER (WHERE r.upto > floor(x.k))::float8 AS lo,
+      min(r.lag) FILTER (WHERE r.upto > ceil(x.k))::float8 AS hi
+    FROM running r
+  ) b
+)
+SELECT s.status, coalesce(sum(s.n), 0)::bigint AS n,
+  (SELECT minutes FROM pct WHERE p = 0.5) AS p50, (SELECT minutes FROM pct WHERE p = 0.95) AS p95,
+  (SELECT max(total) FROM running) AS lagged  -- the sent messages the lags are over
+FROM {MESSAGE_DAY} s WHERE {SUMMARY_RANGE}
+GROUP BY GROUPING SETS ((s.status), ())
 """
 
+# Check-in counts from the message-day summary; the "worried" answers' resolution hours from
+# the worried-check-in summary (a row each).
 CHECKINS_SQL = f"""
-SELECT count(*) FILTER (WHERE m.status = 'sent') AS sent,
-  count(c.id) AS answered,
-  count(c.id) FILTER (WHERE c.answer = 'fine') AS fine,
-  count(c.id) FILTER (WHERE c.answer = 'red_or_sensitive') AS red,
-  count(c.id) FILTER (WHERE c.answer = 'worried') AS worried,
-  count(q.resolved_at) FILTER (WHERE c.answer = 'worried') AS resolved,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM q.resolved_at - c.answered_at) / 3600)
-    FILTER (WHERE c.answer = 'worried' AND q.resolved_at IS NOT NULL) AS resolve_p50,
-  percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM q.resolved_at - c.answered_at) / 3600)
-    FILTER (WHERE c.answer = 'worried' AND q.resolved_at IS NOT NULL) AS resolve_p95
-FROM {T["message"]} m LEFT JOIN {T["checkin"]} c ON c.message_id = m.id
-LEFT JOIN {T["queue"]} q ON q.checkin_id = c.id
-WHERE {MESSAGES_WHERE} AND m.kind IN ('checkin_day1', 'checkin_day3')
+WITH w AS (
+  SELECT count(s.resolved_hours) AS resolved,
+    percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY s.resolved_hours) AS hours
+  FROM {WORRIED_CHECKIN} s WHERE {SUMMARY_RANGE}
+)
+SELECT coalesce(sum(s.n) FILTER (WHERE s.status = 'sent'), 0)::bigint AS sent,
+  coalesce(sum(s.n) FILTER (WHERE s.answer <> ''), 0)::bigint AS answered,
+  coalesce(sum(s.n) FILTER (WHERE s.answer = 'fine'), 0)::bigint AS fine,
+  coalesce(sum(s.n) FILTER (WHERE s.answer = 'red_or_sensitive'), 0)::bigint AS red,
+  coalesce(sum(s.n) FILTER (WHERE s.answer = 'worried'), 0)::bigint AS worried,
+  (SELECT resolved FROM w) AS resolved, (SELECT hours[1] FROM w) AS resolve_p50,
+  (SELECT hours[2] FROM w) AS resolve_p95
+FROM {MESSAGE_DAY} s WHERE {SUMMARY_RANGE} AND s.checkin
 """
+
+
+def _whole_weeks(first: date, last: date) -> tuple[date, date]:
+    """The whole weeks (Monday to Sunday) in [first, last], as [Monday, Monday); empty (both
+    the day after ``last``) when there are none."""
+    monday = first + timedelta(days=-first.weekday() % 7)
+    after = last + timedelta(days=1)
+    end = after - timedelta(days=after.weekday())
+    return (monday, end) if monday < end else (after, after)
 
 
 def _aftercare_params(filters: Filters, user: User) -> dict[str, Any]:
-    return base_params(filters) | {"all": set(filters.location_ids) == set(user.location_ids())}
+    weeks_from, weeks_to = _whole_weeks(filters.first_day, filters.last_day)
+    return base_params(filters) | {
+        "all": set(filters.location_ids) == set(user.location_ids()),
+        "weeks_from": weeks_from,
+        "weeks_to": weeks_to,
+    }
 
 
 def aftercare_build(filters: Filters, user: User, drill: Drill) -> Report:
@@ -787,6 +847,8 @@ def aftercare_build(filters: Filters, user: User, drill: Drill) -> Report:
         ],
         chart,
         figures,
+        # The three aftercare summaries are refreshed together (summaries.refresh_summaries).
+        [summaries.refreshed_note(MESSAGE_DAY, filters.zone)],
     )
 
 
@@ -795,13 +857,20 @@ def aftercare_records(filters: Filters, params: dict[str, str], user: User) -> T
     answer = params.get("answer", "")[:24]
     checkins_only = bool(answer) or params.get("kind") == "checkin"
     found = rows(
-        f"""SELECT m.id, m.kind, m.status, m.due_at, m.sent_at, c.answer, p.first_name, p.last_name
-        FROM {T["message"]} m JOIN {T["patient"]} p ON p.id = m.patient_id
-        LEFT JOIN {T["checkin"]} c ON c.message_id = m.id
-        WHERE {MESSAGES_WHERE} AND (%(status)s = '' OR m.status = %(status)s)
-          AND (%(checkins)s = false OR m.kind IN ('checkin_day1', 'checkin_day3'))
-          AND (%(answer)s = '' OR (%(answer)s = 'any' AND c.id IS NOT NULL) OR c.answer = %(answer)s)
-        ORDER BY m.due_at, m.id LIMIT {RECORDS_LIMIT}""",
+        # The page of messages first, then their patients and answers: the local-day test
+        # leaves the planner no estimate of how many rows match, and it would join every one.
+        f"""SELECT x.id, x.kind, x.status, x.due_at, x.sent_at, p.first_name, p.last_name,
+          (SELECT c.answer FROM {T["checkin"]} c WHERE c.message_id = x.id) AS answer
+        FROM (
+          SELECT m.id, m.patient_id, m.kind, m.status, m.due_at, m.sent_at
+          FROM {T["message"]} m LEFT JOIN {T["location"]} l ON l.id = m.location_id
+          WHERE {MESSAGES_WHERE} AND (%(status)s = '' OR m.status = %(status)s)
+            AND (%(checkins)s = false OR m.kind IN ('checkin_day1', 'checkin_day3'))
+            AND (%(answer)s = '' OR EXISTS (SELECT 1 FROM {T["checkin"]} a WHERE a.message_id = m.id
+              AND (%(answer)s = 'any' OR a.answer = %(answer)s)))
+          ORDER BY m.due_at, m.id LIMIT {RECORDS_LIMIT}
+        ) x JOIN {T["patient"]} p ON p.id = x.patient_id
+        ORDER BY x.due_at, x.id""",
         _aftercare_params(filters, user) | {"status": status, "answer": answer, "checkins": checkins_only},
     )
     # Which message went to whom, and a patient's answers, are field groups of their own.
@@ -879,8 +948,9 @@ SPECS = (
         slug="aftercare",
         title=gettext_lazy("Aftercare messages"),
         definition=gettext_lazy(
-            "Messages to patients due in the range by status; minutes from due to sent; check-ins answered and "
-            "how; hours from a “worried” answer to the specialist resolving it."
+            "Messages to patients due in the range (by the day at the message's location) by status; minutes "
+            "from due to sent, measured in whole seconds; check-ins answered and how; hours from a “worried” "
+            "answer to the specialist resolving it."
         ),
         audience="operations",
         build=aftercare_build,

@@ -29,7 +29,7 @@ GROUP BY GROUPING SETS ((location_id, day, extraction_method), (location_id, day
 
 
 class Migration(migrations.Migration):
-    dependencies = [("reports", "0008_appointment_day")]
+    dependencies = [("reports", "0009_message_day")]
 
     operations = [
         migrations.RunSQL(

@@ -540,6 +540,7 @@ def test_aftercare_figures_lag_and_checkin_answers(manager: User) -> None:
         resolved_by=manager,
         resolution="Called",
     )
+    summaries.refresh_summaries()
     report = build(operations.aftercare_build, manager)
     statuses = report.tables[0]
     assert cell(statuses, "Sent", "Messages") == "3"
