@@ -248,7 +248,7 @@ def outcomes_build(filters: Filters, user: User, drill: Drill) -> Report:
     by_group = [r for r in found if not r["is_all"] and enough(r["responder_n"])]
     chart = bar_chart(
         title=_("Responder rate (%%) by %(group)s") % {"group": str(dict(BREAKDOWNS)[group]).lower()},
-        x_labels=[_group_label(group, r["grp"] or "")[:14] for r in by_group] or [_("none")],
+        x_labels=[_group_label(group, r["grp"] or "") for r in by_group] or [_("none")],
         series=[
             (
                 _("Responders"),
@@ -388,8 +388,7 @@ def adverse_build(filters: Filters, user: User, drill: Drill) -> Report:
     by_group = [r for r in found if not r["is_all"] and enough(r["n"])]
     chart = bar_chart(
         title=_("Signals per 100 sessions"),
-        x_labels=[_group_label(group if group == "method" else "", r["grp"] or "")[:14] for r in by_group]
-        or [_("none")],
+        x_labels=[_group_label(group if group == "method" else "", r["grp"] or "") for r in by_group] or [_("none")],
         series=[
             (str(label), [round(100 * r[key] / r["n"]) if r["n"] else 0 for r in by_group] or [0])
             for key, label in SIGNALS

@@ -187,12 +187,10 @@ def bar_chart(*, title: str, x_labels: Sequence[str], series: Sequence[tuple[str
         return TOP + plot_height - value * plot_height / top_value
 
     y_ticks = tuple(Tick(y_at(value), str(value)) for value in range(0, top_value + 1, step))
-    # A label longer than its band would run into the next one: cut it to fit (about 9 units a character).
+    # A label longer than its band would run into the next one: it takes two lines (about 9 units
+    # a character), and is cut only beyond that.
     room = max(int(band // 9), 3)
-    x_ticks = tuple(
-        Tick(LEFT + band * (index + 0.5), label if len(label) <= room else label[: room - 1] + "…")
-        for index, label in enumerate(x_labels)
-    )
+    x_ticks = tuple(Tick(LEFT + band * (index + 0.5), *_two_lines(label, room)) for index, label in enumerate(x_labels))
     lines = []
     for index, (label, values) in enumerate(series):
         colour, dash, shape = STYLES[index % len(STYLES)]
@@ -217,3 +215,19 @@ def bar_chart(*, title: str, x_labels: Sequence[str], series: Sequence[tuple[str
         kind="bar",
         bar_labels=bar_width >= 14,
     )
+
+
+def _two_lines(label: str, room: int) -> tuple[str, str]:
+    """``label`` on at most two lines of ``room`` characters, broken between words. What does not
+    fit is cut: the first line at its end, the second at its start (labels that differ, such as
+    "Manual, fingers wrapped in cotton" and "... in gauze", often differ at the end)."""
+    if len(label) <= room:
+        return label, ""
+    words = label.split()
+    first = ""
+    while words and len(f"{first} {words[0]}".strip()) <= room:
+        first = f"{first} {words.pop(0)}".strip()
+    if not first:
+        return label[: room - 1] + "…", ""
+    rest = " ".join(words)
+    return first, rest if len(rest) <= room else "…" + rest[-(room - 1) :]

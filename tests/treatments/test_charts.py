@@ -36,16 +36,24 @@ def test_each_label_s_bars_sit_side_by_side_inside_its_own_band_and_series_diffe
     assert chart.kind == "bar"
 
 
-def test_a_label_longer_than_its_band_is_cut_and_values_show_only_when_bars_are_wide_enough() -> None:
+def test_a_label_longer_than_its_band_takes_two_lines_and_values_show_only_when_bars_are_wide_enough() -> None:
     wide = charts.bar_chart(
-        title="t", x_labels=["Short", "A very long aesthetician name indeed"], series=[("n", [1, 2])]
+        title="t",
+        x_labels=["Short", "Manual, fingers wrapped in cotton", "Manual, fingers wrapped in gauze", "Lancet"],
+        series=[("n", [1, 2, 3, 4])],
     )
-    assert wide.x_ticks[0].label == "Short"
-    assert wide.x_ticks[1].label.endswith("…")
-    assert len(wide.x_ticks[1].label) < len("A very long aesthetician name indeed")
+    assert (wide.x_ticks[0].label, wide.x_ticks[0].sublabel) == ("Short", "")
+    cotton, gauze = wide.x_ticks[1], wide.x_ticks[2]
+    # Broken between words; the ends, where the two differ, stay readable.
+    assert cotton.label == "Manual, fingers"
+    assert cotton.sublabel.endswith("in cotton")
+    assert gauze.sublabel.endswith("in gauze")
     assert wide.bar_labels
     crowded = charts.bar_chart(title="t", x_labels=[str(i) for i in range(60)], series=[("n", [1] * 60)])
     assert not crowded.bar_labels
+    one_word = charts.bar_chart(title="t", x_labels=["Supercalifragilistic"] * 8, series=[("n", [1] * 8)])
+    assert one_word.x_ticks[0].label.endswith("…")
+    assert len(one_word.x_ticks[0].label) < len("Supercalifragilistic")
 
 
 def test_a_series_with_the_wrong_number_of_values_is_refused() -> None:
