@@ -414,7 +414,7 @@ def utilisation_build(filters: Filters, user: User, drill: Drill) -> Report:
     )
 
 
-# --- Programme funnel ------------------------------------------------------------------------
+# --- Percentiles from histograms (the funnel, aftercare) -------------------------------------
 
 # Percentiles of histograms, exactly as percentile_cont computes them over the values one by
 # one: sorted, the value at position p × (N − 1) counted from 0, interpolated linearly between
@@ -939,9 +939,9 @@ SPECS = (
         slug="funnel",
         title=gettext_lazy("Programme funnel"),
         definition=gettext_lazy(
-            "Consultations signed in the range (by the appointment's day at its location), and how many went on "
-            "to each next step of the programme, with the median whole days between steps (each gap's elapsed "
-            "time in days, rounded down)."
+            "Signed consultations whose appointment falls in the range (each location's local days), and how many "
+            "went on to each next step of the programme, with the median whole days between steps (each gap's "
+            "elapsed time in days, rounded down)."
         ),
         audience="operations",
         build=funnel_build,
