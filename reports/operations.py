@@ -38,6 +38,8 @@ from reports.summaries import (
     APPOINTMENT_DAY,
     BOOKED_DAY,
     FUNNEL,
+    FUNNEL_DAY,
+    FUNNEL_REACHED,
     MESSAGE_DAY,
     MESSAGE_LAG,
     PLAN_PROGRESS,
@@ -412,45 +414,70 @@ def utilisation_build(filters: Filters, user: User, drill: Drill) -> Report:
     )
 
 
+# --- Percentiles from histograms (the funnel, aftercare) -------------------------------------
+
+# Percentiles of histograms, exactly as percentile_cont computes them over the values one by
+# one: sorted, the value at position p × (N − 1) counted from 0, interpolated linearly between
+# the two around it; the k-th value (from 0) is the least whose running count ("upto": the
+# values up to it) exceeds k. Follows a CTE lags(key, lag, n): for each histogram (key) each
+# value (lag, ascending) and how many have it. Makes running(key, lag, upto, total) and
+# pct(key, p, value) for p = 0.5 and 0.95 (the funnel reads only the median).
+HISTOGRAM_PERCENTILES = """running AS (
+  SELECT key, lag, (sum(n) OVER (PARTITION BY key ORDER BY lag))::bigint AS upto,
+    (sum(n) OVER (PARTITION BY key))::bigint AS total
+  FROM lags
+), positions AS (
+  SELECT r.key, v.p, v.p * (max(r.total)::float8 - 1) AS k
+  FROM running r CROSS JOIN (VALUES (0.5::float8), (0.95::float8)) AS v(p) GROUP BY r.key, v.p
+), pct AS (
+  SELECT x.key, x.p, b.lo + (b.hi - b.lo) * (x.k - floor(x.k)) AS value
+  FROM positions x CROSS JOIN LATERAL (
+    SELECT min(r.lag) FILTER (WHERE r.upto > floor(x.k))::float8 AS lo,
+      min(r.lag) FILTER (WHERE r.upto > ceil(x.k))::float8 AS hi
+    FROM running r WHERE r.key = x.key
+  ) b
+)"""
+
+
 # --- Programme funnel ------------------------------------------------------------------------
 
-# The steps' times come from the funnel summary (reports/summaries.py, refreshed from beat).
-# A consultation reaches a step when it reached every step before it too.
-FUNNEL_REACHED = """t2 IS NOT NULL AS s2,
-    t2 IS NOT NULL AND t3 IS NOT NULL AS s3,
-    t2 IS NOT NULL AND t3 IS NOT NULL AND t4 IS NOT NULL AS s4,
-    t2 IS NOT NULL AND t3 IS NOT NULL AND t4 IS NOT NULL AND t5 IS NOT NULL AS s5,
-    t2 IS NOT NULL AND t3 IS NOT NULL AND t4 IS NOT NULL AND t5 IS NOT NULL AND t6 IS NOT NULL AS s6"""
-FUNNEL_WHERE = "f.start >= %(start)s AND f.start < %(end)s AND f.location_id = ANY(%(locs)s)"
+# The range: consultations whose appointment's local day (at its location) is in the range,
+# as the funnel-day summary counts them. On a row f of the funnel summary (one per
+# consultation, with its location l): the bounds on f.start, two days wider than the range in
+# the viewer's zone (no two zones are more than 26 hours apart), only let the (location,
+# start) index narrow the rows; the local day decides.
+FUNNEL_WHERE = """f.location_id = ANY(%(locs)s)
+  AND f.start >= %(start)s - interval '2 days' AND f.start < %(end)s + interval '2 days'
+  AND (f.start AT TIME ZONE l.time_zone)::date BETWEEN %(first)s AND %(last)s"""
 
-# The drill-down's consultations. MATERIALIZED: each step reads the timestamps several times;
-# inlined, PostgreSQL would repeat the per-plan subqueries for every reference (when the
-# summary's query stands in for it, as in the test).
+# The drill-down's consultations, from the funnel summary (summaries.FUNNEL_REACHED decides
+# the steps, as in the funnel-day summary). MATERIALIZED: each step reads the timestamps
+# several times; inlined, PostgreSQL would repeat the per-plan subqueries for every reference
+# (when the summary's query stands in for it).
 FUNNEL_CTE = f"""
 WITH c AS MATERIALIZED (
-  SELECT f.id, f.patient_id, f.t1, f.t2, f.t3, f.t4, f.t5, f.t6 FROM {FUNNEL} f WHERE {FUNNEL_WHERE}
+  SELECT f.id, f.patient_id, f.t1, f.t2, f.t3, f.t4, f.t5, f.t6
+  FROM {FUNNEL} f JOIN {T["location"]} l ON l.id = f.location_id WHERE {FUNNEL_WHERE}
 ), steps AS (
   SELECT c.*, {FUNNEL_REACHED}
   FROM c
 )
 """
 
-# The figures: one pass over the summary's rows in the range (copying them into a CTE first
-# took half the time), the days between steps in double precision (date_part; the median is
-# computed in it anyway, and numeric extract() with its division cost a third of the rest).
-# The medians need every value, so this reads each consultation in the range: it grows with
-# the data.
+# The figures, from the funnel-day summary (a few rows per location, day and step): each
+# step's consultations summed over the range, and the median whole days since the step before
+# from the summed lag histograms (HISTOGRAM_PERCENTILES, keyed by step). A row per step
+# reached by anyone.
 FUNNEL_SQL = f"""
-SELECT count(*) AS n1, count(*) FILTER (WHERE s2) AS n2, count(*) FILTER (WHERE s3) AS n3,
-  count(*) FILTER (WHERE s4) AS n4, count(*) FILTER (WHERE s5) AS n5, count(*) FILTER (WHERE s6) AS n6,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', t3 - t2) / 86400) FILTER (WHERE s3) AS d3,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', t4 - t3) / 86400) FILTER (WHERE s4) AS d4,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', t5 - t4) / 86400) FILTER (WHERE s5) AS d5,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', t6 - t5) / 86400) FILTER (WHERE s6) AS d6
-FROM (
-  SELECT f.t2, f.t3, f.t4, f.t5, f.t6, {FUNNEL_REACHED}
-  FROM {FUNNEL} f WHERE {FUNNEL_WHERE}
-) steps
+WITH d AS (
+  SELECT s.step, s.n, s.lags, s.counts FROM {FUNNEL_DAY} s
+  WHERE s.location_id = ANY(%(locs)s) AND s.day BETWEEN %(first)s AND %(last)s
+), lags AS (
+  SELECT d.step AS key, h.lag, sum(h.n) AS n FROM d CROSS JOIN LATERAL unnest(d.lags, d.counts) AS h(lag, n)
+  GROUP BY d.step, h.lag
+), {HISTOGRAM_PERCENTILES}
+SELECT d.step, sum(d.n)::bigint AS n, (SELECT pct.value FROM pct WHERE pct.key = d.step AND pct.p = 0.5) AS days
+FROM d GROUP BY d.step ORDER BY d.step
 """
 
 FUNNEL_STEPS = (
@@ -464,13 +491,13 @@ FUNNEL_STEPS = (
 
 
 def funnel_build(filters: Filters, user: User, drill: Drill) -> Report:
-    r = rows(FUNNEL_SQL, base_params(filters))[0]
+    by_step = {r["step"]: r for r in rows(FUNNEL_SQL, base_params(filters))}
     table_rows = []
-    counts = [r[f"n{i}"] for i in range(1, 7)]
+    counts = [by_step[i]["n"] if i in by_step else 0 for i in range(1, 7)]
     for i, label in enumerate(FUNNEL_STEPS, start=1):
         n = counts[i - 1]
         previous = counts[i - 2] if i > 1 else None
-        days = r.get(f"d{i}")
+        days = by_step[i]["days"] if i in by_step else None
         table_rows.append(
             (
                 Cell(f"{i}. {label}"),
@@ -492,13 +519,13 @@ def funnel_build(filters: Filters, user: User, drill: Drill) -> Report:
                     _("Reached"),
                     _("From the step before"),
                     _("From consultation"),
-                    _("Median days since the step before"),
+                    _("Median whole days since the step before"),
                 ),
                 tuple(table_rows),
             )
         ],
         chart,
-        notes=[summaries.refreshed_note(FUNNEL, filters.zone)],
+        notes=[summaries.refreshed_note(FUNNEL_DAY, filters.zone)],
     )
 
 
@@ -714,33 +741,19 @@ SUMMARY_RANGE = """((s.location_id = ANY(%(locs)s) AND s.day BETWEEN %(first)s A
     OR (s.location_id IS NULL AND %(all)s AND s.slot >= %(start)s AND s.slot < %(end)s))"""
 
 # Counts by status from the message-day summary, and the due→sent lag's p50 and p95 (in whole
-# seconds, shown in minutes) from the lag histogram, computed as percentile_cont computes them
-# over the sent messages one by one: sorted, the value at position p × (N − 1) counted from 0,
-# interpolated linearly between the two around it. The k-th lag (from 0) is the least whose
-# running count ("upto": messages with that lag or less) exceeds k.
+# seconds, shown in minutes) from the lag histogram (one: key 0), computed as percentile_cont
+# computes them over the sent messages one by one (HISTOGRAM_PERCENTILES).
 AFTERCARE_SQL = f"""
 WITH lags AS (
   -- The whole weeks [weeks_from, weeks_to) from the week rows, the other days of the range
   -- from the day rows (and the messages with no location, which have only those).
-  SELECT h.lag, sum(h.n) AS n FROM {MESSAGE_LAG} s CROSS JOIN LATERAL unnest(s.lags, s.counts) AS h(lag, n)
+  SELECT 0 AS key, h.lag, sum(h.n) AS n FROM {MESSAGE_LAG} s CROSS JOIN LATERAL unnest(s.lags, s.counts) AS h(lag, n)
   WHERE (s.week AND s.location_id = ANY(%(locs)s) AND s.day >= %(weeks_from)s AND s.day < %(weeks_to)s)
     OR (NOT s.week AND {SUMMARY_RANGE} AND (s.location_id IS NULL OR s.day < %(weeks_from)s OR s.day >= %(weeks_to)s))
   GROUP BY h.lag
-), running AS (
-  SELECT lag, (sum(n) OVER (ORDER BY lag))::bigint AS upto, (sum(n) OVER ())::bigint AS total FROM lags
-), positions AS (
-  SELECT v.p, v.p * (max(r.total)::float8 - 1) AS k
-  FROM running r CROSS JOIN (VALUES (0.5::float8), (0.95::float8)) AS v(p) GROUP BY v.p
-), pct AS (
-  SELECT x.p, (b.lo + (b.hi - b.lo) * (x.k - floor(x.k))) / 60 AS minutes
-  FROM positions x CROSS JOIN LATERAL (
-    SELECT min(r.lag) FILTER (WHERE r.upto > floor(x.k))::float8 AS lo,
-      min(r.lag) FILTER (WHERE r.upto > ceil(x.k))::float8 AS hi
-    FROM running r
-  ) b
-)
+), {HISTOGRAM_PERCENTILES}
 SELECT s.status, coalesce(sum(s.n), 0)::bigint AS n,
-  (SELECT minutes FROM pct WHERE p = 0.5) AS p50, (SELECT minutes FROM pct WHERE p = 0.95) AS p95,
+  (SELECT value / 60 FROM pct WHERE p = 0.5) AS p50, (SELECT value / 60 FROM pct WHERE p = 0.95) AS p95,
   (SELECT max(total) FROM running) AS lagged  -- the sent messages the lags are over
 FROM {MESSAGE_DAY} s WHERE {SUMMARY_RANGE}
 GROUP BY GROUPING SETS ((s.status), ())
@@ -926,8 +939,9 @@ SPECS = (
         slug="funnel",
         title=gettext_lazy("Programme funnel"),
         definition=gettext_lazy(
-            "Consultations signed in the range, and how many went on to each next step of the programme, with "
-            "the median days between steps."
+            "Signed consultations whose appointment falls in the range (each location's local days), and how many "
+            "went on to each next step of the programme, with the median whole days between steps (each gap's "
+            "elapsed time in days, rounded down)."
         ),
         audience="operations",
         build=funnel_build,

@@ -2,7 +2,12 @@
 # The SQL here is built from table names (Model._meta) and fixed fragments.
 """Summaries the reports read instead of the raw rows, refreshed from the beat schedule.
 
-``reports_funnel``: each signed consultation and when it reached each step (the funnel).
+``reports_funnel``: each signed consultation and when it reached each step (the funnel
+report's drill-down).
+
+``reports_funnel_day``: per location, local day of the consultation's appointment and step,
+the consultations reaching the step and a histogram of their whole days since the step
+before (the funnel report).
 
 ``reports_session_rebooked``: each signed session and whether it left with the next booked.
 
@@ -52,6 +57,7 @@ PLAN_OUTCOME = "reports_plan_outcome"
 BOOKED_DAY = "reports_booked_day"
 SESSION_REBOOKED = "reports_session_rebooked"
 FUNNEL = "reports_funnel"
+FUNNEL_DAY = "reports_funnel_day"
 SESSION_SIGNALS_DAY = "reports_session_signals_day"
 APPOINTMENT_DAY = "reports_appointment_day"
 MESSAGE_DAY = "reports_message_day"
@@ -63,6 +69,7 @@ SUMMARIES = (
     BOOKED_DAY,
     SESSION_REBOOKED,
     FUNNEL,
+    FUNNEL_DAY,
     SESSION_SIGNALS_DAY,
     APPOINTMENT_DAY,
     MESSAGE_DAY,
@@ -131,6 +138,58 @@ SELECT co.id, co.patient_id, a.location_id, a.start, co.signed_at AS t1,
 FROM consultations_consultation co JOIN clinic_appointment a ON a.id = co.appointment_id
 LEFT JOIN consultations_treatmentplan pl ON pl.consultation_id = co.id
 WHERE co.status = 'signed'
+"""
+
+# A consultation reaches a step when it reached every step before it too (on a row of
+# FUNNEL_SQL: the funnel report's drill-down and the funnel-day summary).
+FUNNEL_REACHED = """t2 IS NOT NULL AS s2,
+    t2 IS NOT NULL AND t3 IS NOT NULL AS s3,
+    t2 IS NOT NULL AND t3 IS NOT NULL AND t4 IS NOT NULL AS s4,
+    t2 IS NOT NULL AND t3 IS NOT NULL AND t4 IS NOT NULL AND t5 IS NOT NULL AS s5,
+    t2 IS NOT NULL AND t3 IS NOT NULL AND t4 IS NOT NULL AND t5 IS NOT NULL AND t6 IS NOT NULL AS s6"""
+
+# The funnel per location, local day of the consultation's appointment start (at its
+# location) and step (1 to 6): how many consultations reached the step (n) and, from step 3
+# on, their whole days since the step before (the elapsed time's seconds / 86400, rounded
+# down) as a histogram: each lag (ascending) and how many had it. The report sums n over the
+# range and computes the medians from the summed (lag, count) pairs, exactly as
+# percentile_cont would over the consultations (operations.HISTOGRAM_PERCENTILES). Lags
+# spread over a few weeks, so a day has a handful of distinct lags per step however many
+# consultations it has (about 3 a day at step 4 at both bench sizes): a range reads ~6 rows
+# a day, whatever the data. Steps 1 and 2 have no lag (empty arrays: step 2 is reached when
+# the consultation is signed). The key (location_id, day, step) is never NULL. Built from
+# FUNNEL_SQL on the raw rows (not from the reports_funnel view: refreshed in any order, it
+# cannot lag behind it), MATERIALIZED: inlined, PostgreSQL repeats the per-plan subqueries
+# for every reference to a step's time. The consultations are first grouped by how far they
+# got and their lags (g: a few dozen combinations a day) and only those are split by step:
+# splitting each consultation into its steps took twice as long at 10x (4.5 s against 2.3 s).
+# Made by reports/migrations/0011.
+FUNNEL_DAY_SQL = f"""
+WITH c AS MATERIALIZED ({FUNNEL_SQL}), f AS (
+  SELECT c.location_id, (c.start AT TIME ZONE l.time_zone)::date AS day, {FUNNEL_REACHED},
+    floor(date_part('epoch', c.t3 - c.t2) / 86400)::integer AS d3,
+    floor(date_part('epoch', c.t4 - c.t3) / 86400)::integer AS d4,
+    floor(date_part('epoch', c.t5 - c.t4) / 86400)::integer AS d5,
+    floor(date_part('epoch', c.t6 - c.t5) / 86400)::integer AS d6
+  FROM c JOIN clinic_location l ON l.id = c.location_id
+), g AS (
+  SELECT location_id, day,
+    CASE WHEN s6 THEN 6 WHEN s5 THEN 5 WHEN s4 THEN 4 WHEN s3 THEN 3 WHEN s2 THEN 2 ELSE 1 END AS reached,
+    CASE WHEN s3 THEN d3 END AS d3, CASE WHEN s4 THEN d4 END AS d4, CASE WHEN s5 THEN d5 END AS d5,
+    CASE WHEN s6 THEN d6 END AS d6, count(*)::integer AS n
+  FROM f GROUP BY 1, 2, 3, 4, 5, 6, 7
+), h AS (
+  SELECT g.location_id, g.day, v.step, v.lag, sum(g.n)::integer AS n
+  FROM g CROSS JOIN LATERAL (
+    VALUES (1, NULL::integer), (2, NULL), (3, g.d3), (4, g.d4), (5, g.d5), (6, g.d6)
+  ) AS v(step, lag)
+  WHERE v.step <= g.reached
+  GROUP BY 1, 2, 3, 4
+)
+SELECT location_id, day, step, sum(n)::integer AS n,
+  coalesce(array_agg(lag ORDER BY lag) FILTER (WHERE lag IS NOT NULL), '{{}}') AS lags,
+  coalesce(array_agg(n ORDER BY lag) FILTER (WHERE lag IS NOT NULL), '{{}}') AS counts
+FROM h GROUP BY location_id, day, step
 """
 
 # Signed sessions per location and local day of the appointment's start, counted three ways:

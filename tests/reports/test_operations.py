@@ -391,15 +391,123 @@ def _funnel_scene() -> None:
     summaries.refresh_summaries()
 
 
-def test_funnel_from_the_summary_equals_the_one_computed_from_the_raw_rows(
+def _funnel_day_scene() -> tuple[Location, dict[str, int]]:
+    """Every step reached by someone, whole-day lags with ties, across midnights and the change to
+    summer time, and a consultation either side of a range edge at a location whose local day is
+    not London's. Returns that location and the consultations' ids by name."""
+    ids: dict[str, int] = {}
+
+    def consultation(name: str, start: datetime, signed: datetime, **fields: Any) -> Any:
+        made = ConsultationFactory(
+            recommended=True, signed_at=signed, appointment__start=start, appointment__status="completed", **fields
+        )
+        ids[name] = made.pk
+        return made
+
+    # C1 (every step): consented 2 days after signing, session 1 signed 5 days later (the
+    # one-session plan completed then: 0 days), reviewed 21 days after that (across the change to
+    # summer time on the 29th: 21 days of elapsed time).
+    plan = TreatmentPlanFactory(
+        consultation=consultation("c1", march(2), march(2, 11)), sessions_planned=1, consented_at=march(4, 11)
+    )
+    signed_session(plan=plan, number=1, start=march(9, 10))  # signed 11:00 on the 9th
+    review(plan, decided_at=march(30, 11), present={})
+    # C2 (to session 1 of 2): consented 2 days 1 hour after (2 whole days, as C1), session 1
+    # signed 4 days 23 hours later (4).
+    plan = TreatmentPlanFactory(
+        consultation=consultation("c2", march(3), march(3, 11)), sessions_planned=2, consented_at=march(5, 12)
+    )
+    signed_session(plan=plan, number=1, start=march(10, 10))
+    # C3 (every step): signed 23:30 on the 6th, consented 00:30 on the 8th (1 day 1 hour: 1 whole
+    # day, two midnights later), session 1 signed 20 days 11.5 hours later (20), reviewed at 11:30
+    # UTC on the 29th, 12:30 in London after the clocks went forward: 23.5 hours after the session
+    # (0 whole days, though the next day by the clock).
+    third = consultation("c3", march(6, 20), march(6, 23, 30))
+    plan = TreatmentPlanFactory(consultation=third, sessions_planned=1, consented_at=march(8, 0, 30))
+    signed_session(plan=plan, number=1, start=march(28, 11))  # signed 12:00 UTC on the 28th
+    review(plan, decided_at=march(29, 11, 30), present={})
+    # C4: deferred (step 1 only). C5: recommended, no plan (to step 2).
+    consultation("c4", march(12), march(12, 11), rules_outcome="defer")
+    consultation("c5", march(13), march(13, 11))
+    # Harbour, Auckland (UTC+13 in March): C6 at 11:30 UTC on 28 February, 00:30 on 1 March there
+    # (in the range), consented 3 days after signing; C7 at 11:30 UTC on 31 March, 00:30 on 1 April
+    # there (outside it), consented too.
+    harbour = LocationFactory(name="Harbour", time_zone="Pacific/Auckland")
+    room = RoomFactory(location=harbour, name="Harbour 1")
+    start = march(1, 11, 30) - timedelta(days=1)
+    six = consultation("c6", start, start + timedelta(minutes=30), appointment__room=room)
+    TreatmentPlanFactory(consultation=six, consented_at=start + timedelta(days=3, minutes=30))
+    seven = consultation("c7", march(31, 11, 30), march(31, 12), appointment__room=room)
+    TreatmentPlanFactory(consultation=seven, consented_at=march(31, 13))
+    summaries.refresh_summaries()
+    return harbour, ids
+
+
+# Reached and median whole days in _funnel_day_scene at both locations, worked out by hand: C1-C6
+# signed; recommended: all but C4; consented: C1, C2, C3, C6 after 2, 2, 1 and 3 whole days
+# (median 2); session 1: C1, C2, C3 after 5, 4, 20 (5); completed: C1, C3 after 0, 0 (0); reviewed:
+# C1, C3 after 21, 0 (10.5: measured in hours, 21 days and 23.5 hours would give 11.0).
+FUNNEL_DAY_REACHED = ["6", "5", "4", "3", "2", "2"]
+FUNNEL_DAY_MEDIANS = ["—", "—", "2.0", "5.0", "0.0", "10.5"]
+FUNNEL_DAY_STEPS = {
+    1: {"c1", "c2", "c3", "c4", "c5", "c6"},
+    2: {"c1", "c2", "c3", "c5", "c6"},
+    3: {"c1", "c2", "c3", "c6"},
+    4: {"c1", "c2", "c3"},
+    5: {"c1", "c3"},
+    6: {"c1", "c3"},
+}
+
+
+def test_funnel_from_the_day_summary_equals_the_one_computed_from_the_raw_rows(
     manager: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _funnel_scene()
-    from_summary = build(operations.funnel_build, manager)
-    assert from_summary.tables[0].rows[0][1].text == "3"
-    raw = f"({summaries.FUNNEL_SQL})"
-    monkeypatch.setattr(operations, "FUNNEL_SQL", operations.FUNNEL_SQL.replace(summaries.FUNNEL, raw))
-    assert build(operations.funnel_build, manager).tables == from_summary.tables
+    harbour, _ = _funnel_day_scene()
+    both = replace(filters(central()), location_ids=(central().pk, harbour.pk))
+    for chosen in (both, filters(central()), filters(harbour)):
+        from_summary = operations.funnel_build(chosen, manager, Drill("funnel", chosen))
+        with monkeypatch.context() as patched:
+            raw = f"({summaries.FUNNEL_DAY_SQL})"
+            patched.setattr(operations, "FUNNEL_SQL", operations.FUNNEL_SQL.replace(summaries.FUNNEL_DAY, raw))
+            from_raw = operations.funnel_build(chosen, manager, Drill("funnel", chosen))
+        assert from_raw.tables == from_summary.tables
+        assert from_raw.chart == from_summary.chart
+    table = operations.funnel_build(both, manager, Drill("funnel", both)).tables[0]
+    assert [row[1].text for row in table.rows] == FUNNEL_DAY_REACHED
+    assert [row[4].text for row in table.rows] == FUNNEL_DAY_MEDIANS
+
+
+def test_funnel_medians_are_of_whole_days_and_each_location_counts_its_own_local_days(manager: User) -> None:
+    harbour, _ = _funnel_day_scene()
+    both = replace(filters(central()), location_ids=(central().pk, harbour.pk))
+    table = operations.funnel_build(both, manager, Drill("funnel", both)).tables[0]
+    assert [row[1].text for row in table.rows] == FUNNEL_DAY_REACHED
+    assert [row[4].text for row in table.rows] == FUNNEL_DAY_MEDIANS
+    # Central alone: consented after 2, 2 and 1 whole days (median 2).
+    table = operations.funnel_build(filters(central()), manager, Drill("funnel", filters(central()))).tables[0]
+    assert [row[1].text for row in table.rows] == ["5", "4", "3", "3", "2", "2"]
+    assert [row[4].text for row in table.rows] == ["—", "—", "2.0", "5.0", "0.0", "10.5"]
+    # Harbour alone, viewed from London: C6 (1 March there) counts, C7 (1 April there) does not.
+    table = operations.funnel_build(filters(harbour), manager, Drill("funnel", filters(harbour))).tables[0]
+    assert [row[1].text for row in table.rows] == ["1", "1", "1", "0", "0", "0"]
+    assert [row[4].text for row in table.rows] == ["—", "—", "3.0", "—", "—", "—"]
+
+
+def test_funnel_steps_drill_down_to_exactly_the_consultations_counted(manager: User) -> None:
+    harbour, ids = _funnel_day_scene()
+    both = replace(filters(central()), location_ids=(central().pk, harbour.pk))
+    report = operations.funnel_build(both, manager, Drill("funnel", both))
+    for row in report.tables[0].rows:
+        params = dict(parse_qsl(urlsplit(row[1].href).query))
+        records = operations.funnel_records(both, params, manager)
+        listed = {reverse_id(r[0].href) for r in records.rows}
+        step = int(params["step"])
+        assert listed == {ids[name] for name in FUNNEL_DAY_STEPS[step]}, step
+        assert len(records.rows) == int(row[1].text)
+
+
+def reverse_id(href: str) -> int:
+    return int(href.rstrip("/").rsplit("/", 1)[1])
 
 
 def test_funnel_counts_each_step_and_the_median_days_between(manager: User) -> None:
