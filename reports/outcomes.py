@@ -178,6 +178,22 @@ IGA_LABELS = ("0", "1", "2", "3", "4")
 GAGS_BANDS = ("0 clear", "1 mild", "2 moderate", "3 severe", "4 very severe")
 
 
+FITZPATRICK_GROUPS = ("I–II", "III–IV", "V–VI")
+
+
+def _group_order(group: str, value: str | None) -> tuple[int, int, str]:
+    """The order groups are listed in: phototypes I–II, III–IV, V–VI and sessions 1, 2, … 10 in
+    their natural order (as text, "III–IV" sorts before "I–II" and "10" before "2"); the rest
+    alphabetically; "not recorded" last."""
+    if not value:
+        return (1, 0, "")
+    if group == "fitzpatrick" and value in FITZPATRICK_GROUPS:
+        return (0, FITZPATRICK_GROUPS.index(value), "")
+    if group == "sessions" and value.isdigit():
+        return (0, int(value), "")
+    return (0, 0, value.casefold())
+
+
 def _group_label(group: str, value: str) -> str:
     if group == "method":
         return str(dict(ExtractionMethod.choices).get(value, value or _("not recorded")))
@@ -193,7 +209,7 @@ def _figure(value: float | None, n: int, href: str, *, suffix: str = "%") -> Cel
 def outcomes_build(filters: Filters, user: User, drill: Drill) -> Report:
     group = filters.by if filters.by in GROUP_EXPRESSIONS else "method"
     params = base_params(filters)
-    found = rows(_outcome_sql(group), params)
+    found = sorted(rows(_outcome_sql(group), params), key=lambda r: (not r["is_all"], _group_order(group, r["grp"])))
     table_rows = []
     for r in found:
         value = "" if r["is_all"] else (r["grp"] or "")

@@ -17,6 +17,7 @@ from aftercare.models import CheckIn
 from clinic import phones
 from clinic.models import AccessEvent, Appointment, Location, User
 from clinic.roles import Role
+from consultations.models import Consultation
 from reports import outcomes, summaries
 from reports.forms import Filters
 from reports.framework import Drill, Table
@@ -336,3 +337,15 @@ def test_adverse_signals_by_each_locations_local_day(manager: User) -> None:
     by_worker = outcomes.adverse_build(replace(chosen, by="aesthetician"), manager, Drill("adverse", chosen)).tables[0]
     assert _row(by_worker, "Ada Nurse")["Sessions"].text == "4"  # 2 March twice, 4 and 7 March
     assert _row(by_worker, "Bea Smith")["Sessions"].text == "4"  # 3, 5, 6 March and New York's 31 March
+
+
+def test_phototype_groups_are_listed_i_ii_then_iii_iv_then_v_vi(scene: dict[str, Any], manager: User) -> None:
+    # Five plans: phototypes II, III, V, VI and none recorded. As text "III–IV" sorts before "I–II".
+    plans = [session.plan for session in scene["sessions"]]
+    # (A signed consultation is final: the scene's phototypes are set past that rule.)
+    with pgtrigger.ignore("consultations.Consultation:signed_is_final"):
+        for plan, phototype in zip(plans, (2, 3, 5, 6, None), strict=True):
+            Consultation.objects.filter(pk=plan.consultation_id).update(fitzpatrick=phototype)
+    summaries.refresh_summaries()
+    report = _build(outcomes.outcomes_build, manager, "fitzpatrick")
+    assert [row[0].text for row in report.tables[0].rows] == ["All plans", "I–II", "III–IV", "V–VI", "not recorded"]
