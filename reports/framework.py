@@ -137,6 +137,17 @@ def base_params(filters: Filters) -> dict[str, Any]:
     }
 
 
+def on_local_days(column: str, zone: str = "l.time_zone") -> str:
+    """SQL: the time ``column`` falls on the report's days [first, last] as the local days of
+    ``zone`` (the column of its location's time zone), as the day summaries count them. The
+    bounds two days wider than the range in the viewer's zone (no two zones are more than 26
+    hours apart) only let an index on ``column`` narrow the rows; the local day decides."""
+    return (
+        f"{column} >= %(start)s - interval '2 days' AND {column} < %(end)s + interval '2 days'\n"
+        f"  AND ({column} AT TIME ZONE {zone})::date BETWEEN %(first)s AND %(last)s"
+    )
+
+
 def percent(part: int | float | None, whole: int | float | None, digits: int = 1) -> str:
     if not whole or part is None:
         return "—"

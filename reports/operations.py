@@ -33,7 +33,19 @@ from clinic.models import (
 from consultations.models import Consultation, TreatmentPlan
 from reports import summaries
 from reports.forms import Filters
-from reports.framework import Cell, Drill, Report, ReportSpec, Table, base_params, number, percent, phone_cell, rows
+from reports.framework import (
+    Cell,
+    Drill,
+    Report,
+    ReportSpec,
+    Table,
+    base_params,
+    number,
+    on_local_days,
+    percent,
+    phone_cell,
+    rows,
+)
 from reports.summaries import (
     APPOINTMENT_DAY,
     BOOKED_DAY,
@@ -183,9 +195,7 @@ def appointments_build(filters: Filters, user: User, drill: Drill) -> Report:
 
 # The records behind a figure of the appointments or the utilisation report: the range (and
 # a drilled day or week) is each location's own local days, as the summaries those reports
-# read count them. The bounds on a.start, two days wider than the range in the viewer's zone
-# (no two zones are more than 26 hours apart), only let the (location, start) index narrow
-# the rows; the local day decides.
+# read count them (framework.on_local_days).
 APPOINTMENT_RECORDS_SQL = f"""
 SELECT a.id, a.start, a.status, t.name AS type_name, p.first_name, p.last_name,
   u.first_name AS staff_first, u.last_name AS staff_last, u.username
@@ -193,8 +203,7 @@ FROM {T["appt"]} a JOIN {T["type"]} t ON t.id = a.appointment_type_id
 JOIN {T["location"]} l ON l.id = a.location_id
 JOIN {T["patient"]} p ON p.id = a.patient_id JOIN {T["user"]} u ON u.id = a.practitioner_id
 WHERE a.location_id = ANY(%(locs)s)
-  AND a.start >= %(start)s - interval '2 days' AND a.start < %(end)s + interval '2 days'
-  AND (a.start AT TIME ZONE l.time_zone)::date BETWEEN %(first)s AND %(last)s
+  AND {on_local_days("a.start")}
   AND (%(type)s::bigint IS NULL OR a.appointment_type_id = %(type)s)
   AND (%(practitioner)s::bigint IS NULL OR a.practitioner_id = %(practitioner)s)
   AND (%(room)s::bigint IS NULL OR a.room_id = %(room)s)
@@ -442,13 +451,10 @@ HISTOGRAM_PERCENTILES = """running AS (
 # --- Programme funnel ------------------------------------------------------------------------
 
 # The range: consultations whose appointment's local day (at its location) is in the range,
-# as the funnel-day summary counts them. On a row f of the funnel summary (one per
-# consultation, with its location l): the bounds on f.start, two days wider than the range in
-# the viewer's zone (no two zones are more than 26 hours apart), only let the (location,
-# start) index narrow the rows; the local day decides.
-FUNNEL_WHERE = """f.location_id = ANY(%(locs)s)
-  AND f.start >= %(start)s - interval '2 days' AND f.start < %(end)s + interval '2 days'
-  AND (f.start AT TIME ZONE l.time_zone)::date BETWEEN %(first)s AND %(last)s"""
+# as the funnel-day summary counts them; on a row f of the funnel summary (one per
+# consultation, with its location l).
+FUNNEL_WHERE = f"""f.location_id = ANY(%(locs)s)
+  AND {on_local_days("f.start")}"""
 
 # The drill-down's consultations, from the funnel summary (summaries.FUNNEL_REACHED decides
 # the steps, as in the funnel-day summary). MATERIALIZED: each step reads the timestamps

@@ -37,6 +37,7 @@ from reports.framework import (
     base_params,
     enough,
     number,
+    on_local_days,
     percent,
     phone_cell,
     rows,
@@ -350,9 +351,7 @@ FROM g GROUP BY GROUPING SETS ((grp), ()) ORDER BY is_all DESC, grp
 """
 
 # The drill-down lists the live sessions, by the same definition as the summary: signed, the
-# appointment's start on a local day of its location in the range. The instant bounds widened
-# by two days (any two zones are less than 27 hours apart) only let the (location, start)
-# index narrow the scan; the local day decides.
+# appointment's start on a local day of its location in the range (framework.on_local_days).
 ADVERSE_CTE = f"""
 WITH s AS (
   SELECT s.id, s.patient_id, s.started_at, s.session_number, s.extraction_method,
@@ -367,8 +366,7 @@ WITH s AS (
   JOIN {T["user"]} u ON u.id = s.aesthetician_id
   LEFT JOIN {T["lot"]} l ON l.id = s.product_lot_id LEFT JOIN {T["product"]} pr ON pr.id = l.product_id
   WHERE s.status = 'signed' AND a.location_id = ANY(%(locs)s)
-    AND a.start >= %(start)s - interval '2 days' AND a.start < %(end)s + interval '2 days'
-    AND (a.start AT TIME ZONE lo.time_zone)::date BETWEEN %(first)s AND %(last)s
+    AND {on_local_days("a.start", "lo.time_zone")}
 )
 """
 
